@@ -1,0 +1,1 @@
+"""The terminal adapter: the `supportbot` command."""

@@ -1,0 +1,86 @@
+"""The `supportbot` command: parses arguments, loads the config once, turns known errors into one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adapters.cli import knowledge_commands
+from bot.config import ConfigError, Settings, find_config, load_settings
+from knowledge.embedder import EmbeddingModelError
+from knowledge.store import StoreError
+
+# Chroma phones home unless told not to, and the Hub is tried even when everything is local.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Answers questions from your knowledge base.")
+kb = typer.Typer(no_args_is_help=True, help="Knowledge base administration.")
+app.add_typer(kb, name="kb")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $SUPPORTBOT_CONFIG, else config/supportbot.yaml)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, to stderr.")]
+
+
+def settings_from(config: Path | None, verbose: bool) -> Settings:
+    from adapters.cli.logs import setup_logging
+
+    setup_logging(verbose)
+    return load_settings(find_config(config))
+
+
+@app.command()
+def sync(
+    collections: Annotated[list[str] | None, typer.Argument(help="Collections to sync (default: all).")] = None,
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop and re-index (after changing the model).")] = False,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Index new and changed files, drop removed ones."""
+    settings = settings_from(config, verbose)
+    knowledge_commands.sync(settings, collections or [], dry_run=dry_run, rebuild=rebuild, as_json=as_json)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for.")],
+    config: ConfigOption = None,
+    collection: Annotated[list[str] | None, typer.Option("--collection", help="Limit to these.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many passages.")] = 5,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Show the passages the bot would retrieve for a question."""
+    settings = settings_from(config, verbose)
+    knowledge_commands.search(settings, text, collections=collection or [], k=k, as_json=as_json)
+
+
+@kb.command("status")
+def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
+    """Per collection: files, chunks, last sync, failures."""
+    knowledge_commands.status(settings_from(config, verbose), as_json=as_json)
+
+
+def main() -> None:
+    """Console entry point: known problems become one sentence on stderr and a non-zero exit."""
+    try:
+        app()
+    except ConfigError as error:
+        print(f"Config error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except (StoreError, EmbeddingModelError, knowledge_commands.UsageError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("Interrupted; the next `supportbot sync` finishes what was left.", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""The conversation: configuration, history, scoping, language, prompt, generation. Knows no platform."""

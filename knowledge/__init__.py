@@ -1,0 +1,1 @@
+"""Documents: loading, chunking, embedding, the Chroma store, sync and retrieval. Knows no chat."""

@@ -1,0 +1,152 @@
+"""Sync: a collection's folders made the truth of the store, incrementally by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from knowledge.chunker import chunk_document
+from knowledge.config import ChunkingConfig, CollectionConfig
+from knowledge.discovery import FileFailure, FoundFile, discover
+from knowledge.documents import StoredChunk
+from knowledge.loaders import LoadError, load_document
+from knowledge.manifest import FileRecord, Manifest
+from knowledge.roles import ChunkStore, Embedder
+
+log = logging.getLogger(__name__)
+
+
+class SyncProgress(Protocol):
+    def start(self, collection: str, total: int) -> None: ...
+
+    def advance(self, collection: str, path: str) -> None: ...
+
+
+@dataclass
+class SyncReport:
+    collection: str
+    dry_run: bool = False
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[FileFailure] = field(default_factory=list)
+    chunks_embedded: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "collection": self.collection, "dry_run": self.dry_run,
+            "added": self.added, "updated": self.updated, "removed": self.removed,
+            "unchanged": self.unchanged, "chunks_embedded": self.chunks_embedded,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+        }  # fmt: skip
+
+
+class Syncer:
+    """Indexes new and changed files, drops removed ones; unchanged files cost one hash."""
+
+    def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest, chunking: ChunkingConfig,
+                 max_file_bytes: int) -> None:  # fmt: skip
+        self._store = store
+        self._embedder = embedder
+        self._manifest = manifest
+        self._max_tokens = min(chunking.max_tokens, embedder.max_tokens)
+        self._overlap = min(chunking.overlap_tokens, self._max_tokens // 2)
+        self._max_file_bytes = max_file_bytes
+
+    def sync(self, collection: CollectionConfig, *, dry_run: bool = False,
+             progress: SyncProgress | None = None) -> SyncReport:  # fmt: skip
+        name = collection.name
+        report = SyncReport(name, dry_run=dry_run)
+        self._store.count(name)  # fails fast on an unreachable store or one built for another model
+        if not dry_run:
+            self.collect_garbage(name)  # repairs whatever an interrupted sync left staged
+        found = discover(collection, max_bytes=self._max_file_bytes)
+        report.failed.extend(found.failures)
+        report.failed.extend(FileFailure(folder, "folder not found") for folder in found.missing_folders)
+        records = self._manifest.files(name)
+        if progress:
+            progress.start(name, len(found.files))
+        for file in found.files:
+            if progress:
+                progress.advance(name, file.path)
+            self._sync_file(name, file, records.get(file.path), report)
+        if len(found.missing_folders) < len(collection.paths):  # an unmounted share must not wipe the index
+            present = {f.path for f in found.files} | {f.path for f in found.failures}
+            for path, record in records.items():
+                if path not in present:
+                    self._remove(name, path, record, report)
+        if not dry_run:
+            for failure in found.failures:
+                self._manifest.record_failure(name, failure.path, failure.reason)
+            self.collect_garbage(name)
+            self._manifest.mark_synced(name)
+        return report
+
+    def collect_garbage(self, collection: str) -> None:
+        ids = self._manifest.garbage(collection)
+        if ids:
+            self._store.delete(collection, ids)
+            self._manifest.collected(collection, ids)
+
+    def _sync_file(self, name: str, file: FoundFile, record: FileRecord | None, report: SyncReport) -> None:
+        try:
+            data = file.absolute.read_bytes()
+        except FileNotFoundError:  # deleted while the sync runs: gone, so no longer answerable
+            if record is not None:
+                self._remove(name, file.path, record, report)
+            return
+        except OSError as error:
+            self._fail(name, file.path, f"cannot be read ({error.strerror or error})", report)
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        if record is not None and record.content_hash == digest and record.error is None:
+            report.unchanged += 1
+            return
+        changed = report.updated if record is not None and record.content_hash else report.added
+        if report.dry_run:
+            changed.append(file.path)
+            return
+        try:
+            stored = self._chunks(name, file, data, digest)
+        except LoadError as error:
+            self._fail(name, file.path, str(error), report)
+            return
+        except Exception as error:  # a parser bug on one odd file must not end the sync
+            log.exception("Unexpected error reading %s", file.absolute)
+            self._fail(name, file.path, f"unexpected error ({type(error).__name__}: {error})", report)
+            return
+        self._write(name, file.path, stored, digest)  # store errors end the sync: every file would fail
+        changed.append(file.path)
+        report.chunks_embedded += len(stored)
+
+    def _chunks(self, name: str, file: FoundFile, data: bytes, digest: str) -> list[StoredChunk]:
+        document = load_document(data, file.absolute)
+        chunks = chunk_document(
+            document, counter=self._embedder, max_tokens=self._max_tokens, overlap_tokens=self._overlap
+        )
+        stem = hashlib.sha1(f"{name}/{file.path}".encode()).hexdigest()[:16]
+        return [StoredChunk(f"{stem}-{digest[:16]}-{c.position}", name, file.path, c) for c in chunks]
+
+    def _write(self, name: str, path: str, stored: list[StoredChunk], digest: str) -> None:
+        embeddings = self._embedder.embed_passages([s.chunk.embedding_text() for s in stored])
+        ids = [s.id for s in stored]
+        # Why staged first: if we die between the write and the commit, these ids are garbage, not answers.
+        self._manifest.stage(name, ids)
+        self._store.upsert(name, stored, embeddings)
+        self._manifest.commit_file(name, path, content_hash=digest, chunk_ids=ids)
+
+    def _remove(self, name: str, path: str, record: FileRecord, report: SyncReport) -> None:
+        if record.content_hash is None:  # only ever failed: nothing indexed, nothing to report
+            if not report.dry_run:
+                self._manifest.forget_file(name, path)
+            return
+        report.removed.append(path)
+        if not report.dry_run:
+            self._manifest.forget_file(name, path)
+
+    def _fail(self, name: str, path: str, reason: str, report: SyncReport) -> None:
+        report.failed.append(FileFailure(path, reason))
+        self._manifest.record_failure(name, path, reason)

