@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from knowledge.config import (
     ChromaConfig,
@@ -25,6 +26,33 @@ class ConfigError(Exception):
     """A configuration problem, told as one sentence naming the file and the key."""
 
 
+class GeneratorConfig(Section):
+    backend: Literal["transformers"] = "transformers"
+    model: str = "LiquidAI/LFM2-1.2B-RAG"
+    gguf_file: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_new_tokens: int = Field(default=512, ge=1, le=8192)
+    fallback: str = "bundled:smollm2-135m-instruct"
+
+
+class BotConfig(Section):
+    prompt_format: Literal["system_documents", "user_context"] = "system_documents"
+    relevance_threshold: float = Field(default=0.8, ge=-1, le=1)
+    top_k: int = Field(default=5, ge=1, le=50)
+    context_tokens: int = Field(default=3000, ge=100, le=28000)
+    history_tokens: int = Field(default=1500, ge=0, le=16000)
+    history_retention_days: float = Field(default=30, gt=0)
+    escalation: str | None = None
+    default_collections: list[str] = Field(default_factory=list)
+
+
+class ChannelConfig(Section):
+    collections: list[str] = Field(default_factory=list)
+    visibility: Literal["internal", "public"] = "internal"
+    language: Literal["en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"] | None = None
+
+
 class Settings(Section):
     data_dir: Path = Path("./data")
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
@@ -32,13 +60,35 @@ class Settings(Section):
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     collections: list[CollectionConfig] = Field(default_factory=list)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _list_means_collections(cls, value: Any) -> Any:
+        """`C123: [handbook]` is short for `C123: {collections: [handbook]}`."""
+        if isinstance(value, dict):
+            return {k: {"collections": v} if isinstance(v, list) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
-    def _unique_collections(self) -> Settings:
+    def _consistent(self) -> Settings:
         names = [c.name for c in self.collections]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"collection names must be unique; repeated: {', '.join(duplicates)}")
+        visibility = {c.name: c.visibility for c in self.collections}
+        for where, wanted in [("bot.default_collections", self.bot.default_collections)] + [
+            (f"channels.{k}.collections", v.collections) for k, v in self.channels.items()
+        ]:
+            unknown = [n for n in wanted if n not in visibility]
+            if unknown:
+                raise ValueError(f"{where} names unknown collection(s): {', '.join(unknown)}")
+        for key, channel in self.channels.items():
+            leaks = [n for n in channel.collections if channel.visibility == "public" and visibility[n] != "public"]
+            if leaks:
+                raise ValueError(f"channels.{key} is public but lists internal collection(s): {', '.join(leaks)}")
         if self.chunking.overlap_tokens >= self.chunking.max_tokens:
             raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
         return self

@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from bot.config import Settings
+from bot.config import GeneratorConfig, Settings
+from bot.conversations import Conversations
+from bot.generator import Generator, GeneratorUnavailable, TransformersGenerator, stand_in_location
+from bot.history import SqlThreadHistory
+from bot.language import LinguaDetector
 from knowledge.database import open_database, sqlite_url
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.manifest import Manifest
@@ -14,6 +18,25 @@ from knowledge.retrieval import Retriever
 from knowledge.roles import Embedder
 from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
+
+
+def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> TransformersGenerator:
+    """The configured model from the local cache, else downloaded, else the bundled stand-in, said out loud."""
+    tried: list[str] = []
+    for local_only in (True, False):
+        try:
+            return TransformersGenerator.load(config.model, gguf_file=config.gguf_file, local_only=local_only)
+        except GeneratorUnavailable as error:
+            tried.append(str(error))
+    advice = (
+        f"Tried the local Hugging Face cache and a download of {config.model}. To use it offline, copy the model "
+        "folder to this machine and set generator.model to that folder."
+    )
+    if config.fallback == "none":
+        raise GeneratorUnavailable(f"The model {config.model} is not available ({tried[-1]}). {advice}")
+    folder, gguf_file, display = stand_in_location(config.fallback)
+    warn(f"Warning: {config.model} is not available, so {display} answers instead (much weaker). {advice}")
+    return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
 
 
 @dataclass
@@ -63,4 +86,32 @@ class Knowledge:
     def retriever(self) -> Retriever:
         return Retriever(
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections
+        )
+
+
+@dataclass
+class Bot:
+    """The answering half on top of the knowledge half."""
+
+    knowledge: Knowledge
+    warn: Callable[[str], None]
+    prebuilt_generator: Generator | None = None
+
+    @cached_property
+    def generator(self) -> Generator:
+        if self.prebuilt_generator is not None:
+            return self.prebuilt_generator
+        return open_generator(self.knowledge.settings.generator, warn=self.warn)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        settings = self.knowledge.settings
+        return Conversations(
+            settings=settings,
+            retriever=self.knowledge.retriever,
+            generator=self.generator,
+            history=SqlThreadHistory(
+                self.knowledge.manifest.engine, retention_days=settings.bot.history_retention_days
+            ),
+            detector=LinguaDetector(),
         )

@@ -39,7 +39,9 @@ class Chunk:
 
     @property
     def heading(self) -> str:
-        return " > ".join(self.heading_path)
+        """The heading path below the title ("Installing on macOS"), the page's H1 being its title already."""
+        path = self.heading_path[1:] if self.heading_path[:1] == (self.title,) else self.heading_path
+        return " > ".join(path)
 
     def embedding_text(self) -> str:
         """What is embedded: the title and heading give a short passage the context it lives in."""

@@ -79,21 +79,21 @@ class Manifest:
     """What has been indexed, per collection and file; the commit point of every change to the store."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self.engine = engine  # public: the bot's other tables live in the same database
 
     def files(self, collection: str) -> dict[str, FileRecord]:
         query = select(files_table).where(files_table.c.collection == collection)
-        with self._engine.connect() as db:
+        with self.engine.connect() as db:
             return {row.path: _record(row) for row in db.execute(query)}
 
     def stage(self, collection: str, ids: Sequence[str]) -> None:
         """Mark chunk ids as garbage before they are written, so a crash mid-write leaves nothing live."""
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             self._add_garbage(db, collection, ids)
 
     def commit_file(self, collection: str, path: str, *, content_hash: str, chunk_ids: Sequence[str]) -> None:
         """Make a file's new chunks live and its previous ones garbage, in one transaction."""
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             old = db.execute(self._row(collection, path)).first()
             previous = json.loads(old.chunk_ids) if old else []
             values = {"content_hash": content_hash, "chunk_ids": json.dumps(list(chunk_ids)),
@@ -109,7 +109,7 @@ class Manifest:
 
     def record_failure(self, collection: str, path: str, reason: str) -> None:
         """Remember why a file failed; a version indexed earlier stays live (bad input loses nothing)."""
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             if db.execute(self._row(collection, path)).first():
                 db.execute(
                     update(files_table).where(*self._key(collection, path)).values(error=reason, error_at=_now())
@@ -120,7 +120,7 @@ class Manifest:
 
     def forget_file(self, collection: str, path: str) -> None:
         """A removed file stops being answerable at once; its chunks become garbage."""
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             old = db.execute(self._row(collection, path)).first()
             if old:
                 db.execute(delete(files_table).where(*self._key(collection, path)))
@@ -128,11 +128,11 @@ class Manifest:
 
     def garbage(self, collection: str) -> list[str]:
         query = select(garbage_table.c.chunk_id).where(garbage_table.c.collection == collection)
-        with self._engine.connect() as db:
+        with self.engine.connect() as db:
             return [row.chunk_id for row in db.execute(query)]
 
     def collected(self, collection: str, ids: Sequence[str]) -> None:
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             for batch in _batches(ids, 500):
                 db.execute(delete(garbage_table).where(
                     garbage_table.c.collection == collection, garbage_table.c.chunk_id.in_(batch)
@@ -145,11 +145,11 @@ class Manifest:
         query = select(garbage_table.c.chunk_id).where(
             garbage_table.c.collection == collection, garbage_table.c.chunk_id.in_(list(ids))
         )
-        with self._engine.connect() as db:
+        with self.engine.connect() as db:
             return {row.chunk_id for row in db.execute(query)}
 
     def mark_synced(self, collection: str) -> None:
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             key = collections_table.c.collection == collection
             if db.execute(select(collections_table).where(key)).first():
                 db.execute(update(collections_table).where(key).values(synced_at=_now()))
@@ -158,7 +158,7 @@ class Manifest:
 
     def status(self, collection: str) -> CollectionStatus:
         records = self.files(collection).values()
-        with self._engine.connect() as db:
+        with self.engine.connect() as db:
             row = db.execute(select(collections_table).where(collections_table.c.collection == collection)).first()
         return CollectionStatus(
             files=sum(1 for r in records if r.content_hash),
@@ -168,7 +168,7 @@ class Manifest:
         )
 
     def forget_collection(self, collection: str) -> None:
-        with self._engine.begin() as db:
+        with self.engine.begin() as db:
             for table in (files_table, garbage_table, collections_table):
                 db.execute(delete(table).where(table.c.collection == collection))
 

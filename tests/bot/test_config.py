@@ -80,9 +80,10 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         keys.append(prefix + name)
         inner = field.annotation
         args = getattr(inner, "__args__", ())
+        is_map = getattr(inner, "__origin__", None) is dict
         for candidate in (inner, *args):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                keys.extend(_keys(candidate, f"{prefix}{name}."))
+                keys.extend(_keys(candidate, f"{prefix}{name}.{'*.' if is_map else ''}"))
     return keys
 
 
@@ -90,6 +91,7 @@ def _documented(data: object, prefix: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(data, dict):
         for key, value in data.items():
+            key = "*" if prefix == "channels." else key  # a map from ids: document one example entry
             found.add(prefix + key)
             found |= _documented(value, f"{prefix}{key}.")
     elif isinstance(data, list):

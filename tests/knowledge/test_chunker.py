@@ -60,7 +60,7 @@ def test_chunks_record_their_place(embedder) -> None:  # type: ignore[no-untyped
     assert [c.position for c in chunks] == list(range(len(chunks)))
     mac = [c for c in chunks if c.section_index == 1]
     assert len(mac) > 2
-    assert all(c.heading == "VPN > Installing on macOS" and c.title == "VPN" for c in mac)
+    assert all(c.heading == "Installing on macOS" and c.title == "VPN" for c in mac)
     assert mac[1].start < mac[0].end  # consecutive chunks overlap
 
 

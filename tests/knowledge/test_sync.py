@@ -47,7 +47,7 @@ def test_first_sync_adds_everything_and_search_finds_it(open_kb, folder: Path) -
     assert sorted(report.added) == ["it/vpn.md", "it/wifi.md", "leave.txt"]
     assert report.failed == [] and report.unchanged == 0
     hit = kb.retriever.search("Which port does the VPN use?", collections=["kb"], k=1)[0]
-    assert (hit.path, hit.title, hit.heading) == ("it/vpn.md", "VPN", "VPN > Server")
+    assert (hit.path, hit.title, hit.heading) == ("it/vpn.md", "VPN", "Server")
     assert "1194" in hit.text
 
 

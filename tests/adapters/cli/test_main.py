@@ -22,9 +22,11 @@ def supportbot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 @pytest.fixture
 def config(make_config, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    return make_config(EXAMPLES, collections=[
-        {"name": "handbook", "paths": [str(EXAMPLES)], "url_template": "https://wiki.acme.example/{path}"}
-    ])  # fmt: skip
+    return make_config(
+        EXAMPLES,
+        collections=[{"name": "handbook", "paths": [str(EXAMPLES)], "url_template": "https://wiki.acme.example/{path}"}],
+        bot={"relevance_threshold": 0.4},  # all-MiniLM-L6-v2 scores lower than the default model
+    )
 
 
 def test_sync_search_and_status(config: Path) -> None:
@@ -71,3 +73,19 @@ def test_a_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_unknown_collection_is_a_clear_error(config: Path) -> None:
     result = supportbot("sync", "--config", str(config), "wiki")
     assert result.returncode == 1 and "no collection named 'wiki' (known: handbook)" in result.stderr
+
+
+@pytest.mark.slow
+def test_ask_json_names_the_model_that_answered(config: Path, tmp_path: Path) -> None:
+    never = supportbot("ask", "--config", str(config), "How do I connect to the VPN?")
+    assert never.returncode == 1 and "run `supportbot sync` first" in never.stderr
+    assert supportbot("sync", "--config", str(config)).returncode == 0
+    result = supportbot("ask", "--config", str(config), "--json", "What port does the VPN server use?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert {"answer", "language", "status", "sources", "timings", "model"} <= set(answer)
+    assert answer["status"] == "answered" and answer["language"] == "en"
+    assert answer["model"] == "SmolLM2-135M-Instruct (offline stand-in)"  # HF_HUB_OFFLINE: LFM2 is out of reach
+    assert "LiquidAI/LFM2-1.2B-RAG is not available" in result.stderr  # said once, out loud
+    assert {"title", "path", "url", "collection"} <= set(answer["sources"][0])
+    assert set(answer["timings"]) == {"retrieval", "first_token", "generation"}

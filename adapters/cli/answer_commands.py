@@ -1,0 +1,78 @@
+"""What `ask` and `chat` print: the answer streaming as the model writes it, then its sources."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import uuid
+
+from rich.console import Console
+
+from adapters.cli.knowledge_commands import UsageError
+from bot.config import Settings
+from bot.messages import Answer, IncomingMessage
+from bot.wiring import Bot, Knowledge
+
+err = Console(stderr=True)
+
+
+def open_bot(settings: Settings) -> Bot:
+    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False))
+    if not any(knowledge.manifest.status(c.name).last_sync for c in settings.collections):
+        raise UsageError("The knowledge base has never been synced; run `supportbot sync` first.")
+    return Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
+
+
+def message(text: str, *, channel: str | None, thread: str) -> IncomingMessage:
+    return IncomingMessage(
+        platform="cli", workspace="local", channel=channel or "cli", thread=thread, user=getpass.getuser(), text=text
+    )
+
+
+def ask(settings: Settings, question: str, *, channel: str | None, as_json: bool) -> None:
+    bot = open_bot(settings)
+    incoming = message(question, channel=channel, thread=uuid.uuid4().hex)
+    if as_json:
+        print(json.dumps(bot.conversations.answer(incoming).as_dict(), ensure_ascii=False, indent=2))
+        return
+    show(bot.conversations.stream(incoming))
+
+
+def chat(settings: Settings, *, channel: str | None) -> None:
+    bot = open_bot(settings)
+    thread = uuid.uuid4().hex
+    err.print("Ask a question (an empty line or Ctrl-D ends the chat).", highlight=False)
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            return
+        if not question:
+            return
+        show(bot.conversations.stream(message(question, channel=channel, thread=thread)))
+
+
+def show(stream: object) -> None:
+    """Pieces are printed as they come; the final Answer's text replaces nothing, it only adds sources."""
+    streamed = False
+    for item in stream:  # type: ignore[attr-defined]
+        if isinstance(item, Answer):
+            if not streamed:
+                sys.stdout.write(item.text)
+            sys.stdout.write("\n")
+            print_sources(item)
+        else:
+            streamed = True
+            sys.stdout.write(item)
+            sys.stdout.flush()
+
+
+def print_sources(answer: Answer) -> None:
+    if answer.sources:
+        print("\nSources:")
+        for source in answer.sources:
+            where = " > ".join(p for p in (source.title, source.heading) if p)
+            print(f"  - {where} ({source.url or source.collection + ':' + source.path})")
+    if answer.model and "stand-in" in answer.model:
+        print(f"\nAnswered by {answer.model}.")

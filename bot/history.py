@@ -1,0 +1,83 @@
+"""Thread history in the bot's database, keyed by platform, channel and thread; survives restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, delete, insert, select
+
+from knowledge.database import METADATA
+
+turns_table = Table(
+    "thread_turns",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False, index=True),
+    Column("channel", String(128), nullable=False),
+    Column("thread", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("language", String(8), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    text: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ThreadKey:
+    platform: str
+    channel: str
+    thread: str
+
+
+class SqlThreadHistory:
+    """Turns of each thread, oldest first; old turns age out after `retention_days`."""
+
+    def __init__(self, engine: Engine, *, retention_days: float = 30) -> None:
+        self._engine = engine
+        self._retention = timedelta(days=retention_days)
+
+    def add(self, key: ThreadKey, turn: Turn) -> None:
+        now = datetime.now(UTC)
+        with self._engine.begin() as db:
+            db.execute(
+                insert(turns_table).values(
+                    platform=key.platform, channel=key.channel, thread=key.thread,
+                    role=turn.role, text=turn.text, language=turn.language, created_at=now,
+                )
+            )  # fmt: skip
+            db.execute(delete(turns_table).where(turns_table.c.created_at < now - self._retention))
+
+    def recent(self, key: ThreadKey, *, budget: int, count_tokens: Callable[[str], int]) -> list[Turn]:
+        """The newest turns that fit in `budget` tokens, oldest first (the oldest are dropped first)."""
+        query = (
+            select(turns_table.c.role, turns_table.c.text, turns_table.c.language)
+            .where(
+                turns_table.c.platform == key.platform,
+                turns_table.c.channel == key.channel,
+                turns_table.c.thread == key.thread,
+                turns_table.c.created_at >= datetime.now(UTC) - self._retention,
+            )
+            .order_by(turns_table.c.id.desc())
+        )
+        kept: list[Turn] = []
+        used = 0
+        with self._engine.connect() as db:
+            for row in db.execute(query):
+                used += count_tokens(row.text) + 4  # role markers around every turn
+                if used > budget:
+                    break
+                kept.append(Turn(row.role, row.text, row.language))
+        kept.reverse()
+        while kept and kept[0].role != "user":  # a conversation the model sees starts with a question
+            kept.pop(0)
+        return kept

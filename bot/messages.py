@@ -1,0 +1,68 @@
+"""The platform-neutral values adapters exchange with the bot: an incoming message and an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Status = Literal["answered", "abstained", "failed"]
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A question as any platform delivers it; `thread` groups a conversation (a DM's channel will do)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str
+    user: str
+    text: str
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    is_direct: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document behind the passages the model was given, for citation."""
+
+    title: str
+    heading: str
+    path: str
+    url: str | None
+    collection: str
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieval: float = 0.0
+    first_token: float | None = None
+    generation: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    sources: tuple[Source, ...]
+    language: str
+    status: Status
+    model: str | None
+    timings: Timings = Timings()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "answer": self.text,
+            "language": self.language,
+            "status": self.status,
+            "model": self.model,
+            "sources": [
+                {"title": s.title, "heading": s.heading, "path": s.path, "url": s.url, "collection": s.collection}
+                for s in self.sources
+            ],
+            "timings": {
+                "retrieval": round(self.timings.retrieval, 4),
+                "first_token": None if self.timings.first_token is None else round(self.timings.first_token, 4),
+                "generation": round(self.timings.generation, 4),
+            },
+        }
