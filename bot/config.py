@@ -27,11 +27,12 @@ class ConfigError(Exception):
 
 
 class GeneratorConfig(Section):
-    backend: Literal["transformers"] = "transformers"
+    backend: Literal["transformers", "openai"] = "transformers"
     model: str = "LiquidAI/LFM2-1.2B-RAG"
     gguf_file: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None
+    timeout_seconds: float = Field(default=120, gt=0)
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
     fallback: str = "bundled:smollm2-135m-instruct"
 
@@ -44,6 +45,8 @@ class BotConfig(Section):
     history_tokens: int = Field(default=1500, ge=0, le=16000)
     history_retention_days: float = Field(default=30, gt=0)
     escalation: str | None = None
+    max_waiting: int = Field(default=16, ge=0, le=1000)
+    answer_timeout_seconds: float = Field(default=300, gt=0)
     default_collections: list[str] = Field(default_factory=list)
 
 
@@ -51,6 +54,37 @@ class ChannelConfig(Section):
     collections: list[str] = Field(default_factory=list)
     visibility: Literal["internal", "public"] = "internal"
     language: Literal["en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"] | None = None
+
+
+class SlackConfig(Section):
+    """Present in the config = the Slack adapter is enabled. Tokens: SLACK_BOT_TOKEN, SLACK_APP_TOKEN
+    (socket mode), SLACK_SIGNING_SECRET (http mode), from the environment only."""
+
+    mode: Literal["socket", "http"] = "socket"
+    port: int = Field(default=3000, ge=1, le=65535)
+    api_base_url: str = "https://slack.com/api/"
+    admins: list[str] = Field(default_factory=list)
+    auto_answer_channels: list[str] = Field(default_factory=list)
+    escalation_group: str | None = None
+
+    def required_tokens(self) -> tuple[str, ...]:
+        second = "SLACK_APP_TOKEN" if self.mode == "socket" else "SLACK_SIGNING_SECRET"
+        return ("SLACK_BOT_TOKEN", second)
+
+
+class DiscordConfig(Section):
+    """Present in the config = the Discord adapter is enabled. Token: DISCORD_TOKEN, from the environment."""
+
+    api_base_url: str = "https://discord.com/api/v10"
+    answer_channels: list[str] = Field(default_factory=list)
+    auto_answer_channels: list[str] = Field(default_factory=list)
+    forum_channels: list[str] = Field(default_factory=list)
+    admin_roles: list[str] = Field(default_factory=list)
+    admin_users: list[str] = Field(default_factory=list)
+    helper_role: str | None = None
+
+    def required_tokens(self) -> tuple[str, ...]:
+        return ("DISCORD_TOKEN",)
 
 
 class Settings(Section):
@@ -63,6 +97,8 @@ class Settings(Section):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    slack: SlackConfig | None = None
+    discord: DiscordConfig | None = None
 
     @field_validator("channels", mode="before")
     @classmethod

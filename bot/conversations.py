@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import Settings
 from bot.generator import Generator
@@ -13,6 +13,8 @@ from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
 from bot.prompt import build_messages, fit_passages
+from bot.queue import GenerationQueue, Queued, QueueFull
+from bot.records import Records
 from bot.scoping import channel_config, readable_collections
 from knowledge.documents import Hit
 from knowledge.retrieval import Retriever
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Prepared:
+    message: IncomingMessage
     key: ThreadKey
     language: str
     passages: tuple[Hit, ...]
@@ -33,12 +36,26 @@ class Conversations:
     """Answers questions in threads. Returns values; adapters do all platform I/O."""
 
     def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator,
-                 history: SqlThreadHistory, detector: LanguageDetector) -> None:  # fmt: skip
+                 history: SqlThreadHistory, detector: LanguageDetector,
+                 queue: GenerationQueue | None = None, records: Records | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
         self._history = history
         self._detector = detector
+        self._queue = queue or GenerationQueue(max_waiting=settings.bot.max_waiting)
+        self._records = records
+
+    def has_answered(self, message: IncomingMessage) -> bool:
+        """Follow-ups in a thread the bot has answered need no mention."""
+        return self._history.has_answered(ThreadKey(message.platform, message.channel, message.thread))
+
+    def seed(self, message: IncomingMessage, turns: list[Turn]) -> None:
+        """A thread the bot joins late: what was said before goes into its history, once."""
+        key = ThreadKey(message.platform, message.channel, message.thread)
+        if self._history.is_empty(key):
+            for turn in turns:
+                self._history.add(key, turn)
 
     def answer(self, message: IncomingMessage) -> Answer:
         for item in self.stream(message):
@@ -46,8 +63,9 @@ class Conversations:
                 return item
         raise RuntimeError("the stream ended without an answer")
 
-    def stream(self, message: IncomingMessage) -> Iterator[str | Answer]:
-        """Text pieces as the model writes them, then the final Answer (always, even on failure)."""
+    def stream(self, message: IncomingMessage) -> Iterator[str | Queued | Answer]:
+        """Its place in line while it waits, text pieces as the model writes them, then the final Answer
+        (always, even on failure)."""
         started = time.perf_counter()
         prepared = self._prepare(message)
         self._history.add(prepared.key, Turn("user", message.text, prepared.language))
@@ -61,10 +79,19 @@ class Conversations:
         pieces: list[str] = []
         first_token: float | None = None
         try:
-            for piece in self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens):
-                first_token = first_token or time.perf_counter() - started
-                pieces.append(piece)
-                yield piece
+            with self._queue.place() as ticket:
+                yield from ticket.turns()
+                deadline = time.monotonic() + self._settings.bot.answer_timeout_seconds
+                for piece in self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens):
+                    first_token = first_token or time.perf_counter() - started
+                    pieces.append(piece)
+                    yield piece
+                    if time.monotonic() > deadline:  # closing the stream stops the model mid-answer
+                        raise TimeoutError(f"no answer within {self._settings.bot.answer_timeout_seconds:g} s")
+        except (QueueFull, TimeoutError) as error:
+            log.warning("Not answering in %s/%s: %s", message.platform, message.channel, error)
+            yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
+            return
         except Exception:
             log.exception("The model failed while answering in %s/%s", message.platform, message.channel)
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
@@ -86,7 +113,7 @@ class Conversations:
         passages = fit_passages(
             hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
         )
-        return Prepared(key, language, tuple(passages), tuple(history), time.perf_counter() - started)
+        return Prepared(message, key, language, tuple(passages), tuple(history), time.perf_counter() - started)
 
     def _retrieve(self, message: IncomingMessage, history: list[Turn]) -> list[Hit]:
         collections = readable_collections(self._settings, message)
@@ -113,6 +140,8 @@ class Conversations:
         )  # fmt: skip
         if status == "answered":
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
+        if self._records is not None:
+            answer = replace(answer, id=self._records.record_answer(prepared.message, answer))
         return answer
 
 

@@ -76,12 +76,17 @@ class TransformersGenerator:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
+        """Text as it is generated. Closing the iterator early (a timeout, a cancelled question) stops
+        the model at its next token instead of letting it run on, holding the CPU."""
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        from bot.stopping import StopWhen as _StopWhen
 
         prompt = self.render(messages)
         inputs = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        stop = threading.Event()
         failure: list[BaseException] = []
 
         def generate() -> None:
@@ -89,6 +94,7 @@ class TransformersGenerator:
                 with torch.inference_mode():
                     self._model.generate(
                         **inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=False,
+                        stopping_criteria=StoppingCriteriaList([_StopWhen(stop)]),
                         pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
                     )  # fmt: skip
             except BaseException as error:  # surfaces in the caller's thread below
@@ -98,8 +104,11 @@ class TransformersGenerator:
         with self._lock:
             worker = threading.Thread(target=generate, daemon=True)
             worker.start()
-            yield from (piece for piece in streamer if piece)
-            worker.join()
+            try:
+                yield from (piece for piece in streamer if piece)
+            finally:
+                stop.set()
+                worker.join()
         if failure:
             raise failure[0]
 

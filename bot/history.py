@@ -57,6 +57,23 @@ class SqlThreadHistory:
             )  # fmt: skip
             db.execute(delete(turns_table).where(turns_table.c.created_at < now - self._retention))
 
+    def has_answered(self, key: ThreadKey) -> bool:
+        """Whether the bot has answered in this thread (its follow-ups then need no mention)."""
+        query = select(turns_table.c.id).where(
+            turns_table.c.platform == key.platform, turns_table.c.channel == key.channel,
+            turns_table.c.thread == key.thread, turns_table.c.role == "assistant",
+        ).limit(1)  # fmt: skip
+        with self._engine.connect() as db:
+            return db.execute(query).first() is not None
+
+    def is_empty(self, key: ThreadKey) -> bool:
+        query = select(turns_table.c.id).where(
+            turns_table.c.platform == key.platform, turns_table.c.channel == key.channel,
+            turns_table.c.thread == key.thread,
+        ).limit(1)  # fmt: skip
+        with self._engine.connect() as db:
+            return db.execute(query).first() is None
+
     def recent(self, key: ThreadKey, *, budget: int, count_tokens: Callable[[str], int]) -> list[Turn]:
         """The newest turns that fit in `budget` tokens, oldest first (the oldest are dropped first)."""
         query = (

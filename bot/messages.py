@@ -49,6 +49,7 @@ class Answer:
     status: Status
     model: str | None
     timings: Timings = Timings()
+    id: str | None = None  # set once the answer is recorded; buttons and feedback refer to it
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +57,7 @@ class Answer:
             "language": self.language,
             "status": self.status,
             "model": self.model,
+            "id": self.id,
             "sources": [
                 {"title": s.title, "heading": s.heading, "path": s.path, "url": s.url, "collection": s.collection}
                 for s in self.sources

@@ -11,6 +11,8 @@ from bot.conversations import Conversations
 from bot.generator import Generator, GeneratorUnavailable, TransformersGenerator, stand_in_location
 from bot.history import SqlThreadHistory
 from bot.language import LinguaDetector
+from bot.openai_generator import OpenAIGenerator
+from bot.records import Records
 from knowledge.database import open_database, sqlite_url
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.manifest import Manifest
@@ -20,8 +22,14 @@ from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
 
 
-def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> TransformersGenerator:
-    """The configured model from the local cache, else downloaded, else the bundled stand-in, said out loud."""
+def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> Generator:
+    """The configured model from the local cache, else downloaded, else the bundled stand-in, said out loud.
+
+    Backend openai has no fallback and no probe at start-up: a server that is down fails the first answer
+    with a one-line message naming its URL (it may well be up by the time the first question comes).
+    """
+    if config.backend == "openai":
+        return OpenAIGenerator.from_config(config)
     tried: list[str] = []
     for local_only in (True, False):
         try:
@@ -114,4 +122,9 @@ class Bot:
                 self.knowledge.manifest.engine, retention_days=settings.bot.history_retention_days
             ),
             detector=LinguaDetector(),
+            records=self.records,
         )
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self.knowledge.manifest.engine)

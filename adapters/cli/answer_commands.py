@@ -12,6 +12,7 @@ from rich.console import Console
 from adapters.cli.knowledge_commands import UsageError
 from bot.config import Settings
 from bot.messages import Answer, IncomingMessage
+from bot.queue import Queued
 from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
@@ -57,7 +58,9 @@ def show(stream: object) -> None:
     """Pieces are printed as they come; the final Answer's text replaces nothing, it only adds sources."""
     streamed = False
     for item in stream:  # type: ignore[attr-defined]
-        if isinstance(item, Answer):
+        if isinstance(item, Queued):
+            err.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
+        elif isinstance(item, Answer):
             if not streamed:
                 sys.stdout.write(item.text)
             sys.stdout.write("\n")

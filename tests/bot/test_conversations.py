@@ -127,3 +127,18 @@ def test_real_answer_from_the_stand_in_model(synced, embedder, smollm2_generator
     answer = ask(open_bot(synced, embedder, smollm2_generator), "What port does the VPN server use?", thread="e2e")
     assert answer.status == "answered" and "1194" in answer.text
     assert answer.sources[0].path.endswith("vpn.md")  # the English-only test embedder also ranks de/, ja/
+
+
+def test_an_answer_over_its_time_is_stopped_with_an_apology(synced, embedder, tiny_lfm2) -> None:  # type: ignore[no-untyped-def]
+    from bot.generator import TransformersGenerator
+
+    generator = TransformersGenerator.load(str(tiny_lfm2), local_only=True)
+    bot = open_bot(synced, embedder, generator)
+    bot.knowledge.settings = bot.knowledge.settings.model_copy(
+        update={"bot": bot.knowledge.settings.bot.model_copy(update={"answer_timeout_seconds": 0.001}),
+                "generator": bot.knowledge.settings.generator.model_copy(update={"max_new_tokens": 5000})}
+    )  # fmt: skip
+    answer = ask(bot, "How do I connect to the VPN?", thread="slow")
+    assert answer.status == "failed" and answer.text == say("failed", "en")
+    assert answer.timings.generation < 30  # stopped, not 5,000 tokens later
+    assert generator._lock.acquire(timeout=1)  # the model is free again

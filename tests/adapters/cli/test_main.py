@@ -24,7 +24,9 @@ def supportbot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 def config(make_config, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     return make_config(
         EXAMPLES,
-        collections=[{"name": "handbook", "paths": [str(EXAMPLES)], "url_template": "https://wiki.acme.example/{path}"}],
+        collections=[
+            {"name": "handbook", "paths": [str(EXAMPLES)], "url_template": "https://wiki.acme.example/{path}"}
+        ],
         bot={"relevance_threshold": 0.4},  # all-MiniLM-L6-v2 scores lower than the default model
     )
 
@@ -89,3 +91,25 @@ def test_ask_json_names_the_model_that_answered(config: Path, tmp_path: Path) ->
     assert "LiquidAI/LFM2-1.2B-RAG is not available" in result.stderr  # said once, out loud
     assert {"title", "path", "url", "collection"} <= set(answer["sources"][0])
     assert set(answer["timings"]) == {"retrieval", "first_token", "generation"}
+
+
+def test_doctor_exit_status_and_json(make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = make_config(EXAMPLES, chroma={"url": "http://127.0.0.1:9"}, generator={"fallback": "none"})
+    result = supportbot("doctor", "--config", str(broken), "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert report["ok"] is False and statuses["chroma"] == "fail" and statuses["embedding"] == "ok"
+    text = supportbot("doctor", "--config", str(broken))
+    assert "✘ chroma" in text.stdout and "✔ embedding" in text.stdout
+
+
+def test_models_install_builds_the_bundled_embedder_once(make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(EXAMPLES)
+    first = supportbot("models", "install", "multilingual-e5-small", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert "Building multilingual-e5-small" in first.stdout and "is ready at" in first.stdout
+    again = supportbot("models", "install", "multilingual-e5-small", "--config", str(config))
+    assert "Building" not in again.stdout and "is ready at" in again.stdout
+    unknown = supportbot("models", "install", "gpt-9", "--config", str(config))
+    assert unknown.returncode == 1 and "bundled:multilingual-e5-small" in unknown.stderr

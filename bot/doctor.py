@@ -1,0 +1,165 @@
+"""`supportbot doctor`: every part the config enables, checked in turn; values out, the CLI prints them."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.generator import GeneratorUnavailable, stand_in_location
+from bot.wiring import Knowledge
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    advice: str = ""
+
+
+def run_checks(config_path: Path, *, online: bool = False) -> list[Check]:
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        return [Check("config", "fail", str(error), "fix the file, then run `supportbot doctor` again")]
+    knowledge = Knowledge(settings)
+    checks = [Check("config", "ok", f"{config_path} is valid"), *_data_dir(settings), *_embedding(knowledge)]
+    if checks[-1].status == "fail":
+        checks.append(Check("chroma", "fail", "not checked: opening the store needs the embedding model"))
+    else:
+        checks.extend(_chroma(knowledge))
+    return [*checks, *_generator(settings), *_language(), *_tokens(settings, online=online)]
+
+
+def _data_dir(settings: Settings) -> Iterator[Check]:
+    folder = settings.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as error:
+        yield Check(
+            "data_dir", "fail", f"{folder} is not writable ({error.strerror})", "fix its permissions or set data_dir"
+        )
+        return
+    yield Check("data_dir", "ok", f"{folder.resolve()} is writable")
+
+
+def _embedding(knowledge: Knowledge) -> Iterator[Check]:
+    try:
+        embedder = knowledge.embedder
+    except Exception as error:
+        yield Check("embedding", "fail", str(error), "set embedding.model (see config/supportbot.example.yaml)")
+        return
+    yield Check("embedding", "ok", f"{embedder.name} loaded, {embedder.dimensions} dimensions")
+
+
+def _chroma(knowledge: Knowledge) -> Iterator[Check]:
+    settings = knowledge.settings
+    where = f"server at {settings.chroma.url}" if settings.chroma.url else f"embedded at {settings.data_dir / 'chroma'}"
+    try:
+        store, embedder = knowledge.store, knowledge.embedder
+        counts = []
+        for collection in settings.collections:
+            stored = store.stored_model(collection.name)
+            if stored is not None and stored != (embedder.name, embedder.dimensions):
+                yield Check(
+                    "chroma", "fail",
+                    f"collection {collection.name} was built with {stored[0]} ({stored[1]} dimensions), "
+                    f"the config now uses {embedder.name} ({embedder.dimensions})",
+                    f"run `supportbot sync --rebuild {collection.name}`",
+                )  # fmt: skip
+                return
+            counts.append(f"{collection.name}: {store.count(collection.name) if stored else 0} chunks")
+    except Exception as error:
+        yield Check("chroma", "fail", f"{where}: {error}", "start the Chroma server, or set chroma.url to null")
+        return
+    yield Check("chroma", "ok", f"{where}, reachable; " + ("; ".join(counts) or "no collections configured"))
+
+
+def _generator(settings: Settings) -> Iterator[Check]:
+    config = settings.generator
+    found = _locate_model(config.model)
+    if found:
+        yield Check("generator", "ok", f"{config.model}: {found}")
+        return
+    if config.fallback == "none":
+        yield Check("generator", "fail", f"{config.model}: not on this machine and not downloadable",
+                    "copy the model folder here and set generator.model to it")  # fmt: skip
+        return
+    try:
+        _folder, _file, display = stand_in_location(config.fallback)
+    except GeneratorUnavailable as error:
+        yield Check("generator", "fail", f"{config.model} unavailable and no fallback: {error}")
+        return
+    yield Check("generator", "warn", f"{config.model} not on this machine nor downloadable: falling back to {display}",
+                "copy LFM2-1.2B-RAG here and set generator.model to its folder")  # fmt: skip
+
+
+def _locate_model(model: str) -> str | None:
+    """'found locally at …', 'in the Hugging Face cache', 'downloadable from the Hub', or None."""
+    if Path(model).expanduser().exists():
+        return f"found locally at {Path(model).expanduser().resolve()}"
+    try:
+        from huggingface_hub import HfApi, try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model, "config.json")
+        if isinstance(cached, str):
+            return "found in the Hugging Face cache"
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+            return None
+        HfApi().model_info(model, timeout=5)
+        return "downloadable from the Hugging Face Hub (downloaded on first use)"
+    except Exception:
+        return None
+
+
+def _language() -> Iterator[Check]:
+    from bot.language import LinguaDetector
+
+    detected = LinguaDetector().detect("Bonjour, comment puis-je me connecter au VPN ?")
+    status: Status = "ok" if detected == "fr" else "fail"
+    yield Check("language", status, f"lingua loaded (a French test sentence: {detected})")
+
+
+def _tokens(settings: Settings, *, online: bool) -> Iterator[Check]:
+    for platform, section in (("slack", settings.slack), ("discord", settings.discord)):
+        if section is None:
+            yield Check(platform, "ok", "not enabled in the config")
+            continue
+        missing = [name for name in section.required_tokens() if not os.environ.get(name)]
+        if missing:
+            yield Check(platform, "fail", f"{', '.join(missing)} not set", "export it in the bot's environment")
+            continue
+        detail = f"{', '.join(section.required_tokens())} set (values not shown)"
+        if online:
+            yield _online(platform, section.api_base_url, detail)
+        else:
+            yield Check(platform, "ok", detail)
+
+
+def _online(platform: str, base_url: str, detail: str) -> Check:
+    """Slack's auth.test or Discord's /users/@me: does the token work? Errors never echo the token."""
+    if platform == "slack":
+        request = urllib.request.Request(base_url.rstrip("/") + "/auth.test", data=b"", method="POST")
+        request.add_header("Authorization", f"Bearer {os.environ['SLACK_BOT_TOKEN']}")
+    else:
+        request = urllib.request.Request(base_url.rstrip("/") + "/users/@me")
+        request.add_header("Authorization", f"Bot {os.environ['DISCORD_TOKEN']}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read() or b"{}")
+    except Exception as error:
+        return Check(platform, "fail", f"{detail}; {base_url} rejected it or is unreachable ({type(error).__name__})")
+    if platform == "slack" and not body.get("ok"):
+        return Check(platform, "fail", f"{detail}; auth.test says {body.get('error', 'not ok')}", "check the token")
+    return Check(platform, "ok", f"{detail}; valid ({body.get('user') or body.get('username') or 'accepted'})")

@@ -1,0 +1,74 @@
+"""`supportbot doctor` on a good config and on each kind of broken one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.doctor import Check, run_checks
+from bot.wiring import Knowledge
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {check.name: check for check in checks}
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "vpn.md").write_text("# VPN\n\nThe VPN server is vpn.acme.example on port 1194.\n")
+    return folder
+
+
+def test_a_good_config(make_config, docs: Path, tiny_lfm2: Path) -> None:  # type: ignore[no-untyped-def]
+    checks = by_name(run_checks(make_config(docs, generator={"model": str(tiny_lfm2)})))
+    assert all(c.status == "ok" for c in checks.values()), checks
+    assert "384 dimensions" in checks["embedding"].detail and "found locally" in checks["generator"].detail
+    assert checks["language"].status == "ok" and checks["slack"].detail == "not enabled in the config"
+
+
+def test_a_missing_generator_is_a_warning_with_fallback_and_a_failure_without(make_config, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = str(docs / "no-such-model")
+    warned = by_name(run_checks(make_config(docs, generator={"model": missing})))["generator"]
+    assert warned.status == "warn" and "SmolLM2-135M-Instruct (offline stand-in)" in warned.detail
+    failed = by_name(run_checks(make_config(docs, generator={"model": missing, "fallback": "none"})))["generator"]
+    assert failed.status == "fail" and "generator.model" in failed.advice
+
+
+def test_unwritable_data_dir(make_config, docs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    check = by_name(run_checks(make_config(docs, data_dir=str(blocker / "data"))))["data_dir"]
+    assert check.status == "fail" and "not writable" in check.detail
+
+
+def test_unreachable_chroma_server(make_config, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    check = by_name(run_checks(make_config(docs, chroma={"url": "http://127.0.0.1:9"})))["chroma"]
+    assert check.status == "fail" and "127.0.0.1:9" in check.detail
+
+
+def test_store_built_with_another_embedding_model(make_config, docs: Path, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(docs)
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
+    knowledge.syncer.sync(knowledge.settings.collection("kb"))
+    other = make_config(docs, embedding={"model": "bundled:multilingual-e5-small"})
+    check = by_name(run_checks(other))["chroma"]
+    assert check.status == "fail" and "sync --rebuild kb" in check.advice
+
+
+def test_missing_token(make_config, docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-secret-value")
+    checks = by_name(run_checks(make_config(docs, slack={"mode": "socket"})))
+    assert checks["slack"].status == "fail" and checks["slack"].detail == "SLACK_BOT_TOKEN not set"
+    assert all("secret-value" not in c.detail for c in checks.values())
+
+
+def test_a_broken_config_is_one_failing_check(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("embedding: {batch_size: -1}\n")
+    (check,) = run_checks(bad)
+    assert check.status == "fail" and "embedding.batch_size" in check.detail
