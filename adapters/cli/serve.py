@@ -1,0 +1,39 @@
+"""`supportbot run`: the enabled chat adapters, started in one process around one bot."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from rich.console import Console
+
+from adapters.cli.knowledge_commands import UsageError
+from bot.config import Settings
+from bot.wiring import Bot, Knowledge
+
+err = Console(stderr=True)
+
+
+def serve(settings: Settings, platform: str | None) -> None:
+    enabled = [name for name in ("slack", "discord") if getattr(settings, name) is not None]
+    chosen = [platform] if platform else enabled
+    for name in chosen:
+        if name not in ("slack", "discord"):
+            raise UsageError(f"Unknown platform {name!r}: use slack or discord.")
+        if name not in enabled:
+            raise UsageError(f"{name} is not enabled: add a `{name}:` section to the config.")
+    if not chosen:
+        raise UsageError("No chat adapter is enabled: add a `slack:` or `discord:` section to the config.")
+    if "discord" in chosen:
+        raise UsageError("The Discord adapter is not built yet; run `supportbot run slack`.")
+    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False))
+    bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
+    from adapters.slack.app import SlackStartError
+    from adapters.slack.run import run_slack
+
+    assert settings.slack is not None
+    try:
+        asyncio.run(run_slack(bot, settings.slack))
+    except SlackStartError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,130 @@
+"""Wiring to slack-bolt: which events are questions, buttons and /kb; Socket Mode or the Events API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.answering import answer_in_slack
+from adapters.slack.commands import KbCommand
+from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
+from bot.config import SlackConfig
+from bot.history import Turn
+from bot.messages import IncomingMessage
+from bot.records import Rating
+from bot.wiring import Bot
+
+log = logging.getLogger(__name__)
+
+
+class SlackStartError(Exception):
+    """Slack refused the app at start-up (a bad token, a missing secret); one sentence says which."""
+
+
+class SlackAdapter:
+    def __init__(self, *, bot: Bot, config: SlackConfig, client: AsyncWebClient, signing_secret: str | None) -> None:
+        self._bot = bot
+        self._config = config
+        self._client = client
+        self._signing_secret = signing_secret
+        self._bot_user = ""
+        self._team = ""
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @staticmethod
+    def client(config: SlackConfig, token: str) -> AsyncWebClient:
+        """A Web API client that backs off on 429 (Retry-After) and retries dropped connections."""
+        handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=5), AsyncConnectionErrorRetryHandler()]
+        return AsyncWebClient(token=token, base_url=config.api_base_url, retry_handlers=handlers)
+
+    async def identify(self) -> None:
+        """auth.test once at start: who the bot is, and a clear error instead of a traceback for a bad token."""
+        try:
+            found = await self._client.auth_test()
+        except Exception as error:
+            reason = getattr(getattr(error, "response", None), "data", {}).get("error") or type(error).__name__
+            raise SlackStartError(
+                f"Slack refused SLACK_BOT_TOKEN ({reason}); check the token and the app's install."
+            ) from None
+        self._bot_user, self._team = str(found["user_id"]), str(found.get("team_id", ""))
+
+    def build(self) -> AsyncApp:
+        app = AsyncApp(
+            client=self._client,
+            signing_secret=self._signing_secret,
+            request_verification_enabled=self._signing_secret is not None,
+        )
+        app.event("app_mention")(self._on_mention)
+        app.event("message")(self._on_message)
+        app.action(FEEDBACK_HELPFUL)(self._on_feedback)
+        app.action(FEEDBACK_NOT_HELPFUL)(self._on_feedback)
+        app.action(ASK_HUMAN)(self._on_ask_human)
+        app.command("/kb")(KbCommand(bot=self._bot, admins=self._config.admins).handle)
+        return app
+
+    async def _on_mention(self, event: dict[str, Any]) -> None:
+        await self._maybe_answer(event, mentioned=True)
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        await self._maybe_answer(event, mentioned=f"<@{self._bot_user}" in (event.get("text") or ""))
+
+    async def _maybe_answer(self, event: dict[str, Any], *, mentioned: bool) -> None:
+        message = incoming(event, team=self._team, bot_user=self._bot_user)
+        if message is None or not (mentioned or await self._unprompted(event, message)):
+            return
+        conversations = self._bot.conversations
+        # A mention arrives twice (app_mention and message) and Slack retries what it thinks was missed:
+        # claiming the message itself, atomically, answers it exactly once whichever copy comes first.
+        if not await asyncio.to_thread(self._bot.records.claim, "slack", f"{event['channel']}:{event['ts']}"):
+            return
+        if event.get("thread_ts") and mentioned:
+            await self._seed(event, message)
+        await answer_in_slack(
+            client=self._client, channel=event["channel"], thread_ts=reply_thread(event), message=message,
+            stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
+        )  # fmt: skip
+
+    async def _unprompted(self, event: dict[str, Any], message: IncomingMessage) -> bool:
+        """Without a mention: DMs, new questions in auto-answer channels, follow-ups in the bot's threads."""
+        if message.is_direct:
+            return True
+        if event["channel"] in self._config.auto_answer_channels and not event.get("thread_ts"):
+            return True
+        return bool(event.get("thread_ts")) and await asyncio.to_thread(self._bot.conversations.has_answered, message)
+
+    async def _seed(self, event: dict[str, Any], message: IncomingMessage) -> None:
+        """Joined late: what the thread said before the mention becomes the conversation's history."""
+        replies = await self._client.conversations_replies(channel=event["channel"], ts=event["thread_ts"], limit=50)
+        messages: list[dict[str, Any]] = replies.get("messages", [])
+        turns = [
+            Turn("assistant" if reply.get("user") == self._bot_user or reply.get("bot_id") else "user", reply["text"])
+            for reply in messages
+            if reply.get("ts") != event["ts"] and reply.get("text")
+        ]
+        await asyncio.to_thread(self._bot.conversations.seed, message, turns)
+
+    async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        rating: Rating = "helpful" if action["action_id"] == FEEDBACK_HELPFUL else "not_helpful"
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        stored = await asyncio.to_thread(self._bot.records.record_feedback, action["value"], user=user, rating=rating)
+        text = "Thanks for the feedback!" if stored else "That answer is too old to rate, sorry."
+        await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    async def _on_ask_human(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        group = self._config.escalation_group
+        container = body.get("container", {})
+        thread = body.get("message", {}).get("thread_ts") or container.get("message_ts")
+        await self._client.chat_postMessage(
+            channel=body["channel"]["id"], thread_ts=thread,
+            text=f"<!subteam^{group}> <@{body['user']['id']}> would like a person to help with this question.",
+        )  # fmt: skip

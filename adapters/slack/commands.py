@@ -1,0 +1,77 @@
+"""`/kb sync [collection]` and `/kb status` in Slack, for the configured admins only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.wiring import Bot
+
+log = logging.getLogger(__name__)
+
+USAGE = "Usage: `/kb sync [collection]` or `/kb status`."
+
+
+class KbCommand:
+    def __init__(self, *, bot: Bot, admins: list[str]) -> None:
+        self._bot = bot
+        self._admins = set(admins)
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def handle(self, ack: Any, command: dict[str, Any], client: Any) -> None:
+        """Acknowledged at once (Slack's 3 seconds); a sync runs after, and posts its summary when done."""
+        user, channel = command["user_id"], command["channel_id"]
+        words = (command.get("text") or "").split()
+        if user not in self._admins:
+            await ack()
+            await client.chat_postEphemeral(
+                channel=channel, user=user, text="Sorry, only knowledge base admins may use /kb."
+            )
+            return
+        if words[:1] == ["status"]:
+            await ack()
+            await client.chat_postEphemeral(channel=channel, user=user, text=await asyncio.to_thread(self._status))
+        elif words[:1] == ["sync"] and len(words) <= 2:
+            names = words[1:] or [c.name for c in self._bot.knowledge.settings.collections]
+            known = {c.name for c in self._bot.knowledge.settings.collections}
+            if not set(names) <= known:
+                await ack(text=f"Unknown collection {names[0]!r}; known: {', '.join(sorted(known))}.")
+                return
+            await ack(text=f"Syncing {', '.join(names)}… the summary will follow here.")
+            task = asyncio.create_task(self._sync(client, channel, names))
+            self._running.add(task)  # keep a reference: a task nobody holds may be collected mid-sync
+            task.add_done_callback(self._running.discard)
+        else:
+            await ack(text=USAGE)
+
+    def _status(self) -> str:
+        lines = []
+        for collection in self._bot.knowledge.settings.collections:
+            status = self._bot.knowledge.manifest.status(collection.name)
+            when = status.last_sync.strftime("%Y-%m-%d %H:%M UTC") if status.last_sync else "never"
+            lines.append(
+                f"*{collection.name}* ({collection.visibility}): {status.files} files, {status.chunks} chunks, "
+                f"last sync {when}, {len(status.failures)} failures"
+            )
+        return "\n".join(lines) or "No collections are configured."
+
+    async def _sync(self, client: Any, channel: str, names: list[str]) -> None:
+        try:
+            lines = await asyncio.to_thread(self._run_sync, names)
+        except Exception as error:
+            log.exception("/kb sync failed")
+            lines = [f"The sync failed: {error}"]
+        await client.chat_postMessage(channel=channel, text="\n".join(lines))
+
+    def _run_sync(self, names: list[str]) -> list[str]:
+        knowledge = self._bot.knowledge
+        lines = []
+        for name in names:
+            report = knowledge.syncer.sync(knowledge.settings.collection(name))
+            lines.append(
+                f"*{name}*: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+                f"{report.unchanged} unchanged, {len(report.failed)} failed"
+            )
+            lines += [f"  • `{f.path}`: {f.reason}" for f in report.failed[:20]]
+        return lines

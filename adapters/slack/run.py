@@ -1,0 +1,39 @@
+"""`supportbot run slack`: the tokens from the environment, auth.test, then Socket Mode or the Events API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from adapters.slack.app import SlackAdapter, SlackStartError
+from bot.config import SlackConfig
+from bot.wiring import Bot
+
+
+def _env(name: str, why: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise SlackStartError(f"{name} is not set; {why}.")
+    return value
+
+
+async def run_slack(bot: Bot, config: SlackConfig) -> None:
+    token = _env("SLACK_BOT_TOKEN", "export the app's bot token (xoxb-…)")
+    secret = _env("SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it") if config.mode == "http" else None
+    adapter = SlackAdapter(bot=bot, config=config, client=SlackAdapter.client(config, token), signing_secret=secret)
+    await adapter.identify()
+    await asyncio.to_thread(lambda: bot.conversations)  # load the models before the first question, not during it
+    app = adapter.build()
+    if config.mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        app_token = _env("SLACK_APP_TOKEN", "Socket Mode needs the app-level token (xapp-…)")
+        await AsyncSocketModeHandler(app, app_token).start_async()
+        return
+    from aiohttp import web
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"))
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", config.port).start()
+    print(f"Slack events and interactivity: http://0.0.0.0:{config.port}/slack/events")
+    await asyncio.Event().wait()

@@ -1,0 +1,1 @@
+"""Slack adapter tests: the real slack-bolt app against a fake Web API on loopback."""

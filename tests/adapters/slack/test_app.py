@@ -1,0 +1,300 @@
+"""The Slack adapter end to end: the real slack-bolt app in HTTP mode, signed requests, a fake Web API on
+loopback, the real knowledge store, and the stand-in model answering."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import ClientSession
+
+from adapters.slack.app import SlackAdapter, SlackStartError
+from bot.config import load_settings
+from bot.history import SqlThreadHistory, ThreadKey
+from bot.wiring import Bot, Knowledge
+from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
+from tests.conftest import EXAMPLES
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+MENTION_TS = "1700000000.000100"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("slack")
+    shutil.copytree(EXAMPLES, root / "handbook")
+    (root / "public").mkdir()
+    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
+    path = root / "supportbot.yaml"
+    path.write_text(
+        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
+        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
+        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
+        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
+        "channels: {C_PUBLIC: {visibility: public}}\n"
+        "slack: {mode: http, admins: [UADMIN], escalation_group: SHELP, auto_answer_channels: [C_AUTO]}\n"
+    )
+    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)
+    for collection in knowledge.settings.collections:
+        knowledge.syncer.sync(collection)
+    return path
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
+    settings = load_settings(config)
+    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})  # fresh history and claims per test
+    shutil.copytree(load_settings(config).data_dir, settings.data_dir)
+    return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=smollm2_generator)
+
+
+class Slack:
+    """The adapter served on loopback, and a way to deliver what Slack would send it."""
+
+    def __init__(self, base: str, fake: FakeSlack) -> None:
+        self.base, self.fake = base, fake
+
+    async def event(self, payload: dict[str, Any], *, retry: int | None = None, secret: str = SECRET) -> int:
+        body = json.dumps(payload)
+        return await self._post(body, signed_request(body, secret=secret, retry_num=retry))
+
+    async def form(self, fields: dict[str, str]) -> tuple[int, str]:
+        body = urlencode(fields)
+        headers = signed_request(body, secret=SECRET, content_type="application/x-www-form-urlencoded")
+        async with ClientSession() as http, http.post(f"{self.base}/slack/events", data=body, headers=headers) as r:
+            return r.status, await r.text()
+
+    async def click(self, payload: dict[str, Any]) -> int:
+        body = interactivity_body(payload)
+        return await self._post(
+            body, signed_request(body, secret=SECRET, content_type="application/x-www-form-urlencoded")
+        )
+
+    async def _post(self, body: str, headers: dict[str, str]) -> int:
+        async with ClientSession() as http, http.post(f"{self.base}/slack/events", data=body, headers=headers) as r:
+            return r.status
+
+    async def answers(self, count: int = 1) -> list[dict[str, Any]]:
+        """The final answers: chat.update calls that carry blocks."""
+        for _ in range(600):
+            finals = [c.params for c in self.fake.calls_to("chat.update") if c.params.get("blocks")]
+            if len(finals) >= count:
+                return finals
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{count} answer(s) expected; calls: {[c.method for c in self.fake.calls]}")
+
+
+def scenario(bot: Bot, fake: FakeSlack, steps: Any) -> Any:
+    async def run() -> Any:
+        adapter = adapter_for(bot, fake, TOKEN)
+        await adapter.identify()
+        async with serving(adapter.build().web_app(path="/slack/events")) as base:
+            return await steps(Slack(base, fake))
+
+    return asyncio.run(run())
+
+
+def adapter_for(bot: Bot, fake: FakeSlack, token: str) -> SlackAdapter:
+    """The adapter exactly as `supportbot run slack` builds it, with slack.api_base_url at the fake."""
+    assert bot.knowledge.settings.slack is not None
+    config = bot.knowledge.settings.slack.model_copy(update={"api_base_url": fake.url})
+    return SlackAdapter(bot=bot, config=config, client=SlackAdapter.client(config, token), signing_secret=SECRET)
+
+
+def mention(text: str = "<@UBOT> What port does the VPN server use?", **event: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(load_payload("app_mention"))
+    payload["event"].update(text=text, **event)
+    payload["event_id"] = f"Ev{event.get('ts', MENTION_TS)}{event.get('channel', '')}"
+    return payload
+
+
+def message(text: str, **event: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(load_payload("message_thread_reply"))
+    payload["event"].update(text=text, **event)
+    payload["event_id"] = f"Ev{event.get('ts')}"
+    return payload
+
+
+def blocks_of(update: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [b for b in update["blocks"] if b["type"] == kind]
+
+
+def test_mention_is_answered_in_its_thread_with_sources_and_buttons(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        assert await slack.event(mention()) == 200
+        return await slack.answers()
+
+    (final,) = scenario(bot, fake, steps)
+    placeholder = fake.calls_to("chat.postMessage")[0].params
+    assert placeholder["thread_ts"] == MENTION_TS and placeholder["channel"] == "C1"
+    assert final["ts"] == "1700000100.000100"  # the placeholder grew into the answer
+    assert "1194" in final["text"]
+    sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
+    assert "vpn.md" in sources and "SmolLM2-135M-Instruct (offline stand-in)" in sources
+    actions = [e["action_id"] for e in blocks_of(final, "actions")[0]["elements"]]
+    assert actions == ["feedback_helpful", "feedback_not_helpful", "ask_human"]
+
+
+def test_follow_up_needs_no_mention_but_plain_chat_is_ignored(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> None:
+        await slack.event(mention())
+        await slack.answers(1)
+        await slack.event(message("Hello all, lunch at noon?", ts="1700000150.000100", thread_ts=None))
+        await slack.event(message("And which protocol, UDP or TCP?", ts="1700000200.000300", thread_ts=MENTION_TS))
+        await slack.answers(2)
+
+    scenario(bot, fake, steps)
+    posts = [c.params for c in fake.calls_to("chat.postMessage")]
+    assert [p["thread_ts"] for p in posts] == [MENTION_TS, MENTION_TS]  # nothing for the lunch message
+
+
+def test_dm_is_answered_in_the_dm(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(load_payload("message_im"))
+        return await slack.answers()
+
+    (final,) = scenario(bot, fake, steps)
+    post = fake.calls_to("chat.postMessage")[0].params
+    assert post["channel"].startswith("D") and not post.get("thread_ts")
+    assert final["channel"] == post["channel"]
+
+
+def test_a_retried_or_doubled_event_is_answered_once(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> None:
+        payload = mention()
+        await slack.event(payload)
+        await slack.event(payload, retry=1)  # Slack's retry: same event_id
+        as_message = message(payload["event"]["text"], ts=MENTION_TS, thread_ts=None)  # the same message, again
+        await slack.event(as_message)
+        await slack.answers(1)
+        await asyncio.sleep(1.5)
+
+    scenario(bot, fake, steps)
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_own_and_other_bots_edits_and_joins_are_ignored(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> None:
+        for name in ("message_bot", "message_changed", "channel_join"):
+            assert await slack.event(load_payload(name)) == 200
+        await asyncio.sleep(1.5)
+
+    scenario(bot, fake, steps)
+    assert fake.calls_to("chat.postMessage") == []
+
+
+def test_a_bad_signature_is_rejected(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> int:
+        return await slack.event(mention(), secret="not-the-secret")
+
+    assert scenario(bot, fake, steps) == 401
+    assert fake.calls_to("chat.postMessage") == []
+
+
+def test_rate_limited_post_is_retried_and_nothing_is_lost(bot: Bot, fake: FakeSlack) -> None:
+    fake.rate_limit("chat.postMessage", times=1, retry_after=0)
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention())
+        return await slack.answers()
+
+    (final,) = scenario(bot, fake, steps)
+    assert len(fake.calls_to("chat.postMessage")) == 2 and "1194" in final["text"]
+
+
+def test_feedback_is_stored_and_ask_a_human_mentions_the_group(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> None:
+        await slack.event(mention())
+        (final,) = await slack.answers()
+        answer_id = blocks_of(final, "actions")[0]["elements"][0]["value"]
+        click = copy.deepcopy(load_payload("block_actions_feedback"))
+        click["actions"][0].update(action_id="feedback_not_helpful", value=answer_id)
+        assert await slack.click(click) == 200
+        await slack.fake.wait_for_async("chat.postEphemeral")
+        click["actions"][0].update(action_id="ask_human", value=answer_id)
+        assert await slack.click(click) == 200
+        await slack.fake.wait_for_async("chat.postMessage", count=2)
+        assert bot.records.feedback(answer_id) == {click["user"]["id"]: "not_helpful"}
+        stored = bot.records.answer(answer_id)
+        assert stored and stored["question"] == "What port does the VPN server use?"
+
+    scenario(bot, fake, steps)
+    human = fake.calls_to("chat.postMessage")[-1].params
+    assert "<!subteam^SHELP>" in human["text"] and human["thread_ts"]
+
+
+def test_kb_is_refused_to_non_admins_and_works_for_admins(bot: Bot, fake: FakeSlack) -> None:
+    command = load_payload("slash_kb")
+
+    async def steps(slack: Slack) -> tuple[int, str]:
+        assert (await slack.form({**command, "user_id": "U1"}))[0] == 200
+        await slack.fake.wait_for_async("chat.postEphemeral")
+        assert (await slack.form({**command, "user_id": "UADMIN"}))[0] == 200
+        await slack.fake.wait_for_async("chat.postEphemeral", count=2)
+        synced = await slack.form({**command, "user_id": "UADMIN", "text": "sync handbook"})
+        await slack.fake.wait_for_async("chat.postMessage")
+        return synced
+
+    status, body = scenario(bot, fake, steps)
+    refusal, report = (c.params["text"] for c in fake.calls_to("chat.postEphemeral"))
+    assert "only knowledge base admins" in refusal
+    assert "*handbook* (internal)" in report and "*community* (public)" in report
+    assert status == 200 and "Syncing handbook" in body
+    assert "0 added" in fake.calls_to("chat.postMessage")[0].params["text"]
+
+
+def test_a_public_channel_never_gets_internal_passages(bot: Bot, fake: FakeSlack) -> None:
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention("<@UBOT> How do I connect to the VPN?", channel="C_PUBLIC"))
+        await slack.event(mention("<@UBOT> Where is the community forum?", channel="C_PUBLIC", ts="1700000300.000100"))
+        return await slack.answers(1)
+
+    scenario(bot, fake, steps)
+    finals = [c.params for c in fake.calls_to("chat.update") if c.params.get("blocks")]
+    for final in finals:
+        for context in blocks_of(final, "context"):
+            assert "handbook" not in json.dumps(context) and "vpn.md" not in json.dumps(context)
+
+
+def test_a_thread_joined_late_is_seeded(bot: Bot, fake: FakeSlack) -> None:
+    fake.set_replies("C1", "1699999000.000100", [
+        {"ts": "1699999000.000100", "user": "U2", "text": "My VPN keeps dropping on the train."},
+        {"ts": "1699999001.000100", "user": "U3", "text": "Same here since Monday."},
+    ])  # fmt: skip
+
+    async def steps(slack: Slack) -> None:
+        await slack.event(mention("<@UBOT> any idea?", ts="1699999002.000100", thread_ts="1699999000.000100"))
+        await slack.answers()
+
+    scenario(bot, fake, steps)
+    history = SqlThreadHistory(bot.knowledge.manifest.engine)
+    turns = history.recent(ThreadKey("slack", "C1", "1699999000.000100"), budget=10_000, count_tokens=len)
+    assert [t.text for t in turns][:3] == [
+        "My VPN keeps dropping on the train.",
+        "Same here since Monday.",
+        "any idea?",
+    ]
+
+
+def test_a_bad_token_is_one_clear_error(bot: Bot, fake: FakeSlack) -> None:
+    fake.invalid_tokens.add("xoxb-revoked")
+
+    async def start() -> None:
+        await adapter_for(bot, fake, "xoxb-revoked").identify()
+
+    with pytest.raises(SlackStartError, match="invalid_auth"):
+        asyncio.run(start())
