@@ -1,12 +1,19 @@
-"""One question answered in Slack: a placeholder at once, the answer growing in place, the final blocks."""
+"""One question answered in Slack: a sign of life at once, the answer growing in place, then its blocks.
+
+Where the app may stream natively (an AI app: the assistant status and chat.startStream work), the text is
+streamed; elsewhere a placeholder message is posted and updated. The first refusal switches to the placeholder
+for the rest of the process, without losing what was already written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from adapters.slack.translate import answer_blocks, notification_text, progress_text, queued_text
 from bot.language import say
@@ -15,8 +22,16 @@ from bot.queue import Queued
 
 log = logging.getLogger(__name__)
 
-# Slack allows about one chat.update a second per message: a calm rate that still reads as typing.
+# Slack allows about one update a second per message: a calm rate that still reads as typing.
 UPDATE_EVERY = 1.0
+THINKING = "is looking in the knowledge base…"
+
+
+class NativeStreaming:
+    """Whether this workspace lets the app stream natively; the first refusal turns it off for the process."""
+
+    def __init__(self) -> None:
+        self.allowed = True
 
 
 async def answer_in_slack(
@@ -27,37 +42,116 @@ async def answer_in_slack(
     message: IncomingMessage,
     stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]],
     can_escalate: bool,
+    native: NativeStreaming,
 ) -> Answer | None:
-    """Post a placeholder within a second, grow it as the model writes, replace it with the answer."""
-    posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=progress_text(""))
-    placeholder = posted["ts"]
-    answer: Answer | None = None
-    partial = ""
-    last_update = time.monotonic()
+    view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native)
     try:
+        await view.start()
         async for item in _in_background(stream, message):
             if isinstance(item, Answer):
-                answer = item
-            elif isinstance(item, Queued):
-                await client.chat_update(channel=channel, ts=placeholder, text=queued_text(item.position))
+                await view.finish(item, can_escalate=can_escalate)
+                return item
+            if isinstance(item, Queued):
+                await view.queued(item.position)
             else:
-                partial += item
-                if time.monotonic() - last_update >= UPDATE_EVERY:
-                    last_update = time.monotonic()
-                    await client.chat_update(channel=channel, ts=placeholder, text=progress_text(partial))
+                await view.write(item)
     except Exception:  # the store or Slack failed: the asker still gets an apology, the log gets the cause
-        log.exception("Answering %s in Slack channel %s failed", message.thread, channel)
-        await client.chat_update(channel=channel, ts=placeholder, text=say("failed", "en"))
-        return None
-    assert answer is not None
-    blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=can_escalate)
-    await client.chat_update(channel=channel, ts=placeholder, text=notification_text(answer), blocks=blocks)
-    return answer
+        log.exception("Answering in Slack channel %s failed", channel)
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=say("failed", "en"))
+    return None
+
+
+class _GrowingAnswer:
+    def __init__(self, client: Any, *, channel: str, thread_ts: str | None, message: IncomingMessage,
+                 native: NativeStreaming) -> None:  # fmt: skip
+        self._client, self._channel, self._thread, self._message = client, channel, thread_ts, message
+        self._native = native if thread_ts else None  # Slack streams only into threads
+        self._ts: str | None = None  # the placeholder, or the streamed message once started
+        self._streaming = False
+        self._text = ""  # everything written so far
+        self._sent = 0  # how much of it Slack has
+        self._last = time.monotonic()
+
+    async def start(self) -> None:
+        if self._native is not None and self._native.allowed:
+            try:
+                await self._status(THINKING)
+                return
+            except SlackApiError as error:
+                self._refused(error)
+        await self._post_placeholder()
+
+    async def queued(self, position: int) -> None:
+        if self._ts is None and self._native is not None and self._native.allowed:
+            await self._status(queued_text(position).rstrip(" ▍"))
+        elif self._ts is not None and not self._streaming:
+            await self._client.chat_update(channel=self._channel, ts=self._ts, text=queued_text(position))
+
+    async def write(self, piece: str) -> None:
+        self._text += piece
+        if time.monotonic() - self._last >= UPDATE_EVERY:
+            self._last = time.monotonic()
+            await self._flush()
+
+    async def finish(self, answer: Answer, *, can_escalate: bool) -> None:
+        blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=can_escalate)
+        if self._streaming:
+            footer = [b for b in blocks if b["type"] != "section"]  # the text is already there, streamed
+            rest = self._text[self._sent :]
+            await self._client.chat_stopStream(
+                channel=self._channel, ts=self._ts, markdown_text=rest or None, blocks=footer or None
+            )
+        elif self._ts is not None:
+            await self._client.chat_update(
+                channel=self._channel, ts=self._ts, text=notification_text(answer), blocks=blocks
+            )
+        else:  # nothing was written (an abstention, an apology): the whole answer in one message
+            await self._client.chat_postMessage(
+                channel=self._channel, thread_ts=self._thread, text=notification_text(answer), blocks=blocks
+            )
+
+    async def _flush(self) -> None:
+        if self._ts is None and self._native is not None and self._native.allowed:
+            try:
+                started = await self._client.chat_startStream(
+                    channel=self._channel, thread_ts=self._thread, markdown_text=self._text,
+                    recipient_team_id=self._message.workspace, recipient_user_id=self._message.user,
+                )  # fmt: skip
+                self._ts, self._streaming, self._sent = started["ts"], True, len(self._text)
+                return
+            except SlackApiError as error:
+                self._refused(error)
+                await self._post_placeholder()
+        if self._streaming:
+            await self._client.chat_appendStream(
+                channel=self._channel, ts=self._ts, markdown_text=self._text[self._sent :]
+            )
+            self._sent = len(self._text)
+        elif self._ts is not None:
+            await self._client.chat_update(channel=self._channel, ts=self._ts, text=progress_text(self._text))
+
+    async def _status(self, status: str) -> None:
+        await self._client.assistant_threads_setStatus(channel_id=self._channel, thread_ts=self._thread, status=status)
+
+    async def _post_placeholder(self) -> None:
+        posted = await self._client.chat_postMessage(
+            channel=self._channel, thread_ts=self._thread, text=progress_text(self._text)
+        )
+        self._ts = posted["ts"]
+
+    def _refused(self, error: SlackApiError) -> None:
+        if error.response.status_code == 429 or error.response.get("error") in {"ratelimited", "invalid_auth"}:
+            raise error
+        log.info(
+            "Slack refused native streaming (%s); answers grow by updating a placeholder", error.response.get("error")
+        )
+        assert self._native is not None
+        self._native.allowed = False
 
 
 async def _in_background(
     stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]], message: IncomingMessage
-) -> Any:
+) -> AsyncIterator[str | Queued | Answer]:
     """The bot's blocking stream, run in a worker thread, its items handed to the event loop as they come."""
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[Any] = asyncio.Queue()

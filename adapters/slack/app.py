@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.answering import answer_in_slack
+from adapters.slack.answering import NativeStreaming, answer_in_slack
 from adapters.slack.commands import KbCommand
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
 from bot.config import SlackConfig
@@ -37,7 +37,7 @@ class SlackAdapter:
         self._signing_secret = signing_secret
         self._bot_user = ""
         self._team = ""
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._native = NativeStreaming()
 
     @staticmethod
     def client(config: SlackConfig, token: str) -> AsyncWebClient:
@@ -90,6 +90,7 @@ class SlackAdapter:
         await answer_in_slack(
             client=self._client, channel=event["channel"], thread_ts=reply_thread(event), message=message,
             stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
+            native=self._native,
         )  # fmt: skip
 
     async def _unprompted(self, event: dict[str, Any], message: IncomingMessage) -> bool:

@@ -231,6 +231,11 @@ class FakeSlack:
         with self._cond:
             return [call for call in self._calls if call.method == method]
 
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message the app posted, as it stands now, each with its `channel`."""
+        with self._cond:
+            return [copy.deepcopy(m) | {"channel": c} for (c, _), m in self._messages.items()]
+
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """A message the app posted, as it stands after updates, stream appends or deletion (None)."""
         with self._cond:

@@ -89,13 +89,17 @@ class Slack:
             return r.status
 
     async def answers(self, count: int = 1) -> list[dict[str, Any]]:
-        """The final answers: chat.update calls that carry blocks."""
+        """The finished answers, however they grew (streamed natively, or a placeholder updated in place):
+        a message gets its blocks (sources, buttons) only when it is done."""
+        return await self.until(lambda: sorted((m for m in self.fake.messages() if m.get("blocks")),
+                                               key=lambda m: m["ts"]), count)  # fmt: skip
+
+    async def until(self, found: Any, count: int = 1) -> Any:
         for _ in range(600):
-            finals = [c.params for c in self.fake.calls_to("chat.update") if c.params.get("blocks")]
-            if len(finals) >= count:
-                return finals
+            if len(result := found()) >= count:
+                return result
             await asyncio.sleep(0.1)
-        raise AssertionError(f"{count} answer(s) expected; calls: {[c.method for c in self.fake.calls]}")
+        raise AssertionError(f"{count} expected; calls so far: {[c.method for c in self.fake.calls]}")
 
 
 def scenario(bot: Bot, fake: FakeSlack, steps: Any) -> Any:
@@ -133,20 +137,41 @@ def blocks_of(update: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [b for b in update["blocks"] if b["type"] == kind]
 
 
-def test_mention_is_answered_in_its_thread_with_sources_and_buttons(bot: Bot, fake: FakeSlack) -> None:
+@pytest.mark.parametrize("mode", ["native", "placeholder", "refused"])
+def test_mention_is_answered_in_its_thread_with_sources_and_buttons(
+    bot: Bot, fake: FakeSlack, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """native: an AI app streams (chat.startStream…stopStream); placeholder: not an AI app, so a placeholder
+    grows by chat.update; refused: streaming refused mid-answer, the placeholder takes over, nothing lost."""
+    monkeypatch.setattr("adapters.slack.answering.UPDATE_EVERY", 0.05)  # several updates even for a short answer
+    if mode == "placeholder":
+        fake.fail("assistant.threads.setStatus", "not_allowed")
+    if mode == "refused":
+        fake.disable_streaming()
+
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         assert await slack.event(mention()) == 200
         return await slack.answers()
 
     (final,) = scenario(bot, fake, steps)
-    placeholder = fake.calls_to("chat.postMessage")[0].params
-    assert placeholder["thread_ts"] == MENTION_TS and placeholder["channel"] == "C1"
-    assert final["ts"] == "1700000100.000100"  # the placeholder grew into the answer
-    assert "1194" in final["text"]
+    assert final["thread_ts"] == MENTION_TS and final["channel"] == "C1" and "1194" in final["text"]
     sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
     assert "vpn.md" in sources and "SmolLM2-135M-Instruct (offline stand-in)" in sources
     actions = [e["action_id"] for e in blocks_of(final, "actions")[0]["elements"]]
     assert actions == ["feedback_helpful", "feedback_not_helpful", "ask_human"]
+    first = next(c for c in fake.calls if c.method != "auth.test")  # the sign of life
+    if mode == "placeholder":  # the status was refused (not an AI app): a placeholder right after
+        assert [c.method for c in fake.calls if c.method != "auth.test"][:2] == [
+            "assistant.threads.setStatus", "chat.postMessage"]  # fmt: skip
+        assert not fake.calls_to("chat.startStream")
+        assert len(fake.calls_to("chat.update")) >= 2  # grew in place, then the final blocks
+    else:
+        assert first.method == "assistant.threads.setStatus" and first.params["thread_ts"] == MENTION_TS
+    if mode == "native":
+        assert fake.calls_to("chat.appendStream") and not fake.calls_to("chat.update")
+        assert blocks_of(final, "section") == []  # the text was streamed; the blocks are the footer
+    if mode == "refused":
+        assert fake.calls_to("chat.startStream") and fake.calls_to("chat.update")
 
 
 def test_follow_up_needs_no_mention_but_plain_chat_is_ignored(bot: Bot, fake: FakeSlack) -> None:
@@ -158,8 +183,7 @@ def test_follow_up_needs_no_mention_but_plain_chat_is_ignored(bot: Bot, fake: Fa
         await slack.answers(2)
 
     scenario(bot, fake, steps)
-    posts = [c.params for c in fake.calls_to("chat.postMessage")]
-    assert [p["thread_ts"] for p in posts] == [MENTION_TS, MENTION_TS]  # nothing for the lunch message
+    assert [m["thread_ts"] for m in fake.messages()] == [MENTION_TS, MENTION_TS]  # nothing for the lunch message
 
 
 def test_dm_is_answered_in_the_dm(bot: Bot, fake: FakeSlack) -> None:
@@ -168,9 +192,7 @@ def test_dm_is_answered_in_the_dm(bot: Bot, fake: FakeSlack) -> None:
         return await slack.answers()
 
     (final,) = scenario(bot, fake, steps)
-    post = fake.calls_to("chat.postMessage")[0].params
-    assert post["channel"].startswith("D") and not post.get("thread_ts")
-    assert final["channel"] == post["channel"]
+    assert final["channel"].startswith("D") and not final.get("thread_ts")  # a plain DM: answered in the DM
 
 
 def test_a_retried_or_doubled_event_is_answered_once(bot: Bot, fake: FakeSlack) -> None:
@@ -184,7 +206,7 @@ def test_a_retried_or_doubled_event_is_answered_once(bot: Bot, fake: FakeSlack) 
         await asyncio.sleep(1.5)
 
     scenario(bot, fake, steps)
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake.messages()) == 1 and len(fake.calls_to("assistant.threads.setStatus")) == 1
 
 
 def test_own_and_other_bots_edits_and_joins_are_ignored(bot: Bot, fake: FakeSlack) -> None:
@@ -194,7 +216,7 @@ def test_own_and_other_bots_edits_and_joins_are_ignored(bot: Bot, fake: FakeSlac
         await asyncio.sleep(1.5)
 
     scenario(bot, fake, steps)
-    assert fake.calls_to("chat.postMessage") == []
+    assert fake.messages() == [] and {c.method for c in fake.calls} == {"auth.test"}
 
 
 def test_a_bad_signature_is_rejected(bot: Bot, fake: FakeSlack) -> None:
@@ -202,18 +224,18 @@ def test_a_bad_signature_is_rejected(bot: Bot, fake: FakeSlack) -> None:
         return await slack.event(mention(), secret="not-the-secret")
 
     assert scenario(bot, fake, steps) == 401
-    assert fake.calls_to("chat.postMessage") == []
+    assert fake.messages() == []
 
 
 def test_rate_limited_post_is_retried_and_nothing_is_lost(bot: Bot, fake: FakeSlack) -> None:
-    fake.rate_limit("chat.postMessage", times=1, retry_after=0)
+    fake.rate_limit("assistant.threads.setStatus", times=1, retry_after=0)
 
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(mention())
         return await slack.answers()
 
     (final,) = scenario(bot, fake, steps)
-    assert len(fake.calls_to("chat.postMessage")) == 2 and "1194" in final["text"]
+    assert len(fake.calls_to("assistant.threads.setStatus")) == 2 and "1194" in final["text"]
 
 
 def test_feedback_is_stored_and_ask_a_human_mentions_the_group(bot: Bot, fake: FakeSlack) -> None:
@@ -227,14 +249,14 @@ def test_feedback_is_stored_and_ask_a_human_mentions_the_group(bot: Bot, fake: F
         await slack.fake.wait_for_async("chat.postEphemeral")
         click["actions"][0].update(action_id="ask_human", value=answer_id)
         assert await slack.click(click) == 200
-        await slack.fake.wait_for_async("chat.postMessage", count=2)
+        await slack.until(lambda: [m for m in slack.fake.messages() if "subteam" in m.get("text", "")])
         assert bot.records.feedback(answer_id) == {click["user"]["id"]: "not_helpful"}
         stored = bot.records.answer(answer_id)
         assert stored and stored["question"] == "What port does the VPN server use?"
 
     scenario(bot, fake, steps)
-    human = fake.calls_to("chat.postMessage")[-1].params
-    assert "<!subteam^SHELP>" in human["text"] and human["thread_ts"]
+    (human,) = [m for m in fake.messages() if "subteam" in m.get("text", "")]
+    assert "<!subteam^SHELP>" in human["text"] and human["thread_ts"] == MENTION_TS
 
 
 def test_kb_is_refused_to_non_admins_and_works_for_admins(bot: Bot, fake: FakeSlack) -> None:
@@ -261,10 +283,10 @@ def test_a_public_channel_never_gets_internal_passages(bot: Bot, fake: FakeSlack
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(mention("<@UBOT> How do I connect to the VPN?", channel="C_PUBLIC"))
         await slack.event(mention("<@UBOT> Where is the community forum?", channel="C_PUBLIC", ts="1700000300.000100"))
-        return await slack.answers(1)
+        return await slack.answers(2)
 
-    scenario(bot, fake, steps)
-    finals = [c.params for c in fake.calls_to("chat.update") if c.params.get("blocks")]
+    finals = scenario(bot, fake, steps)
+    assert len(finals) == 2
     for final in finals:
         for context in blocks_of(final, "context"):
             assert "handbook" not in json.dumps(context) and "vpn.md" not in json.dumps(context)
@@ -298,3 +320,26 @@ def test_a_bad_token_is_one_clear_error(bot: Bot, fake: FakeSlack) -> None:
 
     with pytest.raises(SlackStartError, match="invalid_auth"):
         asyncio.run(start())
+
+
+class BrokenModel:
+    name = "broken"
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        raise RuntimeError("CUDA out of memory")
+        yield ""  # a generator, like the real ones
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) -> None:
+    broken = Bot(bot.knowledge, warn=print, prebuilt_generator=BrokenModel())
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention())
+        return await slack.answers()
+
+    (final,) = scenario(broken, fake, steps)
+    assert final["thread_ts"] == MENTION_TS and "something went wrong" in final["text"]
+    assert blocks_of(final, "actions") == []  # nothing to rate
