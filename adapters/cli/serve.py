@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from adapters.cli.knowledge_commands import UsageError
+from adapters.start_error import StartError
 from bot.config import Settings
 from bot.wiring import Bot, Knowledge
 
@@ -24,16 +25,24 @@ def serve(settings: Settings, platform: str | None) -> None:
             raise UsageError(f"{name} is not enabled: add a `{name}:` section to the config.")
     if not chosen:
         raise UsageError("No chat adapter is enabled: add a `slack:` or `discord:` section to the config.")
-    if "discord" in chosen:
-        raise UsageError("The Discord adapter is not built yet; run `supportbot run slack`.")
     knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False))
     bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
-    from adapters.slack.app import SlackStartError
-    from adapters.slack.run import run_slack
-
-    assert settings.slack is not None
     try:
-        asyncio.run(run_slack(bot, settings.slack))
-    except SlackStartError as error:
+        asyncio.run(_serve_all(bot, settings, chosen))
+    except StartError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
+
+
+async def _serve_all(bot: Bot, settings: Settings, chosen: list[str]) -> None:
+    """Every chosen adapter in one event loop around one bot; the first to fail stops the rest."""
+    runs = []
+    if "slack" in chosen and settings.slack is not None:
+        from adapters.slack.run import run_slack
+
+        runs.append(run_slack(bot, settings.slack))
+    if "discord" in chosen and settings.discord is not None:
+        from adapters.discord.run import run_discord
+
+        runs.append(run_discord(bot, settings.discord))
+    await asyncio.gather(*runs)

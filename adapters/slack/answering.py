@@ -7,14 +7,14 @@ for the rest of the process, without losing what was already written.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from adapters.background import in_background
 from adapters.slack.translate import answer_blocks, notification_text, progress_text, queued_text
 from bot.language import say
 from bot.messages import Answer, IncomingMessage
@@ -47,7 +47,7 @@ async def answer_in_slack(
     view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native)
     try:
         await view.start()
-        async for item in _in_background(stream, message):
+        async for item in in_background(stream, message):
             if isinstance(item, Answer):
                 await view.finish(item, can_escalate=can_escalate)
                 return item
@@ -147,28 +147,3 @@ class _GrowingAnswer:
         )
         assert self._native is not None
         self._native.allowed = False
-
-
-async def _in_background(
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]], message: IncomingMessage
-) -> AsyncIterator[str | Queued | Answer]:
-    """The bot's blocking stream, run in a worker thread, its items handed to the event loop as they come."""
-    loop = asyncio.get_running_loop()
-    items: asyncio.Queue[Any] = asyncio.Queue()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for item in stream(message):
-                loop.call_soon_threadsafe(items.put_nowait, item)
-        except BaseException as error:
-            loop.call_soon_threadsafe(items.put_nowait, error)
-        finally:
-            loop.call_soon_threadsafe(items.put_nowait, done)
-
-    worker = loop.run_in_executor(None, produce)
-    while (item := await items.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-    await worker

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.answering import NativeStreaming, answer_in_slack
 from adapters.slack.commands import KbCommand
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
+from adapters.start_error import StartError
 from bot.config import SlackConfig
 from bot.history import Turn
 from bot.messages import IncomingMessage
@@ -25,7 +26,7 @@ from bot.wiring import Bot
 log = logging.getLogger(__name__)
 
 
-class SlackStartError(Exception):
+class SlackStartError(StartError):
     """Slack refused the app at start-up (a bad token, a missing secret); one sentence says which."""
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+from adapters.kb_admin import status_lines, sync_lines
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ class KbCommand:
             return
         if words[:1] == ["status"]:
             await ack()
-            await client.chat_postEphemeral(channel=channel, user=user, text=await asyncio.to_thread(self._status))
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text="\n".join(await asyncio.to_thread(status_lines, self._bot.knowledge, bold="*")),
+            )
         elif words[:1] == ["sync"] and len(words) <= 2:
             names = words[1:] or [c.name for c in self._bot.knowledge.settings.collections]
             known = {c.name for c in self._bot.knowledge.settings.collections}
@@ -45,33 +50,10 @@ class KbCommand:
         else:
             await ack(text=USAGE)
 
-    def _status(self) -> str:
-        lines = []
-        for collection in self._bot.knowledge.settings.collections:
-            status = self._bot.knowledge.manifest.status(collection.name)
-            when = status.last_sync.strftime("%Y-%m-%d %H:%M UTC") if status.last_sync else "never"
-            lines.append(
-                f"*{collection.name}* ({collection.visibility}): {status.files} files, {status.chunks} chunks, "
-                f"last sync {when}, {len(status.failures)} failures"
-            )
-        return "\n".join(lines) or "No collections are configured."
-
     async def _sync(self, client: Any, channel: str, names: list[str]) -> None:
         try:
-            lines = await asyncio.to_thread(self._run_sync, names)
+            lines = await asyncio.to_thread(sync_lines, self._bot.knowledge, names, bold="*", failures_shown=20)
         except Exception as error:
             log.exception("/kb sync failed")
             lines = [f"The sync failed: {error}"]
         await client.chat_postMessage(channel=channel, text="\n".join(lines))
-
-    def _run_sync(self, names: list[str]) -> list[str]:
-        knowledge = self._bot.knowledge
-        lines = []
-        for name in names:
-            report = knowledge.syncer.sync(knowledge.settings.collection(name))
-            lines.append(
-                f"*{name}*: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-                f"{report.unchanged} unchanged, {len(report.failed)} failed"
-            )
-            lines += [f"  • `{f.path}`: {f.reason}" for f in report.failed[:20]]
-        return lines

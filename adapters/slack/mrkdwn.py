@@ -1,11 +1,8 @@
-"""The model's Markdown as Slack mrkdwn, cut into pieces within Slack's limits without breaking code blocks."""
+"""The model's Markdown as Slack mrkdwn (bold, italics, links, headings, bullets); code left as it is."""
 
 from __future__ import annotations
 
 import re
-
-# A section block's text holds at most 3,000 characters.
-SECTION_LIMIT = 3000
 
 _FENCE = re.compile(r"(```.*?(?:```|$))", re.S)
 _INLINE_CODE = re.compile(r"(`[^`\n]+`)")
@@ -44,28 +41,3 @@ def _convert(text: str) -> str:
     text = _BULLET.sub(r"\1• ", text)
     text = text.replace("\x01", "*")
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
-
-
-def split_message(text: str, *, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, then line, then word boundaries; a code block
-    that has to be cut is closed at the end of one piece and reopened at the start of the next."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit - 4)
-        head, rest = rest[:cut], rest[cut:]
-        if head.count("```") % 2 == 1:  # inside a code block: close it here, reopen it in the next piece
-            head, rest = head + "\n```", "```\n" + rest
-        pieces.append(head.rstrip())
-        rest = rest.lstrip("\n") if not rest.startswith("```") else rest
-    if rest.strip():
-        pieces.append(rest)
-    return pieces
-
-
-def _cut_point(text: str, limit: int) -> int:
-    for separator in ("\n\n", "\n", " "):
-        at = text.rfind(separator, limit // 2, limit)
-        if at > 0:
-            return at + len(separator)
-    return limit

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.slack.mrkdwn import split_message, to_mrkdwn
+from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.splitting import split_message
 from bot.messages import Answer, IncomingMessage
 
 # Message subtypes that are people asking something; every other subtype (edits, joins, bot posts…) is not.
 _ASKING_SUBTYPES = {None, "file_share", "thread_broadcast"}
 _MAX_BLOCKS = 50  # Slack's limit per message
+SECTION_LIMIT = 3000  # a section block's text holds at most 3,000 characters
 _CONTEXT_ELEMENTS = 10  # a context block holds at most ten elements
 
 FEEDBACK_HELPFUL = "feedback_helpful"
@@ -51,7 +53,7 @@ def answer_blocks(answer: Answer, *, answer_id: str, can_escalate: bool) -> list
     """The answer's text sections, its sources as links, who answered (when a stand-in did), and buttons."""
     sections = [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-        for piece in split_message(to_mrkdwn(answer.text))
+        for piece in split_message(to_mrkdwn(answer.text), limit=SECTION_LIMIT)
     ]
     blocks: list[dict[str, Any]] = sections[: _MAX_BLOCKS - 2]
     footer = [_source_link(s.title, s.heading, s.url or f"{s.collection}:{s.path}") for s in answer.sources]
@@ -82,7 +84,7 @@ def _button(text: str, action_id: str, value: str) -> dict[str, Any]:
 
 def notification_text(answer: Answer) -> str:
     """The plain `text` Slack shows in notifications and where blocks cannot be rendered."""
-    return split_message(to_mrkdwn(answer.text))[0] if answer.text else "…"
+    return split_message(to_mrkdwn(answer.text), limit=SECTION_LIMIT)[0] if answer.text else "…"
 
 
 def progress_text(partial: str) -> str:

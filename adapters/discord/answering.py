@@ -1,0 +1,78 @@
+"""One question answered in Discord: typing at once, the answer growing by edits, then its embed and buttons."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import discord
+
+from adapters.background import in_background
+from adapters.discord.buttons import answer_view
+from adapters.discord.translate import answer_parts, progress_text, queued_text, sources_embed
+from bot.language import say
+from bot.messages import Answer, IncomingMessage
+from bot.queue import Queued
+
+log = logging.getLogger(__name__)
+
+# Discord rate-limits edits of one message to about five in five seconds: one a second stays well inside.
+EDIT_EVERY = 1.0
+
+
+async def answer_in_discord(
+    *,
+    target: discord.abc.Messageable,
+    message: IncomingMessage,
+    stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]],
+    can_escalate: bool,
+) -> Answer | None:
+    """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence."""
+    placeholder: discord.Message | None = None
+    try:
+        async with target.typing():
+            placeholder = await target.send(progress_text(""))
+            answer = await _grow(placeholder, in_background(stream, message))
+        await _finish(target, placeholder, answer, can_escalate=can_escalate)
+        return answer
+    except Exception:  # the store, the model worker or Discord failed: an apology, and the cause in the log
+        log.exception("Answering in Discord channel %s failed", message.channel)
+        apology = say("failed", "en")
+        if placeholder is not None:
+            await placeholder.edit(content=apology)
+        else:
+            await target.send(apology)
+        return None
+
+
+async def _grow(placeholder: discord.Message, items: Any) -> Answer:
+    partial = ""
+    last_edit = time.monotonic()
+    async for item in items:
+        if isinstance(item, Answer):
+            return item
+        if isinstance(item, Queued):
+            await placeholder.edit(content=queued_text(item.position))
+            continue
+        partial += item
+        if time.monotonic() - last_edit >= EDIT_EVERY:
+            last_edit = time.monotonic()
+            await placeholder.edit(content=progress_text(partial))
+    raise RuntimeError("the answer stream ended without an answer")
+
+
+async def _finish(target: discord.abc.Messageable, placeholder: discord.Message, answer: Answer, *,
+                  can_escalate: bool) -> None:  # fmt: skip
+    """The placeholder becomes the first part; longer answers continue in new messages; the sources and
+    buttons go with the last part."""
+    parts = answer_parts(answer)
+    data = sources_embed(answer)
+    embed = discord.Embed.from_dict(data) if data else None
+    view = answer_view(answer.id, can_escalate=can_escalate) if answer.status == "answered" and answer.id else None
+    last = len(parts) - 1
+    await placeholder.edit(content=parts[0], embed=embed if last == 0 else None, view=view if last == 0 else None)
+    for index, part in enumerate(parts[1:], 1):
+        extra: dict[str, Any] = {"embed": embed, "view": view} if index == last else {}
+        await target.send(part, **{k: v for k, v in extra.items() if v is not None})

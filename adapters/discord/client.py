@@ -1,0 +1,119 @@
+"""Wiring to discord.py: which messages are questions (mentions, forum posts, follow-ups, DMs), where the
+answer goes (a thread on the question), and the commands and buttons registered at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.answering import answer_in_discord
+from adapters.discord.buttons import AnswerButton
+from adapters.discord.commands import register_commands
+from adapters.discord.translate import incoming, matches, thread_name
+from bot.config import DiscordConfig
+from bot.history import Turn
+from bot.messages import IncomingMessage
+from bot.wiring import Bot
+
+log = logging.getLogger(__name__)
+_ASKING_TYPES = {discord.MessageType.default, discord.MessageType.reply}
+
+
+class SupportClient(discord.Client):
+    def __init__(self, *, bot: Bot, config: DiscordConfig, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # follow-ups arrive empty without it (enable it in the developer portal)
+        super().__init__(intents=intents, **options)
+        self.bot, self.config = bot, config
+        self.records = bot.records
+        self.tree = app_commands.CommandTree(self)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def setup_hook(self) -> None:
+        """Buttons of answers given before a restart keep working; commands are registered."""
+        self.add_dynamic_items(AnswerButton)
+        register_commands(self)
+        await self.tree.sync()
+        info = await self.application_info()
+        flags = info.flags
+        if not (flags.gateway_message_content or flags.gateway_message_content_limited):
+            log.warning(
+                "The Message Content intent is off for this application: enable it in the Discord developer "
+                "portal (Bot → Privileged Gateway Intents), or follow-ups arrive empty."
+            )
+
+    def helper_mention(self, guild: discord.Guild | None) -> str | None:
+        if guild is None or not self.config.helper_role:
+            return None
+        role = next((r for r in guild.roles if matches(r.id, r.name, [self.config.helper_role])), None)
+        return role.mention if role else None
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.type not in _ASKING_TYPES:
+            return  # our own echoes, other bots, joins, pins, "thread created" notices
+        target, thread, channel = await self._route(message)
+        if target is None:
+            return
+        question = incoming(
+            guild=str(message.guild.id) if message.guild else None, channel=channel, thread=thread,
+            user=str(message.author.id), content=message.content, bot_user=str(self.user.id if self.user else ""),
+            is_direct=message.guild is None,
+        )  # fmt: skip
+        if question is None:
+            return
+        # The gateway may deliver a message again after a reconnect: an atomic claim answers it once.
+        if not await asyncio.to_thread(self.records.claim, "discord", f"{message.channel.id}:{message.id}"):
+            return
+        if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
+            await self._seed(message.channel, message, question)
+        if not isinstance(target, discord.Thread | discord.DMChannel):
+            target = await message.create_thread(name=thread_name(question.text))
+        await answer_in_discord(
+            target=target, message=question, stream=self.bot.conversations.stream,
+            can_escalate=self.config.helper_role is not None,
+        )  # fmt: skip
+
+    async def _route(self, message: discord.Message) -> tuple[Any, str, str]:
+        """(where to answer, thread key, the channel whose scope applies), or (None, …) to stay quiet."""
+        channel = message.channel
+        mentioned = self.user in message.mentions
+        if message.guild is None:
+            return channel, "dm", str(channel.id)
+        if isinstance(channel, discord.Thread):
+            parent = channel.parent
+            parent_id, parent_name = channel.parent_id, getattr(parent, "name", None)
+            starter = message.id == channel.id
+            if (
+                starter
+                and isinstance(parent, discord.ForumChannel)
+                and matches(parent_id, parent_name, self.config.forum_channels)
+            ):
+                return channel, str(channel.id), str(parent_id)
+            configured = self.config.answer_channels + self.config.auto_answer_channels + self.config.forum_channels
+            if mentioned and matches(parent_id, parent_name, configured):
+                return channel, str(channel.id), str(parent_id)
+            probe = IncomingMessage("discord", "", str(parent_id), str(channel.id), "", "")
+            if await asyncio.to_thread(self.bot.conversations.has_answered, probe):
+                return channel, str(channel.id), str(parent_id)
+            return None, "", ""
+        name = getattr(channel, "name", None)
+        if (mentioned and matches(channel.id, name, self.config.answer_channels)) or matches(
+            channel.id, name, self.config.auto_answer_channels
+        ):
+            return channel, str(message.id), str(channel.id)  # a thread started on a message has its id
+        return None, "", ""
+
+    async def _seed(self, thread: discord.Thread, message: discord.Message, question: IncomingMessage) -> None:
+        """Joined late: the thread's starter and earlier messages become the conversation's history."""
+        earlier: list[discord.Message] = []
+        if isinstance(thread.parent, discord.TextChannel):
+            with contextlib.suppress(discord.HTTPException):  # a thread not started from a message has none
+                earlier.append(await thread.parent.fetch_message(thread.id))
+        earlier += [m async for m in thread.history(limit=50, before=message, oldest_first=True) if m.id != thread.id]
+        turns = [Turn("assistant" if m.author == self.user else "user", m.content) for m in earlier if m.content]
+        await asyncio.to_thread(self.bot.conversations.seed, question, turns)

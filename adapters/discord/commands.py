@@ -1,0 +1,90 @@
+"""Application commands: /ask (deferred at once, answered by a followup) and /kb sync|status for admins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from adapters.background import in_background
+from adapters.discord.buttons import answer_view
+from adapters.discord.translate import answer_parts, incoming, matches, sources_embed
+from adapters.kb_admin import status_lines, sync_lines
+from bot.messages import Answer
+
+if TYPE_CHECKING:
+    from adapters.discord.client import SupportClient
+
+
+def register_commands(client: SupportClient) -> None:
+    tree = client.tree
+
+    @tree.command(name="ask", description="Ask the knowledge base a question")
+    @app_commands.describe(question="Your question")
+    async def ask(interaction: discord.Interaction[Any], question: str) -> None:
+        await interaction.response.defer(thinking=True)  # Discord's 3 seconds: acknowledged before any work
+        channel = interaction.channel
+        parent = getattr(channel, "parent_id", None) or getattr(channel, "id", "dm")
+        message = incoming(
+            guild=str(interaction.guild_id) if interaction.guild_id else None, channel=str(parent),
+            thread=f"ask-{interaction.id}", user=str(interaction.user.id), content=question, bot_user="",
+            is_direct=interaction.guild_id is None,
+        )  # fmt: skip
+        if message is None:
+            await interaction.followup.send("Please ask a question.", ephemeral=True)
+            return
+        answer: Answer | None = None
+        async for item in in_background(client.bot.conversations.stream, message):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        data = sources_embed(answer)
+        parts = answer_parts(answer)
+        view = answer_view(answer.id, can_escalate=client.config.helper_role is not None) if answer.id else None
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            extra: dict[str, Any] = {}
+            if last and data:
+                extra["embed"] = discord.Embed.from_dict(data)
+            if last and view and answer.status == "answered":
+                extra["view"] = view
+            await interaction.followup.send(part, **extra)
+
+    kb = app_commands.Group(name="kb", description="Knowledge base administration")
+
+    @kb.command(name="status", description="Files, chunks, last sync and failures per collection")
+    async def status(interaction: discord.Interaction[Any]) -> None:
+        if not await _admin_or_refuse(client, interaction):
+            return
+        await interaction.response.send_message(
+            "\n".join(await asyncio.to_thread(status_lines, client.bot.knowledge, bold="**")), ephemeral=True
+        )
+
+    @kb.command(name="sync", description="Sync the knowledge base now")
+    @app_commands.describe(collection="One collection (default: all)")
+    async def sync(interaction: discord.Interaction[Any], collection: str | None = None) -> None:
+        if not await _admin_or_refuse(client, interaction):
+            return
+        known = [c.name for c in client.bot.knowledge.settings.collections]
+        if collection is not None and collection not in known:
+            await interaction.response.send_message(f"Unknown collection; known: {', '.join(known)}.", ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        names = [collection] if collection else known
+        lines = await asyncio.to_thread(sync_lines, client.bot.knowledge, names, bold="**")
+        await interaction.followup.send("\n".join(lines)[:2000])
+
+    tree.add_command(kb)
+
+
+async def _admin_or_refuse(client: SupportClient, interaction: discord.Interaction[Any]) -> bool:
+    user = interaction.user
+    roles = getattr(user, "roles", [])
+    allowed = matches(user.id, None, client.config.admin_users) or any(
+        matches(role.id, role.name, client.config.admin_roles) for role in roles
+    )
+    if not allowed:
+        await interaction.response.send_message("Sorry, only knowledge base admins may use /kb.", ephemeral=True)
+    return allowed

@@ -1,0 +1,64 @@
+"""Discord's shapes to the bot's IncomingMessage, and the bot's Answer to Discord messages and an embed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from adapters.splitting import split_message
+from bot.messages import Answer, IncomingMessage
+
+MESSAGE_LIMIT = 2000  # Discord's limit for a message's content
+_EMBED_DESCRIPTION_LIMIT = 4096
+
+
+def incoming(*, guild: str | None, channel: str, thread: str, user: str, content: str, bot_user: str,
+             is_direct: bool) -> IncomingMessage | None:  # fmt: skip
+    """The question in a message, with the bot's own mention taken out; None when nothing is left."""
+    text = re.sub(rf"<@!?{re.escape(bot_user)}>", "", content).strip()
+    if not text:
+        return None
+    return IncomingMessage(
+        platform="discord", workspace=guild or "dm", channel=channel, thread=thread, user=user, text=text,
+        is_direct=is_direct,
+    )  # fmt: skip
+
+
+def matches(channel_id: int | str, channel_name: str | None, configured: list[str]) -> bool:
+    """The config names channels by name ("help") or by id."""
+    return str(channel_id) in configured or (channel_name is not None and channel_name in configured)
+
+
+def thread_name(question: str) -> str:
+    """A thread's title from the question: Discord allows 100 characters."""
+    words = " ".join(question.split())
+    return words if len(words) <= 90 else words[:89] + "…"
+
+
+def answer_parts(answer: Answer) -> list[str]:
+    return split_message(answer.text, limit=MESSAGE_LIMIT) or ["…"]
+
+
+def sources_embed(answer: Answer) -> dict[str, Any] | None:
+    """The sources as links (Discord's embed dict), and who answered while a stand-in does."""
+    lines = [_source_line(s.title, s.heading, s.url, f"{s.collection}:{s.path}") for s in answer.sources]
+    footer = {"text": f"Answered by {answer.model}"} if answer.model and "stand-in" in answer.model else None
+    if not lines and footer is None:
+        return None
+    embed: dict[str, Any] = {"title": "Sources", "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT] or "—"}
+    if footer:
+        embed["footer"] = footer
+    return embed
+
+
+def _source_line(title: str, heading: str, url: str | None, where: str) -> str:
+    label = " › ".join(part for part in (title, heading) if part).replace("[", "(").replace("]", ")")
+    return f"• [{label}]({url})" if url else f"• {label} (`{where}`)"
+
+
+def progress_text(partial: str) -> str:
+    return partial[-(MESSAGE_LIMIT - 10) :] + " ▍" if partial else "Looking in the knowledge base… ▍"
+
+
+def queued_text(position: int) -> str:
+    return f"Waiting for the model: number {position} in line… ▍"

@@ -1,0 +1,252 @@
+"""The Discord adapter end to end: the real discord.py against a Discord API and gateway on loopback, the
+real knowledge store, and the stand-in model answering."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("discord")
+
+from adapters.discord.client import SupportClient
+from bot.config import load_settings
+from bot.history import SqlThreadHistory, ThreadKey
+from bot.wiring import Bot, Knowledge
+from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
+from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
+from tests.adapters.discord.fake_discord_payloads import ADA, ALICE, GENERAL_ID, HELP_ID, HELPERS_ROLE_ID, QUESTIONS_ID
+from tests.conftest import EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("discord")
+    shutil.copytree(EXAMPLES, root / "handbook")
+    (root / "public").mkdir()
+    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
+    path = root / "supportbot.yaml"
+    path.write_text(
+        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
+        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
+        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
+        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
+        f"channels: {{'{GENERAL_ID}': {{visibility: public}}}}\n"
+        "discord: {answer_channels: [help, general], forum_channels: [questions], admin_roles: [admins],"
+        " helper_role: helpers}\n"
+    )
+    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)
+    for collection in knowledge.settings.collections:
+        knowledge.syncer.sync(collection)
+    return path
+
+
+@pytest.fixture
+def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
+    settings = load_settings(config).model_copy(update={"data_dir": tmp_path / "data"})
+    shutil.copytree(load_settings(config).data_dir, settings.data_dir)  # fresh history and claims per test
+    return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=smollm2_generator)
+
+
+def run(bot: Bot, steps: Callable[[FakeDiscord], Awaitable[Any]], *, restarts: int = 0) -> Any:
+    """Serve the adapter against a fresh fake Discord, as `supportbot run discord` would, and run `steps`."""
+
+    async def scenario() -> Any:
+        async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
+            with point_discord_at(fake):
+                client = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                async with connected(client, fake):
+                    return await steps(fake)
+
+    return asyncio.run(scenario())
+
+
+async def final(fake: FakeDiscord, channel_id: int, *, count: int = 1) -> list[dict[str, Any]]:
+    """The answers in a channel once finished: a message that got its buttons (or its last edit)."""
+    for _ in range(600):
+        done = [m for m in fake.messages_in(channel_id) if m.get("components") or m.get("embeds")]
+        if len(done) >= count:
+            return done
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no finished answer in {channel_id}: {fake.messages_in(channel_id)}")
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+def test_mention_opens_a_thread_and_answers_there_with_sources_and_buttons(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> tuple[int, list[dict[str, Any]]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        return asked.id, await final(fake, asked.id)
+
+    asked_id, (answer,) = run(bot, steps)
+    assert int(answer["channel_id"]) == asked_id  # the thread started on the question has the question's id
+    assert "1194" in answer["content"]
+    embed = answer["embeds"][0]
+    assert embed["title"] == "Sources" and "vpn.md" in embed["description"]
+    assert embed["footer"]["text"] == "Answered by SmolLM2-135M-Instruct (offline stand-in)"
+    assert [i.split(":")[1] for i in custom_ids(answer)] == ["helpful", "not_helpful", "human"]
+
+
+def test_follow_up_without_mention_and_plain_chat_ignored(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        await fake.message(HELP_ID, "anyone up for lunch?")
+        asked = await fake.message(HELP_ID, "How do I install the VPN client?", mentions_bot=True)
+        await final(fake, asked.id)
+        await fake.message(HELP_ID, "and on Mac?", thread=asked.id)
+        return await final(fake, asked.id, count=2)
+
+    answers = run(bot, steps)
+    assert len(answers) == 2
+    history = SqlThreadHistory(bot.knowledge.manifest.engine)
+    turns = history.recent(ThreadKey("discord", str(HELP_ID), str(
+        int(answers[0]["channel_id"]))), budget=10_000, count_tokens=len)  # fmt: skip
+    assert [t.text for t in turns if t.role == "user"] == ["How do I install the VPN client?", "and on Mac?"]
+
+
+def test_forum_post_is_answered_inside_the_post(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        post = await fake.forum_post(QUESTIONS_ID, "VPN port", "Which port does the VPN server use?")
+        return await final(fake, post.id)
+
+    (answer,) = run(bot, steps)
+    assert answer["embeds"][0]["title"] == "Sources"
+
+
+def test_dm_is_answered_in_the_dm(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        said = await fake.dm("What port does the VPN server use?")
+        return await final(fake, int(said.data["channel_id"]))
+
+    (answer,) = run(bot, steps)
+    assert "1194" in answer["content"]
+
+
+def test_feedback_is_stored_ask_a_human_mentions_the_role_and_buttons_survive_a_restart(bot: Bot) -> None:
+    async def scenario() -> tuple[str, list[Any]]:
+        async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
+            with point_discord_at(fake):
+                first = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                async with connected(first, fake):
+                    asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+                    (answer,) = await final(fake, asked.id)
+                # The bot restarts: a new process, a new connection; the answer's buttons are still there.
+                second = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                async with connected(second, fake):
+                    helpful, _, human = custom_ids(answer)
+                    await fake.click(int(answer["id"]), helpful, user=ALICE)
+                    await fake.click(int(answer["id"]), human, user=ALICE)
+                    await fake.wait_for("POST", "/interactions/{id}/{token}/callback", count=2)
+                return helpful.split(":")[2], [
+                    c.json for c in fake.calls_to("POST", "/interactions/{id}/{token}/callback")
+                ]
+
+    answer_id, replies = asyncio.run(scenario())
+    assert bot.records.feedback(answer_id) == {str(ALICE.id): "helpful"}
+    contents = sorted(reply["data"]["content"] for reply in replies)  # the two clicks are handled side by side
+    assert contents[0].startswith(f"<@&{HELPERS_ROLE_ID}>") and contents[1] == "Thanks for the feedback!"
+
+
+def test_ask_command_is_deferred_then_answered(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> tuple[Any, Any]:
+        await fake.slash("ask", {"question": "What port does the VPN server use?"})
+        followup = await fake.wait_for("POST", "/webhooks/{app}/{token}")
+        return fake.calls_to("POST", "/interactions/{id}/{token}/callback")[0].json, followup.json
+
+    deferred, followup = run(bot, steps)
+    assert deferred["type"] == 5  # "thinking…" within Discord's 3 seconds
+    assert "1194" in followup["content"] and followup["embeds"][0]["title"] == "Sources"
+
+
+def test_kb_is_refused_to_non_admins_and_works_for_admins(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[Any]:
+        await fake.slash("kb", subcommand="status", user=ALICE)
+        await fake.slash("kb", subcommand="status", user=ADA)
+        await fake.wait_for("POST", "/interactions/{id}/{token}/callback", count=2)
+        return [c.json for c in fake.calls_to("POST", "/interactions/{id}/{token}/callback")]
+
+    refusal, status = run(bot, steps)
+    assert "only knowledge base admins" in refusal["data"]["content"] and refusal["data"]["flags"] == 64
+    assert "**handbook** (internal)" in status["data"]["content"]
+
+
+def test_a_message_delivered_twice_is_answered_once(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        await fake.reconnect(redeliver=3)  # Discord resends what the bot already had
+        await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True, message_id=asked.id)
+        answers = await final(fake, asked.id)
+        await asyncio.sleep(1.5)
+        return [c.json for c in fake.calls_to("POST", "/channels/{id}/messages/{mid}/threads")] + answers
+
+    created_then_answers = run(bot, steps)
+    assert len(created_then_answers) == 2  # one thread, one answer
+
+
+def test_a_public_channel_never_gets_internal_passages(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(GENERAL_ID, "How do I connect to the VPN?", mentions_bot=True)
+        await asyncio.sleep(0.5)
+        for _ in range(300):
+            if any("▍" not in m["content"] for m in fake.messages_in(asked.id)):
+                break
+            await asyncio.sleep(0.1)
+        return fake.messages_in(asked.id)
+
+    messages = run(bot, steps)
+    shown = " ".join(str(m) for m in messages)
+    assert "handbook" not in shown and "vpn.md" not in shown and "Acme Connect" not in shown
+
+
+class LongModel:
+    """A deterministic long answer (3 × 1,500 characters with a code block) to check the 2,000 split."""
+
+    name = "long"
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        for n in range(3):
+            yield f"Part {n}: " + "word " * 250 + "\n\n```\n" + "code line\n" * 20 + "```\n\n"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def test_a_long_answer_is_split_within_2000_characters(bot: Bot) -> None:
+    long_bot = Bot(bot.knowledge, warn=print, prebuilt_generator=LongModel())
+
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        await final(fake, asked.id)
+        return fake.messages_in(asked.id)
+
+    parts = run(long_bot, steps)
+    assert len(parts) >= 3 and all(len(p["content"]) <= 2000 for p in parts)
+    assert all(p["content"].count("```") % 2 == 0 for p in parts)
+    assert parts[-1]["components"] and not parts[0].get("components")  # buttons under the last part
+
+
+@pytest.mark.parametrize(("intents", "token", "expected"), [
+    (0, "good", "Message Content intent is not enabled"),
+    (MESSAGE_CONTENT, "wrong-token", "Discord refused DISCORD_TOKEN"),
+])  # fmt: skip
+def test_start_up_problems_are_one_clear_sentence(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, intents: int, token: str, expected: str
+) -> None:
+    from adapters.discord.run import DiscordStartError, run_discord
+    from tests.adapters.discord.fake_discord import TOKEN
+
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN if token == "good" else token)
+
+    async def scenario() -> None:
+        async with FakeDiscord(privileged_intents=intents) as fake:
+            with point_discord_at(fake):  # restores discord.py's URLs afterwards; run_discord sets them itself
+                config = bot.knowledge.settings.discord.model_copy(update={"api_base_url": fake.api_url})  # type: ignore[union-attr]
+                await asyncio.wait_for(run_discord(bot, config), timeout=30)
+
+    with pytest.raises(DiscordStartError, match=expected):
+        asyncio.run(scenario())
