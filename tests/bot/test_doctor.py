@@ -72,3 +72,21 @@ def test_a_broken_config_is_one_failing_check(tmp_path: Path) -> None:
     bad.write_text("embedding: {batch_size: -1}\n")
     (check,) = run_checks(bad)
     assert check.status == "fail" and "embedding.batch_size" in check.detail
+
+
+def test_online_checks_the_slack_token_against_the_api(
+    make_config, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.adapters.slack.fake_slack import FakeSlack
+
+    with FakeSlack() as fake:
+        fake.invalid_tokens.add("xoxb-revoked-token")
+        config = make_config(docs, slack={"mode": "socket", "api_base_url": fake.url})
+        monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-app-token")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-good-token")
+        good = by_name(run_checks(config, online=True))["slack"]
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-token")
+        bad = by_name(run_checks(config, online=True))["slack"]
+    assert good.status == "ok" and "valid (supportbot)" in good.detail
+    assert bad.status == "fail" and "invalid_auth" in bad.detail and "revoked" not in bad.detail
+    assert [c.token for c in fake.calls_to("auth.test")] == ["xoxb-good-token", "xoxb-revoked-token"]

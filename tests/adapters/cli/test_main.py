@@ -113,3 +113,26 @@ def test_models_install_builds_the_bundled_embedder_once(make_config, tmp_path: 
     assert "Building" not in again.stdout and "is ready at" in again.stdout
     unknown = supportbot("models", "install", "gpt-9", "--config", str(config))
     assert unknown.returncode == 1 and "bundled:multilingual-e5-small" in unknown.stderr
+
+
+def test_chat_is_a_multi_turn_conversation(config: Path, tiny_lfm2: Path, tmp_path: Path) -> None:
+    """Two questions in one `chat` session share a thread: the second is answered with the first in view."""
+    import yaml
+
+    values = yaml.safe_load(config.read_text())
+    values["generator"] = {"model": str(tiny_lfm2), "max_new_tokens": 5}
+    config.write_text(yaml.safe_dump(values))
+    assert supportbot("sync", "--config", str(config)).returncode == 0
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [str(COMMAND), "chat", "--config", str(config)], input="How do I connect to the VPN?\nand on Mac?\n\n",
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Sources:") == 2 and "Ask a question" in result.stderr
+    from knowledge.database import open_database, sqlite_url
+
+    engine = open_database(sqlite_url(Path(values["data_dir"])))
+    with engine.connect() as db:
+        threads = {row[0] for row in db.exec_driver_sql("SELECT thread FROM thread_turns WHERE platform = 'cli'")}
+    assert len(threads) == 1  # both questions in one conversation
