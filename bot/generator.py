@@ -72,7 +72,7 @@ class TransformersGenerator:
             raise GeneratorUnavailable(f"{reference}: {type(error).__name__}: {str(error).splitlines()[0]}") from error
         model.eval()
         if _gpu_available():
-            model.to("cuda")  # a GPU when there is one: the same code, far faster prefill and decode
+            model = model.to("cuda")  # type: ignore[arg-type]  # a GPU when there is one: far faster
         return cls(model, tokenizer, name=name or reference)
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
