@@ -119,8 +119,8 @@ class Conversations:
         collections = readable_collections(self._settings, message)
         if not collections:
             return []
-        # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last question in view.
-        earlier = [t.text for t in history if t.role == "user"][-1:]
+        # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
+        earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
         hits = self._retriever.search(query, collections=collections, k=self._settings.bot.top_k)
         return [h for h in hits if h.score >= self._settings.bot.relevance_threshold]

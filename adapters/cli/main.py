@@ -134,6 +134,30 @@ def run(
     serve(settings_from(config, verbose), platform)
 
 
+discord_app = typer.Typer(no_args_is_help=True, help="Discord set-up helpers.")
+app.add_typer(discord_app, name="discord")
+
+
+@discord_app.command("invite-url")
+def discord_invite_url(
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="The application id (default: ask Discord).")
+    ] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print the URL that adds the bot to a server with exactly the permissions it needs."""
+    from adapters.discord.invite import application_id, invite_url
+    from adapters.start_error import StartError
+
+    settings = settings_from(config, verbose)
+    base = settings.discord.api_base_url if settings.discord else "https://discord.com/api/v10"
+    try:
+        print(invite_url(client_id or application_id(base)))
+    except StartError as error:
+        raise knowledge_commands.UsageError(str(error)) from None
+
+
 @kb.command("status")
 def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Per collection: files, chunks, last sync, failures."""

@@ -19,7 +19,15 @@ from bot.history import SqlThreadHistory, ThreadKey
 from bot.wiring import Bot, Knowledge
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
-from tests.adapters.discord.fake_discord_payloads import ADA, ALICE, GENERAL_ID, HELP_ID, HELPERS_ROLE_ID, QUESTIONS_ID
+from tests.adapters.discord.fake_discord_payloads import (
+    ADA,
+    ALICE,
+    GENERAL_ID,
+    HANA,
+    HELP_ID,
+    HELPERS_ROLE_ID,
+    QUESTIONS_ID,
+)
 from tests.conftest import EXAMPLES
 
 
@@ -36,7 +44,8 @@ def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
         f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
         "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
         f"channels: {{'{GENERAL_ID}': {{visibility: public}}}}\n"
-        "discord: {answer_channels: [help, general], forum_channels: [questions], admin_roles: [admins],"
+        "discord: {answer_channels: [help], auto_answer_channels: [general], forum_channels: [questions],"
+        " admin_roles: [admins],"
         " helper_role: helpers}\n"
     )
     knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)
@@ -73,6 +82,16 @@ async def final(fake: FakeDiscord, channel_id: int, *, count: int = 1) -> list[d
             return done
         await asyncio.sleep(0.1)
     raise AssertionError(f"no finished answer in {channel_id}: {fake.messages_in(channel_id)}")
+
+
+async def settled(fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
+    """The bot's messages in a channel once it has stopped writing (no cursor left), whatever it said."""
+    for _ in range(600):
+        mine = [m for m in fake.messages_in(channel_id) if m["author"]["username"] == "supportbot"]
+        if mine and all("▍" not in m["content"] for m in mine):
+            return mine
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the bot never finished in {channel_id}: {fake.messages_in(channel_id)}")
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
@@ -250,3 +269,72 @@ def test_start_up_problems_are_one_clear_sentence(
 
     with pytest.raises(DiscordStartError, match=expected):
         asyncio.run(scenario())
+
+
+def test_a_thread_joined_late_is_seeded_with_what_was_said(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> int:
+        question, _ = await fake.state.say(
+            channel_id=HELP_ID, author=ALICE, content="My VPN keeps dropping on the train."
+        )
+        thread_id = int(question["id"])
+        await fake.state.start_thread(parent_id=HELP_ID, thread_id=thread_id, owner=ALICE, name="VPN drops")
+        await fake.message(HELP_ID, "Same here since Monday.", author=HANA, thread=thread_id)
+        await fake.message(HELP_ID, "any idea?", mentions_bot=True, thread=thread_id)
+        await settled(fake, thread_id)
+        return thread_id
+
+    thread_id = run(bot, steps)
+    history = SqlThreadHistory(bot.knowledge.manifest.engine)
+    turns = history.recent(ThreadKey("discord", str(HELP_ID), str(thread_id)), budget=10_000, count_tokens=len)
+    assert [t.text for t in turns][:3] == [
+        "My VPN keeps dropping on the train.",
+        "Same here since Monday.",
+        "any idea?",
+    ]
+
+
+def test_auto_answer_channel_answers_every_new_message_in_a_thread(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(GENERAL_ID, "Where is the community forum?")  # no mention needed here
+        return await final(fake, asked.id)
+
+    (answer,) = run(bot, steps)
+    assert "community:forum.md" in answer["embeds"][0]["description"]
+
+
+class BrokenModel:
+    name = "broken"
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        raise RuntimeError("model crashed")
+        yield ""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def test_a_failing_model_gets_the_asker_an_apology(bot: Bot) -> None:
+    broken = Bot(bot.knowledge, warn=print, prebuilt_generator=BrokenModel())
+
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        return await settled(fake, asked.id)
+
+    (apology,) = [m for m in run(broken, steps) if m["author"]["username"] == "supportbot"]
+    assert "something went wrong" in apology["content"] and not apology.get("components")
+
+
+def test_invite_url_has_exactly_the_needed_permissions() -> None:
+    import discord
+
+    from tests.adapters.cli.test_main import supportbot
+
+    result = supportbot("discord", "invite-url", "--client-id", "123456789012345678")
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip()
+    assert "client_id=123456789012345678" in url and "scope=bot+applications.commands" in url
+    granted = discord.Permissions(int(url.split("permissions=")[1].split("&")[0]))
+    assert {name for name, on in granted if on} == {
+        "view_channel", "send_messages", "send_messages_in_threads", "create_public_threads", "embed_links",
+        "read_message_history",
+    }  # fmt: skip
