@@ -120,3 +120,48 @@ def smollm2_generator():  # type: ignore[no-untyped-def]
 
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=name, local_only=True)
+
+
+class BrokenModel:
+    """A generator that fails the way a real one can (out of memory, a crashed server), for apology paths."""
+
+    name = "broken"
+
+    def stream(self, messages: object, *, max_new_tokens: int) -> Iterator[str]:
+        raise RuntimeError("model crashed")
+        yield ""  # a generator, like the real ones
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, extra_yaml: str) -> Path:
+    """A config over a copy of the example knowledge base (internal) plus a small public collection,
+    synced once: what the chat adapters' end-to-end tests answer from. `extra_yaml` adds sections."""
+    from bot.config import load_settings
+    from bot.wiring import Knowledge
+
+    shutil.copytree(EXAMPLES, root / "handbook")
+    (root / "public").mkdir()
+    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
+    path = root / "supportbot.yaml"
+    path.write_text(
+        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
+        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
+        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
+        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n" + extra_yaml
+    )
+    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)  # type: ignore[arg-type]
+    for collection in knowledge.settings.collections:
+        knowledge.syncer.sync(collection)
+    return path
+
+
+def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: object):  # type: ignore[no-untyped-def]
+    """A bot over a copy of the synced store: each test starts with empty history and claims."""
+    from bot.config import load_settings
+    from bot.wiring import Bot, Knowledge
+
+    settings = load_settings(config).model_copy(update={"data_dir": data_dir})
+    shutil.copytree(load_settings(config).data_dir, data_dir)
+    return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=generator)  # type: ignore[arg-type]

@@ -4,7 +4,6 @@ real knowledge store, and the stand-in model answering."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,8 @@ import pytest
 pytest.importorskip("discord")
 
 from adapters.discord.client import SupportClient
-from bot.config import load_settings
 from bot.history import SqlThreadHistory, ThreadKey
-from bot.wiring import Bot, Knowledge
+from bot.wiring import Bot
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
 from tests.adapters.discord.fake_discord_payloads import (
@@ -28,37 +26,22 @@ from tests.adapters.discord.fake_discord_payloads import (
     HELPERS_ROLE_ID,
     QUESTIONS_ID,
 )
-from tests.conftest import EXAMPLES
+from tests.conftest import BrokenModel, fresh_bot, synced_example_config
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("discord")
-    shutil.copytree(EXAMPLES, root / "handbook")
-    (root / "public").mkdir()
-    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
-    path = root / "supportbot.yaml"
-    path.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
-        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
-        f"channels: {{'{GENERAL_ID}': {{visibility: public}}}}\n"
+    return synced_example_config(
+        tmp_path_factory.mktemp("discord"), minilm_path=minilm_path, embedder=embedder,
+        extra_yaml=f"channels: {{'{GENERAL_ID}': {{visibility: public}}}}\n"
         "discord: {answer_channels: [help], auto_answer_channels: [general], forum_channels: [questions],"
-        " admin_roles: [admins],"
-        " helper_role: helpers}\n"
-    )
-    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)
-    for collection in knowledge.settings.collections:
-        knowledge.syncer.sync(collection)
-    return path
+        " admin_roles: [admins], helper_role: helpers}\n",
+    )  # fmt: skip
 
 
 @pytest.fixture
 def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
-    settings = load_settings(config).model_copy(update={"data_dir": tmp_path / "data"})
-    shutil.copytree(load_settings(config).data_dir, settings.data_dir)  # fresh history and claims per test
-    return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=smollm2_generator)
+    return fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=smollm2_generator)
 
 
 def run(bot: Bot, steps: Callable[[FakeDiscord], Awaitable[Any]], *, restarts: int = 0) -> Any:
@@ -302,17 +285,6 @@ def test_auto_answer_channel_answers_every_new_message_in_a_thread(bot: Bot) -> 
     assert "community:forum.md" in answer["embeds"][0]["description"]
 
 
-class BrokenModel:
-    name = "broken"
-
-    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
-        raise RuntimeError("model crashed")
-        yield ""
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4
-
-
 def test_a_failing_model_gets_the_asker_an_apology(bot: Bot) -> None:
     broken = Bot(bot.knowledge, warn=print, prebuilt_generator=BrokenModel())
 
@@ -334,7 +306,8 @@ def test_invite_url_has_exactly_the_needed_permissions() -> None:
     url = result.stdout.strip()
     assert "client_id=123456789012345678" in url and "scope=bot+applications.commands" in url
     granted = discord.Permissions(int(url.split("permissions=")[1].split("&")[0]))
-    assert {name for name, on in granted if on} == {
-        "view_channel", "send_messages", "send_messages_in_threads", "create_public_threads", "embed_links",
-        "read_message_history",
-    }  # fmt: skip
+    needed = discord.Permissions(
+        view_channel=True, send_messages=True, send_messages_in_threads=True, create_public_threads=True,
+        embed_links=True, read_message_history=True,
+    )  # fmt: skip
+    assert granted == needed and not granted.administrator

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ import pytest
 from aiohttp import ClientSession
 
 from adapters.slack.app import SlackAdapter, SlackStartError
-from bot.config import load_settings
 from bot.history import SqlThreadHistory, ThreadKey
-from bot.wiring import Bot, Knowledge
+from bot.wiring import Bot
 from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
-from tests.conftest import EXAMPLES
+from tests.conftest import BrokenModel, fresh_bot, synced_example_config
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -29,23 +27,11 @@ MENTION_TS = "1700000000.000100"
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("slack")
-    shutil.copytree(EXAMPLES, root / "handbook")
-    (root / "public").mkdir()
-    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
-    path = root / "supportbot.yaml"
-    path.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
-        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
-        "channels: {C_PUBLIC: {visibility: public}}\n"
-        "slack: {mode: http, admins: [UADMIN], escalation_group: SHELP, auto_answer_channels: [C_AUTO]}\n"
-    )
-    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)
-    for collection in knowledge.settings.collections:
-        knowledge.syncer.sync(collection)
-    return path
+    return synced_example_config(
+        tmp_path_factory.mktemp("slack"), minilm_path=minilm_path, embedder=embedder,
+        extra_yaml="channels: {C_PUBLIC: {visibility: public}}\n"
+        "slack: {mode: http, admins: [UADMIN], escalation_group: SHELP, auto_answer_channels: [C_AUTO]}\n",
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -56,10 +42,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
-    settings = load_settings(config)
-    settings = settings.model_copy(update={"data_dir": tmp_path / "data"})  # fresh history and claims per test
-    shutil.copytree(load_settings(config).data_dir, settings.data_dir)
-    return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=smollm2_generator)
+    return fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=smollm2_generator)
 
 
 class Slack:
@@ -320,17 +303,6 @@ def test_a_bad_token_is_one_clear_error(bot: Bot, fake: FakeSlack) -> None:
 
     with pytest.raises(SlackStartError, match="invalid_auth"):
         asyncio.run(start())
-
-
-class BrokenModel:
-    name = "broken"
-
-    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
-        raise RuntimeError("CUDA out of memory")
-        yield ""  # a generator, like the real ones
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4
 
 
 def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) -> None:
