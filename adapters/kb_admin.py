@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.wiring import Knowledge
+from knowledge.sync_lock import SyncAlreadyRunning
 
 
 def status_lines(knowledge: Knowledge, *, bold: str) -> list[str]:
@@ -18,11 +19,18 @@ def status_lines(knowledge: Knowledge, *, bold: str) -> list[str]:
     return lines or ["No collections are configured."]
 
 
-def sync_lines(knowledge: Knowledge, names: list[str], *, bold: str, failures_shown: int = 10) -> list[str]:
-    """Syncs the collections (this takes a while: run it off the event loop) and summarises each."""
+def sync_lines(
+    knowledge: Knowledge, names: list[str], *, bold: str, holder: str, failures_shown: int = 10
+) -> list[str]:
+    """Syncs the collections (this takes a while: run it off the event loop) and summarises each.
+    `holder` ("slack:U123") is who anyone else trying to sync the same collection meanwhile is told about."""
     lines = []
     for name in names:
-        report = knowledge.syncer.sync(knowledge.settings.collection(name))
+        try:
+            report = knowledge.syncer.sync(knowledge.settings.collection(name), holder=holder)
+        except SyncAlreadyRunning as error:
+            lines.append(str(error))
+            continue
         lines.append(
             f"{bold}{name}{bold}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.failed)} failed"

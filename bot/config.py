@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from knowledge.config import (
     ChunkingConfig,
     CollectionConfig,
     EmbeddingConfig,
+    RetrievalConfig,
     Section,
     SyncConfig,
 )
@@ -87,12 +89,29 @@ class DiscordConfig(Section):
         return ("DISCORD_TOKEN",)
 
 
+class DatabaseConfig(Section):
+    """The bot's own state (history, records, sync manifest). null: SQLite under data_dir. A PostgreSQL password
+    may be in the URL or in $PGPASSWORD; the URL is never shown with it."""
+
+    url: str | None = None
+    auto_upgrade: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(postgres(ql)?(\+psycopg)?|sqlite)://", value):
+            raise ValueError("must be a postgresql://user@host/database or sqlite:///path URL, or null")
+        return value
+
+
 class Settings(Section):
     data_dir: Path = Path("./data")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     collections: list[CollectionConfig] = Field(default_factory=list)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
@@ -179,7 +198,8 @@ def describe_first_error(error: ValidationError) -> str:
         return f"{key}: unknown key{hint}; see config/supportbot.example.yaml for every key."
     message = str(first["msg"]).removeprefix("Value error, ")
     shown = first.get("input")
-    got = "" if isinstance(shown, dict | list) or _looks_secret(key) else f" (got {shown!r})"
+    hidden = _looks_secret(key) or key == "database.url"  # the URL may hold a password
+    got = "" if isinstance(shown, dict | list) or hidden else f" (got {shown!r})"
     return f"{key}: {message}{got}"
 
 

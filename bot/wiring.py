@@ -15,11 +15,14 @@ from bot.openai_generator import OpenAIGenerator
 from bot.records import Records
 from knowledge.database import open_database, sqlite_url
 from knowledge.embedder import SentenceTransformerEmbedder
+from knowledge.lexical import LexicalIndex
+from knowledge.lexical_store import LexicalStore, MirroredStore
 from knowledge.manifest import Manifest
 from knowledge.retrieval import Retriever
 from knowledge.roles import Embedder
 from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
+from knowledge.sync_lock import SyncLocks
 
 
 def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> Generator:
@@ -47,6 +50,11 @@ def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> G
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
 
 
+def database_url(settings: Settings) -> str:
+    """database.url, else the SQLite file under the data directory."""
+    return settings.database.url or sqlite_url(settings.data_dir)
+
+
 @dataclass
 class Knowledge:
     """The knowledge half, built lazily: `kb status` needs no embedding model, `search` does."""
@@ -57,8 +65,14 @@ class Knowledge:
 
     @cached_property
     def manifest(self) -> Manifest:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Manifest(open_database(sqlite_url(self.settings.data_dir)))
+        if self.settings.database.url is None:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = database_url(self.settings)
+        return Manifest(open_database(url, auto_upgrade=self.settings.database.auto_upgrade))
+
+    @cached_property
+    def sync_locks(self) -> SyncLocks:
+        return SyncLocks(self.manifest.engine)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -83,18 +97,27 @@ class Knowledge:
     @cached_property
     def syncer(self) -> Syncer:
         return Syncer(
-            store=self.store,
+            # The lexical copy is written even with hybrid off, so turning it on later needs no rebuild.
+            store=MirroredStore(self.store, self.lexical_store),
             embedder=self.embedder,
             manifest=self.manifest,
+            locks=self.sync_locks,
             chunking=self.settings.chunking,
             max_file_bytes=int(self.settings.sync.max_file_mb * 1_000_000),
         )
 
     @cached_property
     def retriever(self) -> Retriever:
+        config = self.settings.retrieval
+        lexical = LexicalIndex(self.lexical_store, manifest=self.manifest) if config.hybrid else None
         return Retriever(
-            store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections
-        )
+            store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
+            lexical=lexical, candidates=config.candidates,
+        )  # fmt: skip
+
+    @cached_property
+    def lexical_store(self) -> LexicalStore:
+        return LexicalStore(self.manifest.engine)
 
 
 @dataclass

@@ -38,6 +38,11 @@ class ChunkingConfig(Section):
     overlap_tokens: int = Field(default=32, ge=0, le=1024)
 
 
+class RetrievalConfig(Section):
+    hybrid: bool = True
+    candidates: int = Field(default=50, ge=5, le=1000)
+
+
 class SyncConfig(Section):
     max_file_mb: float = Field(default=25, gt=0)
 

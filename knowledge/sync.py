@@ -14,6 +14,7 @@ from knowledge.documents import StoredChunk
 from knowledge.loaders import LoadError, load_document
 from knowledge.manifest import FileRecord, Manifest
 from knowledge.roles import ChunkStore, Embedder
+from knowledge.sync_lock import HeldLock, SyncLocks, process_holder
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +48,28 @@ class SyncReport:
 class Syncer:
     """Indexes new and changed files, drops removed ones; unchanged files cost one hash."""
 
-    def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest, chunking: ChunkingConfig,
-                 max_file_bytes: int) -> None:  # fmt: skip
+    def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest, locks: SyncLocks,
+                 chunking: ChunkingConfig, max_file_bytes: int) -> None:  # fmt: skip
         self._store = store
         self._embedder = embedder
         self._manifest = manifest
+        self._locks = locks
         self._max_tokens = min(chunking.max_tokens, embedder.max_tokens)
         self._overlap = min(chunking.overlap_tokens, self._max_tokens // 2)
         self._max_file_bytes = max_file_bytes
 
-    def sync(self, collection: CollectionConfig, *, dry_run: bool = False,
-             progress: SyncProgress | None = None) -> SyncReport:  # fmt: skip
-        name = collection.name
-        report = SyncReport(name, dry_run=dry_run)
+    def sync(self, collection: CollectionConfig, *, dry_run: bool = False, progress: SyncProgress | None = None,
+             holder: str | None = None) -> SyncReport:  # fmt: skip
+        """Under the collection's sync lock (SyncAlreadyRunning if another holds it); a dry run changes
+        nothing and takes no lock. `holder` names the caller to anyone refused, e.g. "slack:U123"."""
+        if dry_run:
+            return self._sync(collection, SyncReport(collection.name, dry_run=True), progress, lock=None)
+        with self._locks.hold(collection.name, holder=holder or process_holder("sync")) as lock:
+            return self._sync(collection, SyncReport(collection.name), progress, lock=lock)
+
+    def _sync(self, collection: CollectionConfig, report: SyncReport, progress: SyncProgress | None, *,
+              lock: HeldLock | None) -> SyncReport:  # fmt: skip
+        name, dry_run = collection.name, report.dry_run
         self._store.count(name)  # fails fast on an unreachable store or one built for another model
         if not dry_run:
             self.collect_garbage(name)  # repairs whatever an interrupted sync left staged
@@ -72,6 +82,8 @@ class Syncer:
         for file in found.files:
             if progress:
                 progress.advance(name, file.path)
+            if lock:
+                lock.renew()
             self._sync_file(name, file, records.get(file.path), report)
         if len(found.missing_folders) < len(collection.paths):  # an unmounted share must not wipe the index
             present = {f.path for f in found.files} | {f.path for f in found.failures}

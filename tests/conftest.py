@@ -99,6 +99,38 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL on loopback for the session; where PostgreSQL is absent, its tests skip saying why."""
+    from tests.fixtures.postgres import PostgresServer, find_binaries, postgres_unavailable_reason
+
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    binaries, _ = find_binaries()
+    assert binaries is not None
+    server = PostgresServer(binaries)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each engine the bot supports: the storage contract runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'supportbot.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
 def tiny_lfm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Lfm2ForCausalLM with LFM2's tokens and chat template, saved like the real model."""
     from tests.fixtures.tiny_lfm2 import build_tiny_lfm2

@@ -12,6 +12,7 @@ from rich.table import Table
 from bot.config import Settings
 from bot.wiring import Knowledge
 from knowledge.sync import SyncReport
+from knowledge.sync_lock import SyncAlreadyRunning, process_holder
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -51,18 +52,30 @@ def sync(settings: Settings, names: list[str], *, dry_run: bool, rebuild: bool, 
     reports: list[SyncReport] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[file]}", style="dim"))  # fmt: skip
+    busy: list[str] = []
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         for name in chosen:
-            if rebuild and not dry_run:
-                knowledge.store.drop(name)
-                knowledge.manifest.forget_collection(name)
-            collection = settings.collection(name)
-            reports.append(knowledge.syncer.sync(collection, dry_run=dry_run, progress=BarProgress(bar)))
+            try:
+                reports.append(_sync_one(knowledge, name, dry_run=dry_run, rebuild=rebuild, bar=bar))
+            except SyncAlreadyRunning as error:  # the other collections still sync
+                busy.append(str(error))
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
     else:
         for report in reports:
             _print_report(report)
+    if busy:
+        raise UsageError(" ".join(busy))
+
+
+def _sync_one(knowledge: Knowledge, name: str, *, dry_run: bool, rebuild: bool, bar: Progress) -> SyncReport:
+    holder = process_holder("cli")
+    if rebuild and not dry_run:
+        with knowledge.sync_locks.hold(name, holder=holder):  # never drop what a running sync is writing
+            knowledge.store.drop(name)
+            knowledge.manifest.forget_collection(name)
+    collection = knowledge.settings.collection(name)
+    return knowledge.syncer.sync(collection, dry_run=dry_run, progress=BarProgress(bar), holder=holder)
 
 
 def _print_report(report: SyncReport) -> None:

@@ -12,6 +12,7 @@ import typer
 from adapters.cli import answer_commands, knowledge_commands
 from bot.config import ConfigError, Settings, find_config, load_settings
 from bot.generator import GeneratorUnavailable
+from knowledge.database import DatabaseError
 from knowledge.embedder import EmbeddingModelError
 from knowledge.store import StoreError
 
@@ -158,10 +159,43 @@ def discord_invite_url(
         raise knowledge_commands.UsageError(str(error)) from None
 
 
+evaluate = typer.Typer(no_args_is_help=True, help="Measure the bot on question sets.")
+app.add_typer(evaluate, name="eval")
+
+
+@evaluate.command("retrieval")
+def eval_retrieval(
+    questions: Annotated[Path, typer.Option("--questions", help="JSONL: question, language, gold (a source path).")],
+    config: ConfigOption = None,
+    collection: Annotated[list[str] | None, typer.Option("--collection", help="Limit to these.")] = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Recall@1, recall@5 and MRR of retrieval, overall and per language, and the misses."""
+    from adapters.cli.eval_command import retrieval
+
+    retrieval(settings_from(config, verbose), questions, collections=collection or [], as_json=as_json)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="The bot's database: history, records, sync manifest.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
+    """Migrate the database schema to this version of supportbot (back the database up first)."""
+    from adapters.cli.database_commands import upgrade
+
+    upgrade(settings_from(config, verbose))
+
+
 @kb.command("status")
 def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Per collection: files, chunks, last sync, failures."""
     knowledge_commands.status(settings_from(config, verbose), as_json=as_json)
+
+
+KNOWN_ERRORS = (StoreError, EmbeddingModelError, GeneratorUnavailable, DatabaseError, knowledge_commands.UsageError)
 
 
 def main() -> None:
@@ -171,7 +205,7 @@ def main() -> None:
     except ConfigError as error:
         print(f"Config error: {error}", file=sys.stderr)
         sys.exit(2)
-    except (StoreError, EmbeddingModelError, GeneratorUnavailable, knowledge_commands.UsageError) as error:
+    except KNOWN_ERRORS as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -73,7 +73,8 @@ def register_commands(client: SupportClient) -> None:
             return
         await interaction.response.defer(thinking=True)
         names = [collection] if collection else known
-        lines = await asyncio.to_thread(sync_lines, client.bot.knowledge, names, bold="**")
+        holder = f"discord:{interaction.user.name}"
+        lines = await asyncio.to_thread(sync_lines, client.bot.knowledge, names, bold="**", holder=holder)
         await interaction.followup.send("\n".join(lines)[:2000])
 
     tree.add_command(kb)

@@ -44,15 +44,17 @@ class KbCommand:
                 await ack(text=f"Unknown collection {names[0]!r}; known: {', '.join(sorted(known))}.")
                 return
             await ack(text=f"Syncing {', '.join(names)}… the summary will follow here.")
-            task = asyncio.create_task(self._sync(client, channel, names))
+            task = asyncio.create_task(self._sync(client, channel, names, user=user))
             self._running.add(task)  # keep a reference: a task nobody holds may be collected mid-sync
             task.add_done_callback(self._running.discard)
         else:
             await ack(text=USAGE)
 
-    async def _sync(self, client: Any, channel: str, names: list[str]) -> None:
+    async def _sync(self, client: Any, channel: str, names: list[str], *, user: str) -> None:
         try:
-            lines = await asyncio.to_thread(sync_lines, self._bot.knowledge, names, bold="*", failures_shown=20)
+            lines = await asyncio.to_thread(
+                sync_lines, self._bot.knowledge, names, bold="*", holder=f"slack:{user}", failures_shown=20
+            )
         except Exception as error:
             log.exception("/kb sync failed")
             lines = [f"The sync failed: {error}"]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from knowledge.documents import Document
-from knowledge.loaders import docx, html, markdown, pdf, rst, text
+from knowledge.loaders import docx, html, mallard, markdown, pdf, rst, text
 from knowledge.loaders.common import LoadError
 
 Loader = Callable[[bytes, Path], Document]
@@ -21,6 +21,7 @@ LOADERS: dict[str, Loader] = {
     ".htm": html.load,
     ".pdf": pdf.load,
     ".docx": docx.load,
+    ".page": mallard.load,
 }
 
 __all__ = ["LOADERS", "LoadError", "is_supported", "load_document"]

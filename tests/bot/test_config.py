@@ -69,6 +69,14 @@ def test_a_token_in_the_file_is_refused_without_echoing_it(tmp_path: Path) -> No
     assert "very-secret" not in str(caught.value)
 
 
+def test_a_bad_database_url_is_refused_without_echoing_its_password(tmp_path: Path) -> None:
+    path = write(tmp_path, "database: {url: 'mysql://bot:hunter2@db/supportbot'}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert "database.url: must be a postgresql://" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no such config file.*--config"):
         load_settings(tmp_path / "nope.yaml")

@@ -262,6 +262,20 @@ def test_kb_is_refused_to_non_admins_and_works_for_admins(bot: Bot, fake: FakeSl
     assert "0 added" in fake.calls_to("chat.postMessage")[0].params["text"]
 
 
+def test_kb_sync_while_another_sync_runs_says_who_started_it(bot: Bot, fake: FakeSlack) -> None:
+    command = {**load_payload("slash_kb"), "user_id": "UADMIN", "text": "sync handbook"}
+    held = bot.knowledge.sync_locks.take("handbook", holder="discord:ada")
+
+    async def steps(slack: Slack) -> None:
+        await slack.form(command)
+        await slack.fake.wait_for_async("chat.postMessage")
+
+    scenario(bot, fake, steps)
+    held.release()
+    text = fake.calls_to("chat.postMessage")[0].params["text"]
+    assert text.startswith("A sync of handbook is already running (started by discord:ada at ")
+
+
 def test_a_public_channel_never_gets_internal_passages(bot: Bot, fake: FakeSlack) -> None:
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(mention("<@UBOT> How do I connect to the VPN?", channel="C_PUBLIC"))

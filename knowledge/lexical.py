@@ -1,0 +1,134 @@
+"""Lexical ranking: BM25 (bm25s) over the chunks' words, finding the names, codes and commands embeddings blur."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from knowledge.documents import Hit
+from knowledge.lexical_store import LexicalState, LexicalStore
+from knowledge.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+# Han, kana and Hangul are written without spaces between words (or glue particles to them): their runs are
+# cut into overlapping character pairs, the usual unit for CJK full-text search. Other scripts: words.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+
+def _stopwords() -> frozenset[str]:
+    from bm25s import stopwords
+
+    lists = ("EN", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE", "ITALIAN", "DUTCH")
+    return frozenset(word for name in lists for word in getattr(stopwords, f"STOPWORDS_{name}", ()))
+
+
+_STOPWORDS = _stopwords()
+# A question most of whose words the collection never uses is in another language than the collection (a
+# German question on English pages): its few shared words (Bluetooth, menu) then only add noise to the
+# embedding's cross-lingual ranking, so the lexical ranking stays out. On gnome-help, fusing every question
+# cost de, es, fr and pt 5-10 points of recall@1; with this gate they keep the dense figures while exact
+# product and command names still gain 30 points (benchmarks/gnome_help.py).
+MIN_SHARED_WORDS = 0.5
+
+
+def tokens(text: str) -> list[str]:
+    """Case- and width-folded words, function words dropped; CJK runs as character pairs."""
+    found: list[str] = []
+    for match in _TOKEN.finditer(unicodedata.normalize("NFKC", text).casefold()):
+        word = match.group(0)
+        if _IS_CJK.match(word) and len(word) > 1:
+            found.extend(word[i : i + 2] for i in range(len(word) - 1))
+        elif _IS_CJK.match(word) or word not in _STOPWORDS:
+            found.append(word)
+    return found
+
+
+@dataclass(frozen=True)
+class LexicalMatch:
+    """A chunk the lexical ranking found, with its BM25 score (comparable only within one query)."""
+
+    collection: str
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Index:
+    state: LexicalState
+    chunk_ids: tuple[str, ...]
+    vocabulary: frozenset[str]
+    bm25: object  # bm25s.BM25, imported lazily
+
+
+class LexicalIndex:
+    """One in-memory BM25 index per collection, rebuilt once a sync that changed it has finished (whichever
+    process ran it). Not after every file: rebuilding reads the whole collection."""
+
+    def __init__(self, store: LexicalStore, *, manifest: Manifest) -> None:
+        self._store = store
+        self._manifest = manifest
+        self._indexes: dict[str, _Index] = {}
+        self._lock = threading.Lock()  # adapters search from worker threads: build each index once
+
+    def search(self, query: str, *, collections: Sequence[str], k: int) -> list[LexicalMatch]:
+        """The k best chunks by BM25 over `collections`, best first; only chunks sharing a word with the query,
+        and none when fewer than half of the query's words occur in these collections at all."""
+        words = tokens(query)
+        indexes = {name: self._index(name) for name in collections}
+        shared = sum(1 for word in words if any(word in index.vocabulary for index in indexes.values()))
+        if not words or shared / len(words) < MIN_SHARED_WORDS:
+            return []
+        matches: list[LexicalMatch] = []
+        for name, index in indexes.items():
+            if not index.chunk_ids:
+                continue
+            scores = np.asarray(index.bm25.get_scores(words))  # type: ignore[attr-defined]
+            best = np.argsort(-scores, kind="stable")[:k]
+            matches += [LexicalMatch(name, index.chunk_ids[i], float(scores[i])) for i in best if scores[i] > 0]
+        return sorted(matches, key=lambda m: m.score, reverse=True)[:k]
+
+    def hits(self, matches: Sequence[LexicalMatch], query_embedding: Sequence[float]) -> dict[str, Hit]:
+        found: dict[str, Hit] = {}
+        for name in dict.fromkeys(m.collection for m in matches):
+            ids = [m.chunk_id for m in matches if m.collection == name]
+            found.update(self._store.hits(name, ids, query_embedding))
+        return found
+
+    def _index(self, collection: str) -> _Index:
+        state = self._store.state(collection)
+        with self._lock:
+            current = self._indexes.get(collection)
+            if current is not None and current.state.version == state.version:
+                current = self._indexes[collection] = replace(current, state=state)  # a sync that changed nothing
+            elif current is None or current.state.synced_at != state.synced_at:
+                current = self._indexes[collection] = self._build(collection, state)
+            # else: a sync is under way; its new chunks are found by the dense ranking until it has finished
+        return current
+
+    def _build(self, collection: str, state: LexicalState) -> _Index:
+        import bm25s
+
+        # Rows outside the manifest (left by a rebuild that forgot the collection mid-sync) are not knowledge.
+        records = self._manifest.files(collection).values()
+        known = {i for r in records for i in r.chunk_ids} | set(self._manifest.garbage(collection))
+        rows = [row for row in self._store.rows(collection) if row.chunk_id in known]
+        live = sum(len(r.chunk_ids) for r in records)
+        if len(rows) < live:
+            log.warning("%d of %d chunks of collection %s are missing from the lexical index (indexed before "
+                        "hybrid retrieval existed); run `supportbot sync --rebuild %s`.",
+                        live - len(rows), live, collection, collection)  # fmt: skip
+        corpus = [tokens(row.words) or [""] for row in rows]
+        bm25 = bm25s.BM25()
+        if rows:
+            bm25.index(corpus, show_progress=False)
+        vocabulary = frozenset(word for words in corpus for word in words)
+        return _Index(state, tuple(row.chunk_id for row in rows), vocabulary, bm25)

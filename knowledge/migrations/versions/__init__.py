@@ -1,0 +1,1 @@
+"""One Alembic revision a file, oldest first; never edit one that has shipped, add the next."""

@@ -1,0 +1,95 @@
+"""Hybrid retrieval: BM25 fused with the dense ranking finds exact rare terms the embedding blurs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.wiring import Knowledge
+from knowledge.lexical import tokens
+from knowledge.retrieval import fuse
+from tests.adapters.cli.test_main import supportbot
+
+PRINTERS = {
+    "laserjet.md": "# LaserJet 4200 error codes\n\nCode 13.2 means a paper jam in tray 2: open the tray and pull the "
+    "sheet out. Code 79.00 is a firmware fault: switch the printer off and on again.\n",
+    "kyocera.md": "# Kyocera FS-2100 error codes\n\nC6000 means the fuser unit is broken: call the vendor. J0511 "
+    "means paper is stuck at the rear cover.\n",
+    "canon.md": "# Canon iR-ADV error codes\n\nE602-0001 means the hard disk failed: call the vendor. E000007 is a "
+    "fuser temperature error.\n",
+    "brother.md": "# Brother HL-L2350 error codes\n\nError 46 means the waste toner box is full: replace it. "
+    "Error 50 is a fuser fault.\n",
+    "ricoh.md": "# Ricoh MP C3004 error codes\n\nSC542 means the fusing lamp did not heat up. SC899 is a software "
+    "error: restart the copier.\n",
+    "vpn.md": "# VPN\n\nConnect with Acme Connect. The VPN server is vpn.acme.example on port 1194.\n",
+}
+RARE = "E000007"  # only canon.md has it; all-MiniLM-L6-v2 alone ranks kyocera.md first
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    root.mkdir()
+    for name, text in PRINTERS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def open_kb(make_config, embedder, folder: Path):  # type: ignore[no-untyped-def]
+    def open_(*, hybrid: bool) -> Knowledge:
+        settings = load_settings(make_config(folder, retrieval={"hybrid": hybrid}))
+        return Knowledge(settings, prebuilt_embedder=embedder)
+
+    return open_
+
+
+def ranked(kb: Knowledge, query: str) -> list[str]:
+    return [hit.path for hit in kb.retriever.search(query, collections=["kb"], k=5)]
+
+
+def test_an_exact_rare_term_comes_first_only_with_hybrid(open_kb) -> None:  # type: ignore[no-untyped-def]
+    dense = open_kb(hybrid=False)
+    dense.syncer.sync(dense.settings.collection("kb"))
+    hybrid = open_kb(hybrid=True)
+    assert ranked(dense, RARE).index("canon.md") > 0  # the embedding alone gets it wrong...
+    assert ranked(hybrid, RARE)[0] == "canon.md"  # ...the exact word puts it first
+    # Scores stay cosine whichever ranking found a passage, so bot.relevance_threshold keeps its meaning.
+    cosine = {hit.path: hit.score for hit in dense.retriever.search(RARE, collections=["kb"], k=6)}
+    assert hybrid.retriever.search(RARE, collections=["kb"], k=1)[0].score == cosine["canon.md"]
+    # A question sharing no word with any page is answered by the dense ranking alone, unchanged.
+    assert ranked(hybrid, "Wie verbinde ich mich?") == ranked(dense, "Wie verbinde ich mich?")
+
+
+def test_the_lexical_index_follows_syncs(open_kb, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    kb = open_kb(hybrid=True)
+    collection = kb.settings.collection("kb")
+    kb.syncer.sync(collection)
+    assert "zebra.md" not in ranked(kb, "ZX-9912")
+    (folder / "zebra.md").write_text("# Zebra ZD421 labels\n\nZX-9912 means the ribbon is out.\n", encoding="utf-8")
+    (folder / "canon.md").unlink()
+    kb.syncer.sync(collection)
+    assert ranked(kb, "ZX-9912")[0] == "zebra.md"
+    assert "canon.md" not in ranked(kb, RARE)
+
+
+def test_fusion_and_words() -> None:
+    assert fuse([["a", "b", "c"], ["c", "d"]]) == ["c", "a", "b", "d"]
+    assert fuse([["a", "b"], ["b", "a"]]) == ["a", "b"]  # a tie keeps the first ranking's order
+    assert tokens("The Wi-Fi code ERR_42 on ＶＰＮ") == ["wi", "fi", "code", "err_42", "vpn"]
+    assert tokens("蓝牙设备") == ["蓝牙", "牙设", "设备"]
+
+
+@pytest.mark.slow
+def test_search_json_keeps_its_shape_with_hybrid(make_config, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(folder, retrieval={"hybrid": True})
+    assert supportbot("sync", "--config", str(config)).returncode == 0
+    result = supportbot("search", "--config", str(config), RARE, "--json", "-k", "3")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert [set(hit) for hit in hits] == [{"score", "collection", "path", "title", "heading", "text", "url",
+                                           "position"}] * 3  # fmt: skip
+    assert hits[0]["path"] == "canon.md" and all(isinstance(hit["score"], float) for hit in hits)
