@@ -78,7 +78,7 @@ def pick(pages: list[str], limit: int | None) -> list[str]:
 def prepare(args: argparse.Namespace, help_dir: Path) -> tuple[Path, list[str]]:
     source = help_dir / "C" / "gnome-help"
     names = pick(sorted(p.name for p in source.glob("*.page")), args.limit)
-    slug = re.sub(r"[^a-z0-9]+", "-", Path(args.model).name.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", "-".join(Path(args.model).parts[-2:]).lower()).strip("-")  # parent too: .../model
     run = args.work / f"{slug}-{args.limit or 'all'}"
     pages = run / "gnome-help"
     if pages.exists():

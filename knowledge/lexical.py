@@ -27,6 +27,7 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 def _stopwords() -> frozenset[str]:
     from bm25s import stopwords
 
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)  # it sets DEBUG on import, past the CLI's WARNING
     lists = ("EN", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE", "ITALIAN", "DUTCH")
     return frozenset(word for name in lists for word in getattr(stopwords, f"STOPWORDS_{name}", ()))
 
