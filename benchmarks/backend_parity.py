@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import load_settings  # noqa: E402
-from bot.generator import TransformersGenerator, stand_in_location  # noqa: E402
-from bot.llamacpp_generator import LlamaCppGenerator  # noqa: E402
-from bot.messages import IncomingMessage  # noqa: E402
-from bot.wiring import Bot, Knowledge  # noqa: E402
+from bot.config import load_settings
+from bot.generator import TransformersGenerator, stand_in_location
+from bot.llamacpp_generator import LlamaCppGenerator
+from bot.messages import IncomingMessage
+from bot.wiring import Bot, Knowledge
 
 REPO = Path(__file__).resolve().parents[1]
 
