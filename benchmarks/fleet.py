@@ -142,6 +142,9 @@ def main() -> None:
     except RuntimeError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("Interrupted; every process the benchmark started has been stopped.", file=sys.stderr)
+        sys.exit(130)
     if args.json:
         print(json.dumps(figures))
         return
