@@ -60,7 +60,7 @@ def write_config(path: Path, *, port: int, services: dict[str, str], args: argpa
             "max_new_tokens": args.max_new_tokens,
         },
         # The whole burst may wait in line: the benchmark counts answers, not polite "busy" replies.
-        "bot": {"max_waiting": args.questions, "answer_timeout_seconds": args.timeout},
+        "bot": {"max_waiting": args.questions},
         "slack": {"mode": "http", "port": port, "api_base_url": services["slack"]},
     }
     path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
@@ -117,7 +117,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )  # fmt: skip
         note(f"sending {args.questions} questions ({args.retries} retried onto the other process)…")
         asyncio.run(traffic.send())
-        traffic.wait_for_answers(timeout=args.timeout)
+        traffic.wait_for_answers(stall=args.stall)
         return summary(traffic, database_url=database, bots=args.bots)
 
 
@@ -128,7 +128,9 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=2, help="bot processes (default 2)")
     parser.add_argument("--interval", type=float, default=0.0, help="seconds between questions (0: one burst)")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every answer")
+    parser.add_argument(
+        "--stall", type=float, default=600, help="give up when no answer was finished for this long (s)"
+    )
     parser.add_argument("--logs", help="keep every process's log in this folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -59,10 +59,15 @@ def question_texts(count: int) -> list[str]:
     return list(itertools.islice(itertools.cycle(questions), count))
 
 
+def thread_of(index: int) -> str:
+    """The ts of question `index`'s message: each question starts its own thread."""
+    return f"{1800000000 + index}.000100"
+
+
 def mention(index: int, question: str) -> dict[str, Any]:
-    """A recorded app_mention with a distinct event id and message ts (so each question is its own thread)."""
+    """A recorded app_mention with a distinct event id and message ts."""
     payload = copy.deepcopy(load_payload("app_mention"))
-    ts = f"{1800000000 + index}.000100"
+    ts = thread_of(index)
     payload["event"] |= {"text": f"<@UBOT> {question}", "ts": ts, "event_ts": ts, "user": f"U{index % 9 + 1}"}
     payload["event"].pop("blocks", None)
     payload["event"]["client_msg_id"] = f"00000000-0000-4000-8000-{index:012d}"
@@ -84,32 +89,31 @@ class Traffic:
 
     @property
     def threads(self) -> list[str]:
-        return [mention(i, "")["event"]["ts"] for i in range(len(self.questions))]
+        return [thread_of(i) for i in range(len(self.questions))]
 
-    def retried(self) -> set[int]:
-        """Spread evenly over the run: every (questions / retries)-th question."""
+    def retried(self) -> dict[int, float]:
+        """Question index -> delay of its retry. Spread evenly over the run; alternately at once (a race for the
+        claim) and 3 s later (Slack's own timing: it resends what it thinks was not acknowledged in 3 s)."""
         step = len(self.questions) / self.retries if self.retries else 0
-        return {math.floor(i * step) for i in range(self.retries)}
+        return {math.floor(i * step): 0.0 if i % 2 == 0 else 3.0 for i in range(self.retries)}
 
     async def send(self) -> None:
         retried = self.retried()
         async with ClientSession() as http:
             jobs = []
             for index, question in enumerate(self.questions):
-                jobs.append(asyncio.create_task(self._deliver(http, index, question, index in retried)))
+                jobs.append(asyncio.create_task(self._deliver(http, index, question, retried.get(index))))
                 await asyncio.sleep(self.interval)
             await asyncio.gather(*jobs)
 
-    async def _deliver(self, http: ClientSession, index: int, question: str, retry: bool) -> None:
-        """The event to one process; a retried one also to the next process: at once (a race for the claim)
-        or 3 s later (Slack's own timing, after an ack it thinks it missed), alternately."""
+    async def _deliver(self, http: ClientSession, index: int, question: str, retry_after: float | None) -> None:
+        """The event to one process; a retried one also, `retry_after` seconds later, to the next process."""
         payload = mention(index, question)
         first, other = self.urls[index % len(self.urls)], self.urls[(index + 1) % len(self.urls)]
         self.sent_at[payload["event"]["ts"]] = time.monotonic()
         copies = [self._post(http, first, payload, retry_num=None)]
-        if retry:
-            delay = 0.0 if len(self.sent_at) % 2 else 3.0
-            copies.append(self._post(http, other, payload, retry_num=1, delay=delay))
+        if retry_after is not None:
+            copies.append(self._post(http, other, payload, retry_num=1, delay=retry_after))
         await asyncio.gather(*copies)
 
     async def _post(
@@ -121,11 +125,14 @@ class Traffic:
         async with http.post(url, data=body, headers=headers) as response:
             self.statuses[response.status] += 1
 
-    def wait_for_answers(self, *, timeout: float, grace: float = 5.0) -> None:
-        """Until every question has a finished answer (or the timeout), then a little longer for late duplicates."""
-        deadline = time.monotonic() + timeout
-        while self.slack.finished(self.threads) < len(self.questions) and time.monotonic() < deadline:
+    def wait_for_answers(self, *, stall: float, grace: float = 5.0) -> None:
+        """Until every question has a finished answer, or none was finished for `stall` seconds (the rest are
+        lost: a slow, busy machine still finishes one now and then); then a little longer for late duplicates."""
+        done, progress = 0, time.monotonic()
+        while done < len(self.questions) and time.monotonic() - progress < stall:
             time.sleep(0.2)
+            if (now_done := self.slack.finished(self.threads)) > done:
+                done, progress = now_done, time.monotonic()
         finished = [min(times) for times in self.slack.finished_at.values() if times]
         self.ended_at = max(finished, default=time.monotonic())
         time.sleep(grace)
