@@ -112,7 +112,7 @@ class Knowledge:
         lexical = LexicalIndex(self.lexical_store, manifest=self.manifest) if config.hybrid else None
         return Retriever(
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
-            lexical=lexical, candidates=config.candidates,
+            lexical=lexical, candidates=config.candidates, per_source_limit=config.per_source,
         )  # fmt: skip
 
     @cached_property

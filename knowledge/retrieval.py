@@ -31,12 +31,26 @@ def fuse(rankings: Sequence[Sequence[str]], *, k: int = 60) -> list[str]:
     return sorted(fused, key=lambda item: -fused[item])
 
 
+def per_source(hits: Sequence[Hit], *, limit: int) -> list[Hit]:
+    """At most `limit` passages of any one source document, in rank order: several chunks of one page (or a hub
+    page that resembles every question) would otherwise crowd the other candidates out of the first five."""
+    taken: dict[tuple[str, str], int] = {}
+    kept: list[Hit] = []
+    for hit in hits:
+        source = (hit.collection, hit.path)
+        if taken.get(source, 0) < limit:
+            taken[source] = taken.get(source, 0) + 1
+            kept.append(hit)
+    return kept
+
+
 class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
-                 candidates: int = 50) -> None:  # fmt: skip
+                 candidates: int = 50, per_source_limit: int = 1) -> None:  # fmt: skip
         self._lexical = lexical
         self._candidates = candidates
+        self._per_source = per_source_limit
         self._store = store
         self._embedder = embedder
         self._manifest = manifest
@@ -48,13 +62,15 @@ class Retriever:
         if unknown:
             raise ValueError(f"unknown collection(s): {', '.join(unknown)}")
         embedding = self._embedder.embed_query(query)
-        # A few extra candidates, because chunks of a file being replaced right now are filtered out below.
+        # More candidates than k: chunks of a file being replaced right now are filtered out below, and so are
+        # a source's passages past its limit.
+        pool = max(k + 8, self._candidates)
         if self._lexical is None:
-            hits = self._store.query(collections, embedding, k=k + 8)
+            hits = self._store.query(collections, embedding, k=pool)
         else:
-            hits = self._hybrid(query, embedding, collections=collections, k=k + 8)
-        live = self._live(hits)
-        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in live][:k]
+            hits = self._hybrid(query, embedding, collections=collections, k=pool)
+        kept = per_source(self._live(hits), limit=self._per_source)[:k]
+        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
 
     def _hybrid(self, query: str, embedding: Sequence[float], *, collections: Sequence[str], k: int) -> list[Hit]:
         """Both rankings' best candidates fused by rank; each hit keeps its cosine score, so the order may
