@@ -97,7 +97,14 @@ class Syncer:
                 self._manifest.record_failure(name, failure.path, failure.reason)
             self.collect_garbage(name)
             self._manifest.mark_synced(name)
+            self._warn_without_titles(name)
         return report
+
+    def _warn_without_titles(self, name: str) -> None:
+        """A store synced before titles were kept ranks without them until rebuilt: say so, once a sync."""
+        if self._titles and self._store.count(name) and not self._titles.count(titles_collection(name)):
+            log.warning("Collection %s has no document titles (indexed before supportbot kept them), so retrieval "
+                        "ranks without them; run `supportbot sync --rebuild %s` once.", name, name)  # fmt: skip
 
     def collect_garbage(self, collection: str) -> None:
         ids = self._manifest.garbage(collection)

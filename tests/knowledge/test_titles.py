@@ -9,7 +9,7 @@ import pytest
 from bot.config import load_settings
 from bot.wiring import Knowledge
 from knowledge.documents import Hit
-from knowledge.titles import boost, titles_collection
+from knowledge.titles import boost, title_id, titles_collection
 
 PAGES = {
     "vpn.md": "# Connect to the VPN\n\nOpen Acme Connect and sign in; the server is vpn.acme.example, port 1194.\n",
@@ -62,3 +62,16 @@ def test_sync_keeps_one_title_per_document(kb) -> None:  # type: ignore[no-untyp
     assert hits[0].path == "vpn.md" and {h.collection for h in hits} == {"kb"}  # titles are never passages
     knowledge.store.drop("kb")  # what `sync --rebuild` does first
     assert titled(knowledge, "VPN") == {}
+
+
+def test_a_store_without_titles_is_told_to_rebuild(kb, caplog) -> None:  # type: ignore[no-untyped-def]
+    knowledge, _ = kb
+    collection = knowledge.settings.collection("kb")
+    knowledge.syncer.sync(collection)
+    assert "sync --rebuild" not in caplog.text
+    # A store indexed before titles existed: its chunks are there, its titles are not.
+    knowledge.store.delete(titles_collection("kb"), [title_id("kb", path) for path in PAGES])
+    before = [h.path for h in knowledge.retriever.search("VPN port", collections=["kb"], k=3)]
+    knowledge.syncer.sync(collection)
+    assert "run `supportbot sync --rebuild kb` once" in caplog.text
+    assert [h.path for h in knowledge.retriever.search("VPN port", collections=["kb"], k=3)] == before
