@@ -12,7 +12,7 @@ from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
-from bot.prompt import build_messages, fit_passages
+from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
 from bot.scoping import channel_config, readable_collections
@@ -68,12 +68,15 @@ class Conversations:
         (always, even on failure)."""
         started = time.perf_counter()
         prepared = self._prepare(message)
-        self._history.add(prepared.key, Turn("user", message.text, prepared.language))
+        fresh = self._not_yet_given(prepared)
+        self._history.add(
+            prepared.key, Turn("user", message.text, prepared.language, documents_block(fresh) if fresh else None)
+        )
         if not prepared.passages:
             yield self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
             return
         messages = build_messages(
-            question=message.text, passages=prepared.passages, history=prepared.history,
+            question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
         )  # fmt: skip
         pieces: list[str] = []
@@ -101,8 +104,9 @@ class Conversations:
     def _prepare(self, message: IncomingMessage) -> Prepared:
         key = ThreadKey(message.platform, message.channel, message.thread)
         history = self._history.recent(
-            key, budget=self._settings.bot.history_tokens, count_tokens=self._generator.count_tokens
-        )
+            key, budget=self._settings.bot.history_tokens, count_tokens=self._generator.count_tokens,
+            with_context=self._settings.bot.prompt_format == "user_context",
+        )  # fmt: skip
         previous = next((t.language for t in reversed(history) if t.role == "user" and t.language), None)
         language = response_language(
             message.text, detector=self._detector, forced=channel_config(self._settings, message).language,
@@ -114,6 +118,14 @@ class Conversations:
             hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
         )
         return Prepared(message, key, language, tuple(passages), tuple(history), time.perf_counter() - started)
+
+    def _not_yet_given(self, prepared: Prepared) -> tuple[Hit, ...]:
+        """With passages in the user turns, a follow-up's passages that an earlier turn in view already carries
+        are not repeated: the model has read them, and reading them again would cost prefill for nothing."""
+        if self._settings.bot.prompt_format != "user_context":
+            return prepared.passages
+        given = "\n".join(turn.context for turn in prepared.history if turn.context)
+        return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
     def _retrieve(self, message: IncomingMessage, history: list[Turn]) -> list[Hit]:
         collections = readable_collections(self._settings, message)

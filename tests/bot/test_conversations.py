@@ -67,8 +67,9 @@ def ask(bot: Bot, text: str, *, thread: str = "t1", channel: str = "C1") -> obje
     return bot.conversations.answer(IncomingMessage("slack", "T1", channel, thread, "U1", text))
 
 
-def system_prompt(generator: Recording) -> str:
-    return generator.prompts[-1][0].content
+def given_text(generator: Recording) -> str:
+    """Everything the model was given in its last prompt (the passages are in the user turns by default)."""
+    return "\n".join(m.content for m in generator.prompts[-1])
 
 
 def test_answer_cites_only_what_the_model_was_given(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +77,7 @@ def test_answer_cites_only_what_the_model_was_given(synced, embedder, tiny_gener
     answer = ask(open_bot(synced, embedder, generator), "How do I connect to the VPN?")
     assert answer.status == "answered" and answer.text and answer.model == tiny_generator.name
     assert "it/vpn.md" in [s.path for s in answer.sources]  # (the English-only test embedder ranks ja/ too)
-    assert all(f"{s.title}" in system_prompt(generator) for s in answer.sources)
+    assert all(f"{s.title}" in given_text(generator) for s in answer.sources)
     assert answer.timings.first_token is not None and answer.language == "en"
 
 
@@ -85,7 +86,7 @@ def test_follow_up_retrieves_with_the_earlier_question(synced, embedder, tiny_ge
     bot = open_bot(synced, embedder, generator)
     ask(bot, "How do I install the VPN client?", thread="mac")
     ask(bot, "and on Mac?", thread="mac")
-    assert "Installing on macOS" in system_prompt(generator)
+    assert "Installing on macOS" in given_text(generator)
     assert [m.role for m in generator.prompts[-1]] == ["system", "user", "assistant", "user"]
 
 
@@ -93,7 +94,8 @@ def test_history_survives_a_restart(synced, embedder, tiny_generator) -> None:  
     ask(open_bot(synced, embedder, Recording(tiny_generator)), "How do I reset my password?", thread="restart")
     generator = Recording(tiny_generator)
     ask(open_bot(synced, embedder, generator), "And if my account is locked?", thread="restart")
-    assert generator.prompts[-1][1].content == "How do I reset my password?"
+    earlier = generator.prompts[-1][1].content  # the earlier question, with the passages it was asked with
+    assert earlier.startswith("Use the following context") and earlier.endswith("How do I reset my password?")
 
 
 def test_off_topic_question_abstains_without_the_model(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
@@ -126,8 +128,10 @@ def test_a_failing_model_gets_a_polite_error(synced, embedder, tiny_generator) -
 
 
 @pytest.mark.slow
-def test_real_answer_from_the_stand_in_model(synced, embedder, smollm2_generator) -> None:  # type: ignore[no-untyped-def]
-    answer = ask(open_bot(synced, embedder, smollm2_generator), "What port does the VPN server use?", thread="e2e")
+def test_real_answer_from_the_stand_in_model(synced, embedder, smollm2_transformers) -> None:  # type: ignore[no-untyped-def]
+    # The reference backend: through llama.cpp this tiny model tips to "port 443" on this prompt (8-bit activations
+    # against float32; benchmarks/backend_parity.py counts such differences over the example questions).
+    answer = ask(open_bot(synced, embedder, smollm2_transformers), "What port does the VPN server use?", thread="e2e")
     assert answer.status == "answered" and "1194" in answer.text
     assert answer.sources[0].path.endswith("vpn.md")  # the English-only test embedder also ranks de/, ja/
 
@@ -145,3 +149,50 @@ def test_an_answer_over_its_time_is_stopped_with_an_apology(synced, embedder, ti
     assert answer.status == "failed" and answer.text == say("failed", "en")
     assert answer.timings.generation < 30  # stopped, not 5,000 tokens later
     assert generator._lock.acquire(timeout=1)  # the model is free again
+
+
+def thread_layout(synced: Path, tmp_path: Path) -> Path:
+    """The example bot with passages in the user turns, kept in the thread's history."""
+    config = tmp_path / "supportbot.yaml"
+    text = synced.read_text().replace("bot: {", "bot: {prompt_format: user_context, history_tokens: 6000, ")
+    config.write_text(text)
+    return config
+
+
+def test_with_passages_in_user_turns_a_follow_ups_prompt_extends_the_previous_one(  # type: ignore[no-untyped-def]
+    synced, embedder, tiny_generator, tmp_path: Path
+) -> None:
+    generator = Recording(tiny_generator)
+    bot = open_bot(thread_layout(synced, tmp_path), embedder, generator)
+    first = ask(bot, "How do I connect to the VPN?", thread="layout")
+    ask(bot, "Which port does it use?", thread="layout")
+    earlier, later = (tiny_generator.render(prompt) for prompt in generator.prompts)
+    assert later.startswith(earlier + first.text)  # type: ignore[attr-defined]
+    assert later.count("Use the following context to answer questions:") == 2  # each question kept its passages
+
+
+@pytest.mark.slow
+def test_a_follow_up_through_llamacpp_reads_only_what_is_new(  # type: ignore[no-untyped-def]
+    synced, embedder, smollm2_generator, tmp_path: Path
+) -> None:
+    generator = Recording(smollm2_generator)
+    bot = open_bot(thread_layout(synced, tmp_path), embedder, generator)
+    smollm2_generator.clear_states()
+    ask(bot, "How do I connect to the VPN?", thread="resume")
+    answer = ask(bot, "Which port does it use?", thread="resume")
+    assert answer.status == "answered"  # type: ignore[attr-defined]
+    whole = len(smollm2_generator.prompt_tokens(generator.prompts[-1]))
+    assert smollm2_generator.last_prefill_tokens < whole / 2  # the first question and its passages: not again
+
+
+def test_a_follow_up_is_not_given_passages_its_thread_already_carries(  # type: ignore[no-untyped-def]
+    synced, embedder, tiny_generator, tmp_path: Path
+) -> None:
+    generator = Recording(tiny_generator)
+    bot = open_bot(thread_layout(synced, tmp_path), embedder, generator)
+    ask(bot, "How do I connect to the VPN?", thread="again")
+    again = ask(bot, "How do I connect to the VPN?", thread="again")
+    first, second = (prompt[-1].content for prompt in generator.prompts)
+    assert "Use the following context to answer questions:" in first
+    assert second == "How do I connect to the VPN?"  # its passages are in the first turn, already read
+    assert again.status == "answered" and any(s.path.endswith("vpn.md") for s in again.sources)  # type: ignore[attr-defined]
