@@ -53,7 +53,7 @@ class BotConfig(Section):
     prompt_format: Literal["system_documents", "user_context"] = "user_context"
     relevance_threshold: float = Field(default=0.8, ge=-1, le=1)
     top_k: int = Field(default=5, ge=1, le=50)
-    context_tokens: int = Field(default=3000, ge=100, le=28000)
+    context_tokens: int = Field(default=750, ge=100, le=28000)
     history_tokens: int = Field(default=6000, ge=0, le=28000)
     history_retention_days: float = Field(default=30, gt=0)
     escalation: str | None = None
