@@ -22,6 +22,7 @@ from knowledge.config import (
 
 DEFAULT_CONFIG_PATH = Path("config/supportbot.yaml")
 CONFIG_ENV = "SUPPORTBOT_CONFIG"
+PROMPT_OVERHEAD = 256  # the template's markers, the language instruction and the question itself
 
 
 class ConfigError(Exception):
@@ -31,7 +32,7 @@ class ConfigError(Exception):
 class LlamaCppConfig(Section):
     repo: str = "LiquidAI/LFM2-1.2B-RAG-GGUF"
     file: str = "LFM2-1.2B-RAG-Q4_K_M.gguf"
-    context_tokens: int = Field(default=16384, ge=512, le=32768)
+    context_tokens: int = Field(default=8192, ge=512, le=32768)
     threads: int | None = Field(default=None, ge=1, le=512)
     state_cache_mb: int = Field(default=512, ge=0, le=65536)
     extra_buffers: Literal["auto", "on", "off"] = "auto"
@@ -156,6 +157,14 @@ class Settings(Section):
                 raise ValueError(f"channels.{key} is public but lists internal collection(s): {', '.join(leaks)}")
         if self.chunking.overlap_tokens >= self.chunking.max_tokens:
             raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        # Checked here, not at the first long thread: the model's window must hold the whole prompt and answer.
+        needed = self.bot.context_tokens + self.bot.history_tokens + self.generator.max_new_tokens + PROMPT_OVERHEAD
+        if self.generator.backend in ("auto", "llamacpp") and needed > self.generator.llamacpp.context_tokens:
+            raise ValueError(
+                f"generator.llamacpp.context_tokens ({self.generator.llamacpp.context_tokens}) is smaller than "
+                f"bot.context_tokens + bot.history_tokens + generator.max_new_tokens + {PROMPT_OVERHEAD} ({needed}); "
+                "raise it or lower those"
+            )
         return self
 
     def collection(self, name: str) -> CollectionConfig:
