@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from bot.config import Settings
+from bot.drain import Drain, Interrupted
 from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
+from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, fit_passages
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
@@ -37,7 +39,8 @@ class Conversations:
 
     def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator,
                  history: SqlThreadHistory, detector: LanguageDetector,
-                 queue: GenerationQueue | None = None, records: Records | None = None) -> None:  # fmt: skip
+                 queue: GenerationQueue | None = None, records: Records | None = None,
+                 observer: Observer | None = None, drain: Drain | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
@@ -45,6 +48,8 @@ class Conversations:
         self._detector = detector
         self._queue = queue or GenerationQueue(max_waiting=settings.bot.max_waiting)
         self._records = records
+        self._observer = observer or Unobserved()
+        self._drain = drain or Drain()
 
     def has_answered(self, message: IncomingMessage) -> bool:
         """Follow-ups in a thread the bot has answered need no mention."""
@@ -67,6 +72,12 @@ class Conversations:
         """Its place in line while it waits, text pieces as the model writes them, then the final Answer
         (always, even on failure)."""
         started = time.perf_counter()
+        about = {"question_id": message.id}
+        log.info("Question %s in %s/%s", message.id, message.platform, message.channel, extra=about)
+        log.debug("Question %s says: %r", message.id, message.text, extra=about)
+        if self._drain.closing:  # stopping: a polite word now beats silence when the process is gone
+            yield self._turned_away(message, started)
+            return
         prepared = self._prepare(message)
         self._history.add(prepared.key, Turn("user", message.text, prepared.language))
         if not prepared.passages:
@@ -80,20 +91,29 @@ class Conversations:
         first_token: float | None = None
         try:
             with self._queue.place() as ticket:
-                yield from ticket.turns()
+                for turn in ticket.turns():
+                    self._drain.check()
+                    yield turn
                 deadline = time.monotonic() + self._settings.bot.answer_timeout_seconds
                 for piece in self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens):
+                    self._drain.check()  # leaving the loop closes the stream, which stops the model mid-answer
                     first_token = first_token or time.perf_counter() - started
                     pieces.append(piece)
                     yield piece
-                    if time.monotonic() > deadline:  # closing the stream stops the model mid-answer
+                    if time.monotonic() > deadline:
                         raise TimeoutError(f"no answer within {self._settings.bot.answer_timeout_seconds:g} s")
+        except Interrupted:
+            log.warning("Question %s interrupted: the process is stopping", message.id, extra=about)
+            yield self._finish(prepared, say("interrupted", prepared.language), "failed", started, first_token)
+            return
         except (QueueFull, TimeoutError) as error:
-            log.warning("Not answering in %s/%s: %s", message.platform, message.channel, error)
+            log.warning("Not answering question %s in %s/%s: %s", message.id, message.platform, message.channel,
+                        error, extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
         except Exception:
-            log.exception("The model failed while answering in %s/%s", message.platform, message.channel)
+            log.exception("The model failed on question %s in %s/%s", message.id, message.platform, message.channel,
+                          extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
         yield self._finish(prepared, "".join(pieces).strip(), "answered", started, first_token)
@@ -142,7 +162,24 @@ class Conversations:
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
         if self._records is not None:
             answer = replace(answer, id=self._records.record_answer(prepared.message, answer))
+        self._observed(prepared.message, answer)
         return answer
+
+    def _turned_away(self, message: IncomingMessage, started: float) -> Answer:
+        language = response_language(message.text, detector=self._detector,
+                                     forced=channel_config(self._settings, message).language)  # fmt: skip
+        answer = Answer(say("restarting", language), (), language, "failed", None,
+                        Timings(generation=time.perf_counter() - started))  # fmt: skip
+        self._observed(message, answer)
+        return answer
+
+    def _observed(self, message: IncomingMessage, answer: Answer) -> None:
+        """The one place every platform's finished questions pass: metrics and the closing log line."""
+        log.info(
+            "Question %s %s in %.2f s (answer %s)", message.id, answer.status,
+            answer.timings.retrieval + answer.timings.generation, answer.id, extra={"question_id": message.id},
+        )  # fmt: skip
+        self._observer.answered(message, answer)
 
 
 def _sources(passages: tuple[Hit, ...]) -> tuple[Source, ...]:

@@ -69,14 +69,15 @@ class SupportClient(discord.Client):
         # The gateway may deliver a message again after a reconnect: an atomic claim answers it once.
         if not await asyncio.to_thread(self.records.claim, "discord", f"{message.channel.id}:{message.id}"):
             return
-        if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
-            await self._seed(message.channel, message, question)
-        if not isinstance(target, discord.Thread | discord.DMChannel):
-            target = await message.create_thread(name=thread_name(question.text))
-        await answer_in_discord(
-            target=target, message=question, stream=self.bot.conversations.stream,
-            can_escalate=self.config.helper_role is not None,
-        )  # fmt: skip
+        with self.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+            if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
+                await self._seed(message.channel, message, question)
+            if not isinstance(target, discord.Thread | discord.DMChannel):
+                target = await message.create_thread(name=thread_name(question.text))
+            await answer_in_discord(
+                target=target, message=question, stream=self.bot.conversations.stream,
+                can_escalate=self.config.helper_role is not None,
+            )  # fmt: skip
 
     async def _route(self, message: discord.Message) -> tuple[Any, str, str]:
         """(where to answer, thread key, the channel whose scope applies), or (None, …) to stay quiet."""

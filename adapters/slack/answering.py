@@ -56,7 +56,8 @@ async def answer_in_slack(
             else:
                 await view.write(item)
     except Exception:  # the store or Slack failed: the asker still gets an apology, the log gets the cause
-        log.exception("Answering in Slack channel %s failed", channel)
+        log.exception("Answering question %s in Slack channel %s failed", message.id, channel,
+                      extra={"question_id": message.id})  # fmt: skip
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=say("failed", "en"))
     return None
 
