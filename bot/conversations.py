@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from bot.config import Settings
@@ -13,6 +13,7 @@ from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
+from bot.model_pieces import pieces_watched
 from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, fit_passages
 from bot.queue import GenerationQueue, Queued, QueueFull
@@ -94,14 +95,11 @@ class Conversations:
                 for turn in ticket.turns():
                     self._drain.check()
                     yield turn
-                deadline = time.monotonic() + self._settings.bot.answer_timeout_seconds
-                for piece in self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens):
-                    self._drain.check()  # leaving the loop closes the stream, which stops the model mid-answer
+                model = self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens)
+                for piece in pieces_watched(model, check=self._deadline_check()):  # leaving it stops the model
                     first_token = first_token or time.perf_counter() - started
                     pieces.append(piece)
                     yield piece
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"no answer within {self._settings.bot.answer_timeout_seconds:g} s")
         except Interrupted:
             log.warning("Question %s interrupted: the process is stopping", message.id, extra=about)
             yield self._finish(prepared, say("interrupted", prepared.language), "failed", started, first_token)
@@ -117,6 +115,18 @@ class Conversations:
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
         yield self._finish(prepared, "".join(pieces).strip(), "answered", started, first_token)
+
+    def _deadline_check(self) -> Callable[[], None]:
+        """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""
+        limit = self._settings.bot.answer_timeout_seconds
+        deadline = time.monotonic() + limit
+
+        def check() -> None:
+            self._drain.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer within {limit:g} s")
+
+        return check
 
     def _prepare(self, message: IncomingMessage) -> Prepared:
         key = ThreadKey(message.platform, message.channel, message.thread)

@@ -99,6 +99,8 @@ class _GrowingAnswer:
         if self._streaming:
             footer = [b for b in blocks if b["type"] != "section"]  # the text is already there, streamed
             rest = self._text[self._sent :]
+            if answer.status != "answered":  # cut short (interrupted, timed out): say so under what was written
+                rest += f"\n\n{answer.text}"
             await self._client.chat_stopStream(
                 channel=self._channel, ts=self._ts, markdown_text=rest or None, blocks=footer or None
             )
