@@ -37,8 +37,9 @@ def bot_over(synced: Path, tmp_path: Path, embedder, model: HeldModel, metrics=N
     """A bot over a copy of the synced store, answering through the OpenAI backend from `model`."""
     settings = load_settings(synced)
     shutil.copytree(settings.data_dir, tmp_path / "data")
-    knowledge = Knowledge(settings.model_copy(update={"data_dir": tmp_path / "data"}), prebuilt_embedder=embedder,
-                          observer=metrics or PrometheusMetrics())  # fmt: skip
+    generator = settings.generator.model_copy(update={"backend": "openai", "base_url": model.url, "model": "held"})
+    settings = settings.model_copy(update={"data_dir": tmp_path / "data", "generator": generator})
+    knowledge = Knowledge(settings, prebuilt_embedder=embedder, observer=metrics or PrometheusMetrics())
     return Bot(knowledge, warn=print, prebuilt_generator=OpenAIGenerator(base_url=model.url, model="held"))
 
 

@@ -1,8 +1,10 @@
-"""Metrics come from the one place every platform's questions pass (the conversation manager), into a registry
-the process owns, and read back in Prometheus' text format as a scraper would."""
+"""Metrics (and the log lines about questions) come from the one place every platform's questions pass (the
+conversation manager), into a registry the process owns, and read back in Prometheus' text format as a scraper
+would."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,21 @@ def test_two_processes_worth_of_metrics_never_mix() -> None:
     first.synced("handbook", ok=False)
     assert samples(first)[("supportbot_sync_failures_total", (("collection", "handbook"),))] == 1
     assert ("supportbot_sync_runs_total", (("collection", "handbook"),)) not in samples(second)
+
+
+def test_log_lines_about_a_question_carry_its_id_and_its_words_only_at_debug(  # type: ignore[no-untyped-def]
+    synced, tmp_path, embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    with HeldModel(hold=False) as model:
+        bot = bot_over(synced, tmp_path, embedder, model)
+        words = "How do I connect to the VPN from home?"
+        with caplog.at_level(logging.INFO, logger="bot"):
+            asked = IncomingMessage("slack", "T1", "C1", "a", "U1", words)
+            bot.conversations.answer(asked)
+        about = [r for r in caplog.records if r.name == "bot.conversations"]
+        assert len(about) >= 2 and all(getattr(r, "question_id", None) == asked.id for r in about)
+        assert words not in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="bot"):
+            bot.conversations.answer(IncomingMessage("slack", "T1", "C1", "b", "U1", words))
+        assert words in caplog.text
