@@ -118,3 +118,18 @@ class SupportClient(discord.Client):
         earlier += [m async for m in thread.history(limit=50, before=message, oldest_first=True) if m.id != thread.id]
         turns = [Turn("assistant" if m.author == self.user else "user", m.content) for m in earlier if m.content]
         await asyncio.to_thread(self.bot.conversations.seed, question, turns)
+
+
+class ShardedSupportClient(SupportClient, discord.AutoShardedClient):
+    """The same bot on some of the fleet's shards: Discord sends a server's events to shard
+    (server id >> 22) % shard_count only, so N processes with disjoint shard_ids share the servers between them."""
+
+
+def support_client(*, bot: Bot, config: DiscordConfig, **options: Any) -> SupportClient:
+    """One connection for everything, or the shards discord.shard_count / discord.shard_ids name (all of them
+    when shard_ids is null)."""
+    if config.shard_count is None:
+        return SupportClient(bot=bot, config=config, **options)
+    return ShardedSupportClient(
+        bot=bot, config=config, shard_count=config.shard_count, shard_ids=config.shard_ids, **options
+    )
