@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from adapters.cli import answer_commands, knowledge_commands
@@ -35,6 +34,7 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, to stderr.")]
+LOG_FORMAT_ENV = "SUPPORTBOT_LOG_FORMAT"
 LogFormatOption = Annotated[
     str | None,
     typer.Option(
@@ -45,12 +45,13 @@ LogFormatOption = Annotated[
 
 @app.callback()
 def options(log_format: LogFormatOption = None) -> None:
-    pass  # global options only: each command reads them through `log_format_of`
+    if log_format:  # `supportbot --log-format json <command>`: handed on the way the environment would
+        os.environ[LOG_FORMAT_ENV] = log_format
 
 
 def log_format_of(explicit: str | None) -> str:
-    """The command's --log-format, else the global one (`supportbot --log-format json …`), else text."""
-    chosen = explicit or click.get_current_context().find_root().params.get("log_format") or "text"
+    """The command's --log-format, else the global one (or $SUPPORTBOT_LOG_FORMAT), else text."""
+    chosen = explicit or os.environ.get(LOG_FORMAT_ENV) or "text"
     if chosen not in ("text", "json"):
         raise typer.BadParameter(f"{chosen!r} is not a log format; use text or json.", param_hint="--log-format")
     return str(chosen)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from adapters.start_error import StartError
 from bot.health import Check, health_checks
 from bot.metrics import PrometheusMetrics
 from bot.wiring import Bot
@@ -59,7 +60,12 @@ async def serving_ops(bot: Bot, metrics: PrometheusMetrics, *, host: str, port: 
         return
     runner = web.AppRunner(ops_app(bot, metrics), access_log=None)  # probes every few seconds would drown the log
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartError(f"server.port {port} on {host} cannot be served ({error.strerror}); "
+                         "choose a free port, or null for no health and metrics endpoints.") from None  # fmt: skip
     log.info("Health and metrics: http://%s:%d/healthz and /metrics", host, port)
     try:
         yield

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,29 @@ def test_text_lines_name_the_question_too(monkeypatch: pytest.MonkeyPatch) -> No
     lines = emit(monkeypatch, TextLines())
     assert lines[0].endswith("INFO test.lines: Question q1 answered [question=q1]")
     assert lines[1].endswith("login with [secret]") and "discord-token" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("where", ["global", "environment", "default"])
+def test_log_format_json_reaches_every_command(tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`supportbot --log-format json <command>` or $SUPPORTBOT_LOG_FORMAT=json: the command's log handler writes
+    JSON lines; otherwise text."""
+    from typer.testing import CliRunner
+
+    from adapters.cli.main import LOG_FORMAT_ENV, app
+
+    monkeypatch.delenv(LOG_FORMAT_ENV, raising=False)
+    config = tmp_path / "supportbot.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    option = ["--log-format", "json"] if where == "global" else []
+    env = {LOG_FORMAT_ENV: "json"} if where == "environment" else {}
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        done = CliRunner().invoke(app, [*option, "kb", "status", "--config", str(config)], env=env)
+        assert done.exit_code == 0, done.output
+        formatter = root.handlers[0].formatter
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        os.environ.pop(LOG_FORMAT_ENV, None)
+    assert isinstance(formatter, TextLines if where == "default" else JsonLines)

@@ -86,3 +86,19 @@ def test_metrics_are_served_in_prometheus_text_format(synced, tmp_path, embedder
     assert status == 200 and content_type.startswith("text/plain") and "version=" in content_type
     assert "# TYPE supportbot_questions_total counter" in text and "supportbot_queue_depth 0.0" in text
     assert 'supportbot_model{supportbot_model="loaded"} 1.0' in text
+
+
+def test_a_port_in_use_is_a_one_line_start_error(tmp_path: Path) -> None:
+    from adapters.start_error import StartError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        async def start() -> None:
+            async with serving_ops(None, PrometheusMetrics(), host="127.0.0.1", port=port):  # type: ignore[arg-type]
+                pass
+
+        with pytest.raises(StartError, match=f"server.port {port} on 127.0.0.1 cannot be served"):
+            asyncio.run(start())
