@@ -31,6 +31,10 @@ def sync_lines(
         except SyncAlreadyRunning as error:
             lines.append(str(error))
             continue
+        except Exception:
+            knowledge.observer.synced(name, ok=False)
+            raise
+        knowledge.observer.synced(name, ok=True, failed_files=len(report.failed))
         lines.append(
             f"{bold}{name}{bold}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.failed)} failed"

@@ -95,9 +95,30 @@ class DiscordConfig(Section):
     admin_roles: list[str] = Field(default_factory=list)
     admin_users: list[str] = Field(default_factory=list)
     helper_role: str | None = None
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
 
     def required_tokens(self) -> tuple[str, ...]:
         return ("DISCORD_TOKEN",)
+
+    @model_validator(mode="after")
+    def _shards(self) -> DiscordConfig:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (the fleet's total number of shards)")
+        wrong = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+        if wrong or len(set(self.shard_ids)) != len(self.shard_ids) or not self.shard_ids:
+            raise ValueError(f"shard_ids must be distinct numbers from 0 to {self.shard_count - 1}")
+        return self
+
+
+class ServerConfig(Section):
+    """The operators' HTTP endpoints of `supportbot run` (/healthz, /metrics) and how it stops."""
+
+    port: int | None = Field(default=9100, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    drain_seconds: float = Field(default=20, ge=0, le=3600)
 
 
 class DatabaseConfig(Section):
@@ -129,6 +150,7 @@ class Settings(Section):
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     slack: SlackConfig | None = None
     discord: DiscordConfig | None = None
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @field_validator("channels", mode="before")
     @classmethod

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from bot.config import Settings
+from bot.drain import Drain, Interrupted
 from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
+from bot.model_pieces import pieces_watched
+from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
@@ -37,7 +40,8 @@ class Conversations:
 
     def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator,
                  history: SqlThreadHistory, detector: LanguageDetector,
-                 queue: GenerationQueue | None = None, records: Records | None = None) -> None:  # fmt: skip
+                 queue: GenerationQueue | None = None, records: Records | None = None,
+                 observer: Observer | None = None, drain: Drain | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
@@ -45,6 +49,8 @@ class Conversations:
         self._detector = detector
         self._queue = queue or GenerationQueue(max_waiting=settings.bot.max_waiting)
         self._records = records
+        self._observer = observer or Unobserved()
+        self._drain = drain or Drain()
 
     def has_answered(self, message: IncomingMessage) -> bool:
         """Follow-ups in a thread the bot has answered need no mention."""
@@ -67,6 +73,12 @@ class Conversations:
         """Its place in line while it waits, text pieces as the model writes them, then the final Answer
         (always, even on failure)."""
         started = time.perf_counter()
+        about = {"question_id": message.id}
+        log.info("Question %s in %s/%s", message.id, message.platform, message.channel, extra=about)
+        log.debug("Question %s says: %r", message.id, message.text, extra=about)
+        if self._drain.closing:  # stopping: a polite word now beats silence when the process is gone
+            yield self._turned_away(message, started)
+            return
         prepared = self._prepare(message)
         fresh = self._not_yet_given(prepared)
         self._history.add(
@@ -83,23 +95,41 @@ class Conversations:
         first_token: float | None = None
         try:
             with self._queue.place() as ticket:
-                yield from ticket.turns()
-                deadline = time.monotonic() + self._settings.bot.answer_timeout_seconds
-                for piece in self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens):
+                for turn in ticket.turns():
+                    self._drain.check()
+                    yield turn
+                model = self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens)
+                for piece in pieces_watched(model, check=self._deadline_check()):  # leaving it stops the model
                     first_token = first_token or time.perf_counter() - started
                     pieces.append(piece)
                     yield piece
-                    if time.monotonic() > deadline:  # closing the stream stops the model mid-answer
-                        raise TimeoutError(f"no answer within {self._settings.bot.answer_timeout_seconds:g} s")
+        except Interrupted:
+            log.warning("Question %s interrupted: the process is stopping", message.id, extra=about)
+            yield self._finish(prepared, say("interrupted", prepared.language), "failed", started, first_token)
+            return
         except (QueueFull, TimeoutError) as error:
-            log.warning("Not answering in %s/%s: %s", message.platform, message.channel, error)
+            log.warning("Not answering question %s in %s/%s: %s", message.id, message.platform, message.channel,
+                        error, extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
         except Exception:
-            log.exception("The model failed while answering in %s/%s", message.platform, message.channel)
+            log.exception("The model failed on question %s in %s/%s", message.id, message.platform, message.channel,
+                          extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
         yield self._finish(prepared, "".join(pieces).strip(), "answered", started, first_token)
+
+    def _deadline_check(self) -> Callable[[], None]:
+        """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""
+        limit = self._settings.bot.answer_timeout_seconds
+        deadline = time.monotonic() + limit
+
+        def check() -> None:
+            self._drain.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer within {limit:g} s")
+
+        return check
 
     def _prepare(self, message: IncomingMessage) -> Prepared:
         key = ThreadKey(message.platform, message.channel, message.thread)
@@ -154,7 +184,24 @@ class Conversations:
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
         if self._records is not None:
             answer = replace(answer, id=self._records.record_answer(prepared.message, answer))
+        self._observed(prepared.message, answer)
         return answer
+
+    def _turned_away(self, message: IncomingMessage, started: float) -> Answer:
+        language = response_language(message.text, detector=self._detector,
+                                     forced=channel_config(self._settings, message).language)  # fmt: skip
+        answer = Answer(say("restarting", language), (), language, "failed", None,
+                        Timings(generation=time.perf_counter() - started))  # fmt: skip
+        self._observed(message, answer)
+        return answer
+
+    def _observed(self, message: IncomingMessage, answer: Answer) -> None:
+        """The one place every platform's finished questions pass: metrics and the closing log line."""
+        log.info(
+            "Question %s %s in %.2f s (answer %s)", message.id, answer.status,
+            answer.timings.retrieval + answer.timings.generation, answer.id, extra={"question_id": message.id},
+        )  # fmt: skip
+        self._observer.answered(message, answer)
 
 
 def _sources(passages: tuple[Hit, ...]) -> tuple[Source, ...]:

@@ -26,36 +26,65 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "I couldn't find this in the knowledge base.",
         "escalate": "You can ask {contact}.",
         "failed": "Sorry, something went wrong while answering. Please try again in a moment.",
+        "interrupted": (
+            "Sorry, your question was interrupted because the bot is restarting. Please ask it again in a moment."
+        ),
+        "restarting": "The bot is restarting and cannot take new questions right now. Please ask again in a moment.",
         "sources": "Sources",
     },
     "ar": {
         "not_found": "لم أجد هذه المعلومة في قاعدة المعرفة.",
         "escalate": "يمكنك التواصل مع {contact}.",
         "failed": "عذرًا، حدث خطأ أثناء إعداد الإجابة. يُرجى المحاولة مرة أخرى بعد قليل.",
+        "interrupted": "عذرًا، انقطعت الإجابة عن سؤالك بسبب إعادة تشغيل البوت. يُرجى طرح السؤال مرة أخرى بعد قليل.",
+        "restarting": "تجري الآن إعادة تشغيل البوت ولا يمكنه استقبال أسئلة جديدة. يُرجى طرح سؤالك مرة أخرى بعد قليل.",
         "sources": "المصادر",
     },
     "zh": {
         "not_found": "在知识库中没有找到相关内容。",
         "escalate": "您可以联系{contact}。",
         "failed": "抱歉，生成回答时出了点问题。请稍后再试。",
+        "interrupted": "抱歉，机器人正在重启，您的问题被中断了。请稍后重新提问。",
+        "restarting": "机器人正在重启，暂时无法接收新问题。请稍后再提问。",
         "sources": "来源",
     },
     "fr": {
         "not_found": "Je n'ai pas trouvé cette information dans la base de connaissances.",
         "escalate": "Vous pouvez contacter {contact}.",
         "failed": "Désolé, une erreur s'est produite en préparant la réponse. Veuillez réessayer dans un instant.",
+        "interrupted": (
+            "Désolé, votre question a été interrompue par un redémarrage du bot. Veuillez la reposer dans un instant."
+        ),
+        "restarting": (
+            "Le bot redémarre et ne peut pas prendre de nouvelles questions pour le moment. "
+            "Veuillez réessayer dans un instant."
+        ),
         "sources": "Sources",
     },
     "de": {
         "not_found": "Dazu habe ich in der Wissensdatenbank nichts gefunden.",
         "escalate": "Sie können {contact} fragen.",
         "failed": "Entschuldigung, beim Beantworten ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich erneut.",
+        "interrupted": (
+            "Entschuldigung, Ihre Frage wurde durch einen Neustart des Bots unterbrochen. "
+            "Bitte stellen Sie sie gleich noch einmal."
+        ),
+        "restarting": (
+            "Der Bot wird gerade neu gestartet und nimmt keine neuen Fragen an. Bitte fragen Sie gleich noch einmal."
+        ),
         "sources": "Quellen",
     },
     "ja": {
         "not_found": "ナレッジベースに該当する情報が見つかりませんでした。",
         "escalate": "{contact}にお問い合わせください。",
         "failed": "申し訳ありません。回答の作成中に問題が発生しました。しばらくしてからもう一度お試しください。",
+        "interrupted": (
+            "申し訳ありません。ボットの再起動により、ご質問への回答が中断されました。"
+            "しばらくしてからもう一度ご質問ください。"
+        ),
+        "restarting": (
+            "ボットを再起動中のため、現在新しいご質問を受け付けられません。しばらくしてからもう一度お試しください。"
+        ),
         "sources": "出典",
     },
     "ko": {
@@ -63,6 +92,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         # Korean picks 에/에게 by whether the contact is a team or a person; "쪽으로" fits both.
         "escalate": "{contact} 쪽으로 문의해 주세요.",
         "failed": "죄송합니다. 답변을 준비하는 중에 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.",
+        "interrupted": "죄송합니다. 봇이 다시 시작되어 질문에 대한 답변이 중단되었습니다. 잠시 후 다시 질문해 주세요.",
+        "restarting": "봇이 다시 시작되는 중이라 지금은 새 질문을 받을 수 없습니다. 잠시 후 다시 질문해 주세요.",
         "sources": "출처",
     },
     "pt": {
@@ -70,12 +101,24 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_found": "Não encontrei esta informação na base de conhecimento.",
         "escalate": "Pode falar com {contact}.",
         "failed": "Desculpe, ocorreu um erro ao preparar a resposta. Tente novamente em instantes.",
+        "interrupted": (
+            "Desculpe, a sua pergunta foi interrompida por um reinício do bot. Faça-a novamente dentro de instantes."
+        ),
+        "restarting": (
+            "O bot vai ser reiniciado e não pode receber novas perguntas agora. Tente novamente dentro de instantes."
+        ),
         "sources": "Fontes",
     },
     "es": {
         "not_found": "No encontré esta información en la base de conocimientos.",
         "escalate": "Puede ponerse en contacto con {contact}.",
         "failed": "Lo siento, algo salió mal al preparar la respuesta. Vuelva a intentarlo en un momento.",
+        "interrupted": (
+            "Lo siento, su pregunta se interrumpió porque el bot se está reiniciando. Vuelva a hacerla en un momento."
+        ),
+        "restarting": (
+            "El bot se está reiniciando y ahora no puede recibir preguntas nuevas. Vuelva a intentarlo en un momento."
+        ),
         "sources": "Fuentes",
     },
 }

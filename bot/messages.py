@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,6 +22,8 @@ class IncomingMessage:
     text: str
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     is_direct: bool = False
+    # Every log line about this question carries it; not part of equality (the same words twice are equal).
+    id: str = field(default_factory=lambda: secrets.token_hex(6), compare=False)
 
 
 @dataclass(frozen=True)

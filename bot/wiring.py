@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from bot.config import GeneratorConfig, Settings
 from bot.conversations import Conversations
+from bot.drain import Drain
 from bot.generator import Generator, GeneratorUnavailable, TransformersGenerator, gpu_available, stand_in_location
 from bot.history import SqlThreadHistory
 from bot.language import LinguaDetector
 from bot.llamacpp_generator import LlamaCppGenerator
+from bot.observer import Observer, Unobserved
 from bot.openai_generator import OpenAIGenerator
+from bot.queue import GenerationQueue
 from bot.records import Records
 from knowledge.database import open_database, sqlite_url
 from knowledge.embedder import SentenceTransformerEmbedder
@@ -88,6 +91,7 @@ class Knowledge:
     settings: Settings
     progress: Callable[[str], None] | None = None
     prebuilt_embedder: Embedder | None = None  # the tests share one loaded model across many stores
+    observer: Observer = field(default_factory=Unobserved)  # `supportbot run` passes its metrics
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -155,12 +159,22 @@ class Bot:
     knowledge: Knowledge
     warn: Callable[[str], None]
     prebuilt_generator: Generator | None = None
+    drain: Drain = field(default_factory=Drain)  # `supportbot run` closes it on SIGTERM
 
     @cached_property
     def generator(self) -> Generator:
+        observer = self.knowledge.observer
         if self.prebuilt_generator is not None:
+            observer.model_state("loaded")
             return self.prebuilt_generator
-        return open_generator(self.knowledge.settings.generator, warn=self.warn)
+        observer.model_state("loading")
+        try:
+            generator = open_generator(self.knowledge.settings.generator, warn=self.warn)
+        except Exception:
+            observer.model_state("failed")
+            raise
+        observer.model_state("loaded")
+        return generator
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -173,8 +187,17 @@ class Bot:
                 self.knowledge.manifest.engine, retention_days=settings.bot.history_retention_days
             ),
             detector=LinguaDetector(),
+            queue=self.queue,
             records=self.records,
+            observer=self.knowledge.observer,
+            drain=self.drain,
         )
+
+    @cached_property
+    def queue(self) -> GenerationQueue:
+        queue = GenerationQueue(max_waiting=self.knowledge.settings.bot.max_waiting)
+        self.knowledge.observer.watch_queue(queue.waiting)
+        return queue
 
     @cached_property
     def records(self) -> Records:

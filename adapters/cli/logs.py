@@ -1,12 +1,17 @@
-"""Logging for the command line: to stderr, and every secret from the environment masked wherever it appears."""
+"""Logging for the command line: to stderr, as text or one JSON object a line, every secret from the
+environment masked wherever it appears."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import UTC, datetime
+from typing import Literal
 
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN", "OPENAI_API_KEY")
 _MASK = "[secret]"
+LogFormat = Literal["text", "json"]
 
 
 class RedactSecrets(logging.Filter):
@@ -30,12 +35,45 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(verbose: bool) -> None:
+class TextLines(logging.Formatter):
+    """`time LEVEL logger: message [question=id]` for people reading a terminal or `journalctl`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        question = getattr(record, "question_id", None)
+        return f"{line} [question={question}]" if question else line
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line for log collectors: time, level, logger, message, question_id, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        question = getattr(record, "question_id", None)
+        if question:
+            entry["question_id"] = question
+        if record.exc_info and not record.exc_text:  # RedactSecrets has already set (and masked) it when on
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(verbose: bool, *, log_format: LogFormat = "text", level: int = logging.WARNING) -> None:
+    """`level` is what the command shows without --verbose (a server shows INFO, a one-shot command warnings)."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactSecrets())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLines() if log_format == "json" else TextLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.setLevel(logging.DEBUG if verbose else level)
     for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)

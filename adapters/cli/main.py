@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -33,12 +34,34 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, to stderr.")]
+LOG_FORMAT_ENV = "SUPPORTBOT_LOG_FORMAT"
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format", help="Log lines as text, or json (one object a line).", envvar="SUPPORTBOT_LOG_FORMAT"
+    ),
+]
 
 
-def settings_from(config: Path | None, verbose: bool) -> Settings:
+@app.callback()
+def options(log_format: LogFormatOption = None) -> None:
+    if log_format:  # `supportbot --log-format json <command>`: handed on the way the environment would
+        os.environ[LOG_FORMAT_ENV] = log_format
+
+
+def log_format_of(explicit: str | None) -> str:
+    """The command's --log-format, else the global one (or $SUPPORTBOT_LOG_FORMAT), else text."""
+    chosen = explicit or os.environ.get(LOG_FORMAT_ENV) or "text"
+    if chosen not in ("text", "json"):
+        raise typer.BadParameter(f"{chosen!r} is not a log format; use text or json.", param_hint="--log-format")
+    return str(chosen)
+
+
+def settings_from(config: Path | None, verbose: bool, *, log_format: str | None = None,
+                  level: int = logging.WARNING) -> Settings:  # fmt: skip
     from adapters.cli.logs import setup_logging
 
-    setup_logging(verbose)
+    setup_logging(verbose, log_format="json" if log_format_of(log_format) == "json" else "text", level=level)
     return load_settings(find_config(config))
 
 
@@ -102,7 +125,7 @@ def doctor(
     from adapters.cli.doctor_command import doctor as run_doctor
     from adapters.cli.logs import setup_logging
 
-    setup_logging(verbose)
+    setup_logging(verbose, log_format="json" if log_format_of(None) == "json" else "text")
     raise typer.Exit(0 if run_doctor(find_config(config), online=online, as_json=as_json) else 1)
 
 
@@ -128,11 +151,12 @@ def run(
     platform: Annotated[str | None, typer.Argument(help="slack or discord (default: every enabled one).")] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = None,
 ) -> None:
-    """Start the chat adapters the config enables."""
+    """Start the chat adapters the config enables; /healthz and /metrics on server.port; SIGTERM drains."""
     from adapters.cli.serve import serve
 
-    serve(settings_from(config, verbose), platform)
+    serve(settings_from(config, verbose, log_format=log_format, level=logging.INFO), platform)
 
 
 discord_app = typer.Typer(no_args_is_help=True, help="Discord set-up helpers.")

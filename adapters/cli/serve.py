@@ -1,18 +1,30 @@
-"""`supportbot run`: the enabled chat adapters, started in one process around one bot."""
+"""`supportbot run`: the enabled chat adapters, started in one process around one bot, with the operators'
+endpoints beside them; SIGTERM drains the questions in flight, then the process exits 0."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from rich.console import Console
 
 from adapters.cli.knowledge_commands import UsageError
+from adapters.cli.ops_server import serving_ops
 from adapters.start_error import StartError
 from bot.config import Settings
+from bot.metrics import PrometheusMetrics
 from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
+log = logging.getLogger(__name__)
+# After the drain deadline the questions left stop at their next piece of text; posting "interrupted" takes
+# a request or two per platform.
+INTERRUPT_GRACE = 15.0
 
 
 def serve(settings: Settings, platform: str | None) -> None:
@@ -25,18 +37,38 @@ def serve(settings: Settings, platform: str | None) -> None:
             raise UsageError(f"{name} is not enabled: add a `{name}:` section to the config.")
     if not chosen:
         raise UsageError("No chat adapter is enabled: add a `slack:` or `discord:` section to the config.")
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False))
+    metrics = PrometheusMetrics()  # this process's registry, passed down; nothing global
+    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False), observer=metrics)
     bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
     try:
-        asyncio.run(_serve_all(bot, settings, chosen))
+        asyncio.run(_serve_all(bot, metrics, settings, chosen))
     except StartError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
 
 
-async def _serve_all(bot: Bot, settings: Settings, chosen: list[str]) -> None:
-    """Every chosen adapter in one event loop around one bot; the first to fail stops the rest."""
-    runs = []
+async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, chosen: list[str]) -> None:
+    """Every chosen adapter in one event loop around one bot; the first to fail stops the rest; SIGTERM drains."""
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    server = settings.server
+    async with serving_ops(bot, metrics, host=server.host, port=server.port):
+        adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(bot, settings, chosen)))
+        stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if adapters.done():
+            stop.cancel()
+            adapters.result()  # a start-up error, told by serve()
+            return
+        await drain(bot, seconds=server.drain_seconds)
+        adapters.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await adapters
+    log.info("Stopped.")
+
+
+def _runs(bot: Bot, settings: Settings, chosen: list[str]) -> list[Coroutine[Any, Any, None]]:
+    runs: list[Coroutine[Any, Any, None]] = []
     if "slack" in chosen and settings.slack is not None:
         from adapters.slack.run import run_slack
 
@@ -45,4 +77,18 @@ async def _serve_all(bot: Bot, settings: Settings, chosen: list[str]) -> None:
         from adapters.discord.run import run_discord
 
         runs.append(run_discord(bot, settings.discord))
-    await asyncio.gather(*runs)
+    return runs
+
+
+async def drain(bot: Bot, *, seconds: float) -> None:
+    """No new questions; those in flight get `seconds` to finish, then the rest are told they were interrupted.
+    The waits run in a thread so the event loop goes on posting the answers meanwhile."""
+    bot.drain.close()
+    log.info("SIGTERM: taking no new questions; %d in flight get up to %g s to finish", bot.drain.in_flight(), seconds)
+    if await asyncio.to_thread(bot.drain.wait_idle, seconds):
+        return
+    log.warning("%d questions still in flight after %g s: telling their askers they were interrupted",
+                bot.drain.in_flight(), seconds)  # fmt: skip
+    bot.drain.interrupt()
+    if not await asyncio.to_thread(bot.drain.wait_idle, INTERRUPT_GRACE):
+        log.error("%d questions could not be told of the stop within %g s", bot.drain.in_flight(), INTERRUPT_GRACE)

@@ -38,7 +38,8 @@ async def answer_in_discord(
         await _finish(target, placeholder, answer, can_escalate=can_escalate)
         return answer
     except Exception:  # the store, the model worker or Discord failed: an apology, and the cause in the log
-        log.exception("Answering in Discord channel %s failed", message.channel)
+        log.exception("Answering question %s in Discord channel %s failed", message.id, message.channel,
+                      extra={"question_id": message.id})  # fmt: skip
         apology = say("failed", "en")
         if placeholder is not None:
             await placeholder.edit(content=apology)

@@ -69,14 +69,15 @@ class SupportClient(discord.Client):
         # The gateway may deliver a message again after a reconnect: an atomic claim answers it once.
         if not await asyncio.to_thread(self.records.claim, "discord", f"{message.channel.id}:{message.id}"):
             return
-        if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
-            await self._seed(message.channel, message, question)
-        if not isinstance(target, discord.Thread | discord.DMChannel):
-            target = await message.create_thread(name=thread_name(question.text))
-        await answer_in_discord(
-            target=target, message=question, stream=self.bot.conversations.stream,
-            can_escalate=self.config.helper_role is not None,
-        )  # fmt: skip
+        with self.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+            if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
+                await self._seed(message.channel, message, question)
+            if not isinstance(target, discord.Thread | discord.DMChannel):
+                target = await message.create_thread(name=thread_name(question.text))
+            await answer_in_discord(
+                target=target, message=question, stream=self.bot.conversations.stream,
+                can_escalate=self.config.helper_role is not None,
+            )  # fmt: skip
 
     async def _route(self, message: discord.Message) -> tuple[Any, str, str]:
         """(where to answer, thread key, the channel whose scope applies), or (None, …) to stay quiet."""
@@ -117,3 +118,18 @@ class SupportClient(discord.Client):
         earlier += [m async for m in thread.history(limit=50, before=message, oldest_first=True) if m.id != thread.id]
         turns = [Turn("assistant" if m.author == self.user else "user", m.content) for m in earlier if m.content]
         await asyncio.to_thread(self.bot.conversations.seed, question, turns)
+
+
+class ShardedSupportClient(SupportClient, discord.AutoShardedClient):
+    """The same bot on some of the fleet's shards: Discord sends a server's events to shard
+    (server id >> 22) % shard_count only, so N processes with disjoint shard_ids share the servers between them."""
+
+
+def support_client(*, bot: Bot, config: DiscordConfig, **options: Any) -> SupportClient:
+    """One connection for everything, or the shards discord.shard_count / discord.shard_ids name (all of them
+    when shard_ids is null)."""
+    if config.shard_count is None:
+        return SupportClient(bot=bot, config=config, **options)
+    return ShardedSupportClient(
+        bot=bot, config=config, shard_count=config.shard_count, shard_ids=config.shard_ids, **options
+    )

@@ -35,22 +35,13 @@ def register_commands(client: SupportClient) -> None:
         if message is None:
             await interaction.followup.send("Please ask a question.", ephemeral=True)
             return
-        answer: Answer | None = None
-        async for item in in_background(client.bot.conversations.stream, message):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        data = sources_embed(answer)
-        parts = answer_parts(answer)
-        view = answer_view(answer.id, can_escalate=client.config.helper_role is not None) if answer.id else None
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            extra: dict[str, Any] = {}
-            if last and data:
-                extra["embed"] = discord.Embed.from_dict(data)
-            if last and view and answer.status == "answered":
-                extra["view"] = view
-            await interaction.followup.send(part, **extra)
+        with client.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+            answer: Answer | None = None
+            async for item in in_background(client.bot.conversations.stream, message):
+                if isinstance(item, Answer):
+                    answer = item
+            assert answer is not None
+            await _follow_up(client, interaction, answer)
 
     kb = app_commands.Group(name="kb", description="Knowledge base administration")
 
@@ -89,3 +80,17 @@ async def _admin_or_refuse(client: SupportClient, interaction: discord.Interacti
     if not allowed:
         await interaction.response.send_message("Sorry, only knowledge base admins may use /kb.", ephemeral=True)
     return allowed
+
+
+async def _follow_up(client: SupportClient, interaction: discord.Interaction[Any], answer: Answer) -> None:
+    data = sources_embed(answer)
+    parts = answer_parts(answer)
+    view = answer_view(answer.id, can_escalate=client.config.helper_role is not None) if answer.id else None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        extra: dict[str, Any] = {}
+        if last and data:
+            extra["embed"] = discord.Embed.from_dict(data)
+        if last and view and answer.status == "answered":
+            extra["view"] = view
+        await interaction.followup.send(part, **extra)

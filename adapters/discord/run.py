@@ -11,7 +11,7 @@ import urllib.request
 import discord
 import yarl
 
-from adapters.discord.client import SupportClient
+from adapters.discord.client import support_client
 from adapters.start_error import StartError
 from bot.config import DiscordConfig
 from bot.wiring import Bot
@@ -49,7 +49,7 @@ async def run_discord(bot: Bot, config: DiscordConfig) -> None:
         raise DiscordStartError("DISCORD_TOKEN is not set; export the bot's token from the developer portal.")
     await asyncio.to_thread(point_at, config.api_base_url, token)
     await asyncio.to_thread(lambda: bot.conversations)  # load the models before the first question
-    client = SupportClient(bot=bot, config=config)
+    client = support_client(bot=bot, config=config)
     try:
         async with client:
             await client.start(token)

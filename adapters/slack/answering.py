@@ -56,7 +56,8 @@ async def answer_in_slack(
             else:
                 await view.write(item)
     except Exception:  # the store or Slack failed: the asker still gets an apology, the log gets the cause
-        log.exception("Answering in Slack channel %s failed", channel)
+        log.exception("Answering question %s in Slack channel %s failed", message.id, channel,
+                      extra={"question_id": message.id})  # fmt: skip
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=say("failed", "en"))
     return None
 
@@ -98,6 +99,8 @@ class _GrowingAnswer:
         if self._streaming:
             footer = [b for b in blocks if b["type"] != "section"]  # the text is already there, streamed
             rest = self._text[self._sent :]
+            if answer.status != "answered":  # cut short (interrupted, timed out): say so under what was written
+                rest += f"\n\n{answer.text}"
             await self._client.chat_stopStream(
                 channel=self._channel, ts=self._ts, markdown_text=rest or None, blocks=footer or None
             )

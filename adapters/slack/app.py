@@ -86,13 +86,14 @@ class SlackAdapter:
         # claiming the message itself, atomically, answers it exactly once whichever copy comes first.
         if not await asyncio.to_thread(self._bot.records.claim, "slack", f"{event['channel']}:{event['ts']}"):
             return
-        if event.get("thread_ts") and mentioned:
-            await self._seed(event, message)
-        await answer_in_slack(
-            client=self._client, channel=event["channel"], thread_ts=reply_thread(event), message=message,
-            stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
-            native=self._native,
-        )  # fmt: skip
+        with self._bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+            if event.get("thread_ts") and mentioned:
+                await self._seed(event, message)
+            await answer_in_slack(
+                client=self._client, channel=event["channel"], thread_ts=reply_thread(event), message=message,
+                stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
+                native=self._native,
+            )  # fmt: skip
 
     async def _unprompted(self, event: dict[str, Any], message: IncomingMessage) -> bool:
         """Without a mention: DMs, new questions in auto-answer channels, follow-ups in the bot's threads."""

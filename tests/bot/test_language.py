@@ -224,7 +224,11 @@ def test_an_unsupported_configured_language_is_refused(setting: str) -> None:
 def test_every_language_has_every_message() -> None:
     assert set(MESSAGES) == set(LANGUAGES)
     for code in LANGUAGES:
-        assert set(MESSAGES[code]) == set(MESSAGES["en"]) == {"not_found", "escalate", "failed", "sources"}
+        assert (
+            set(MESSAGES[code])
+            == set(MESSAGES["en"])
+            == {"not_found", "escalate", "failed", "interrupted", "restarting", "sources"}
+        )
         assert all(text.strip() for text in MESSAGES[code].values())
 
 

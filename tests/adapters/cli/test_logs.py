@@ -1,13 +1,17 @@
-"""Secrets from the environment never reach a log line, not even inside a traceback."""
+"""Log lines: secrets from the environment never reach one, not even inside a traceback; text or JSON lines,
+each carrying the id of the question it is about."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
-from adapters.cli.logs import RedactSecrets
+from adapters.cli.logs import JsonLines, RedactSecrets, TextLines
 
 
 def test_secret_values_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,3 +32,69 @@ def test_secret_values_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     output = stream.getvalue()
     assert "abcdefsecret" not in output
     assert "calling Slack with [secret]" in output and "RuntimeError: auth failed for token [secret]" in output
+
+
+def emit(monkeypatch: pytest.MonkeyPatch, formatter: logging.Formatter) -> list[str]:
+    """Three lines through the CLI's handler set-up: one about a question, a secret in a message and a traceback."""
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.discord-token-abcdef")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("test.lines")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("Question %s answered", "q1", extra={"question_id": "q1"})
+        logger.warning("login with %s", "MTIz.discord-token-abcdef")
+        try:
+            raise RuntimeError("gateway refused MTIz.discord-token-abcdef")
+        except RuntimeError:
+            logger.exception("connect failed", extra={"question_id": "q2"})
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue().splitlines()
+
+
+def test_json_lines_are_one_object_a_line_with_the_question_id_and_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = emit(monkeypatch, JsonLines())
+    assert len(lines) == 3  # the traceback stays inside its line's object
+    entries = [json.loads(line) for line in lines]
+    assert [e["level"] for e in entries] == ["info", "warning", "error"]
+    assert entries[0]["question_id"] == "q1" and entries[0]["message"] == "Question q1 answered"
+    assert "question_id" not in entries[1] and entries[1]["message"] == "login with [secret]"
+    assert entries[2]["question_id"] == "q2" and "RuntimeError: gateway refused [secret]" in entries[2]["exception"]
+    assert all(e["logger"] == "test.lines" and e["time"].endswith("+00:00") for e in entries)
+    assert "discord-token" not in "\n".join(lines)
+
+
+def test_text_lines_name_the_question_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = emit(monkeypatch, TextLines())
+    assert lines[0].endswith("INFO test.lines: Question q1 answered [question=q1]")
+    assert lines[1].endswith("login with [secret]") and "discord-token" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("where", ["global", "environment", "default"])
+def test_log_format_json_reaches_every_command(tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`supportbot --log-format json <command>` or $SUPPORTBOT_LOG_FORMAT=json: the command's log handler writes
+    JSON lines; otherwise text."""
+    from typer.testing import CliRunner
+
+    from adapters.cli.main import LOG_FORMAT_ENV, app
+
+    monkeypatch.delenv(LOG_FORMAT_ENV, raising=False)
+    config = tmp_path / "supportbot.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    option = ["--log-format", "json"] if where == "global" else []
+    env = {LOG_FORMAT_ENV: "json"} if where == "environment" else {}
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        done = CliRunner().invoke(app, [*option, "kb", "status", "--config", str(config)], env=env)
+        assert done.exit_code == 0, done.output
+        formatter = root.handlers[0].formatter
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        os.environ.pop(LOG_FORMAT_ENV, None)
+    assert isinstance(formatter, TextLines if where == "default" else JsonLines)

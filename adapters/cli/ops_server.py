@@ -1,0 +1,73 @@
+"""`supportbot run`'s HTTP endpoints for operators: GET /healthz (JSON, 200 or 503) and GET /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from adapters.start_error import StartError
+from bot.health import Check, health_checks
+from bot.metrics import PrometheusMetrics
+from bot.wiring import Bot
+
+log = logging.getLogger(__name__)
+CHECK_TIMEOUT = 8.0  # below the usual 10 s probe timeout of load balancers and Kubernetes
+
+
+async def healthz(bot: Bot) -> tuple[int, dict[str, object]]:
+    """Every check at once, each in a worker thread under a timeout: a hung store fails its check, not the probe."""
+    checks = health_checks(bot)
+
+    async def run(name: str) -> Check:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(checks[name]), CHECK_TIMEOUT)
+        except TimeoutError:
+            return Check(name, False, f"no answer within {CHECK_TIMEOUT:g} s")
+
+    results = await asyncio.gather(*(run(name) for name in checks))
+    healthy = all(check.ok for check in results)
+    body: dict[str, object] = {"status": "ok" if healthy else "unhealthy",
+            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in results}}  # fmt: skip
+    return (200 if healthy else 503), body
+
+
+def ops_app(bot: Bot, metrics: PrometheusMetrics) -> web.Application:
+    async def health(_: web.Request) -> web.Response:
+        status, body = await healthz(bot)
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+    async def prometheus(_: web.Request) -> web.Response:
+        response = web.Response(body=metrics.render())
+        response.headers["Content-Type"] = metrics.content_type  # aiohttp's content_type= refuses parameters
+        return response
+
+    app = web.Application()
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", prometheus)
+    return app
+
+
+@asynccontextmanager
+async def serving_ops(bot: Bot, metrics: PrometheusMetrics, *, host: str, port: int | None) -> AsyncIterator[None]:
+    """The endpoints for the duration of the block; port None serves nothing."""
+    if port is None:
+        yield
+        return
+    runner = web.AppRunner(ops_app(bot, metrics), access_log=None)  # probes every few seconds would drown the log
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartError(f"server.port {port} on {host} cannot be served ({error.strerror}); "
+                         "choose a free port, or null for no health and metrics endpoints.") from None  # fmt: skip
+    log.info("Health and metrics: http://%s:%d/healthz and /metrics", host, port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,167 @@
+"""`supportbot run slack` as a real process behind the fake Slack, answering through a held model server:
+SIGTERM turns new questions away, lets those in flight finish within server.drain_seconds or tells their askers
+they were interrupted, and exits 0; health on server.port; JSON log lines that never hold a question's words."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.language import say
+from tests.adapters.cli.test_ops_server import free_port
+from tests.adapters.slack.fake_slack import FakeSlack, load_payload, signed_request
+from tests.conftest import REPO, synced_example_config
+from tests.fixtures.held_model import HeldModel
+
+SECRET, TOKEN = "serve-signing-secret", "xoxb-serve-test-token-123456"
+VPN = "How do I connect to the VPN from home?"
+WAIT = 300  # seconds; a generous bound for start-up on a shared machine, never a speed claim
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
+    return synced_example_config(tmp_path_factory.mktemp("serve"), minilm_path=minilm_path, embedder=embedder,
+                                 extra_yaml="")  # fmt: skip
+
+
+class Running:
+    """One `python -m adapters.cli run slack` process (this checkout's code), its ports and its stderr."""
+
+    def __init__(self, synced: Path, tmp_path: Path, *, slack: FakeSlack, model: HeldModel, drain: float):
+        values = yaml.safe_load(synced.read_text())
+        shutil.copytree(values["data_dir"], tmp_path / "data")
+        self.slack_port, self.ops_port = free_port(), free_port()
+        values |= {
+            "data_dir": str(tmp_path / "data"),
+            "generator": {"backend": "openai", "base_url": model.url, "model": "held", "max_new_tokens": 40},
+            "slack": {"mode": "http", "port": self.slack_port, "api_base_url": slack.url},
+            "server": {"port": self.ops_port, "host": "127.0.0.1", "drain_seconds": drain},
+        }
+        config = tmp_path / "supportbot.yaml"
+        config.write_text(yaml.safe_dump(values))
+        self.stderr = tmp_path / "stderr.log"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+        with self.stderr.open("w") as errors:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "adapters.cli", "run", "slack", "--config", str(config), "--log-format", "json"],
+                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors,
+            )  # fmt: skip
+
+    def healthz(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ops_port}/healthz", timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def wait_ready(self) -> dict[str, Any]:
+        def ready() -> dict[str, Any] | None:
+            try:
+                status, body = self.healthz()
+            except OSError:
+                return None
+            return body if status == 200 else None
+
+        return until(ready, self, "the process to answer /healthz with 200")
+
+    def ask(self, text: str, *, ts: str) -> None:
+        payload = copy.deepcopy(load_payload("app_mention"))
+        payload["event"].update(text=f"<@UBOT> {text}", ts=ts, event_ts=ts)
+        payload["event_id"] = f"Ev{ts}"
+        body = json.dumps(payload)
+        request = urllib.request.Request(f"http://127.0.0.1:{self.slack_port}/slack/events", data=body.encode(),
+                                         headers=signed_request(body, secret=SECRET))  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        text = self.stderr.read_text()
+        assert TOKEN not in text and SECRET not in text and VPN not in text  # words only at debug; secrets never
+        return [json.loads(line) for line in text.splitlines() if line.strip()]  # every line is one JSON object
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def until(found: Callable[[], Any], running: Running, what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if (result := found()) is not None:
+            return result
+        if running.process.poll() is not None:
+            raise AssertionError(f"exited with {running.process.returncode} before {what}:\n"
+                                 f"{running.stderr.read_text()[-3000:]}")  # fmt: skip
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {WAIT} s:\n{running.stderr.read_text()[-3000:]}")
+
+
+def posted(slack: FakeSlack, words: str) -> Callable[[], dict[str, Any] | None]:
+    return lambda: next((m for m in slack.messages() if words in (m.get("text") or "")), None)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # type: ignore[no-untyped-def]
+    synced, tmp_path, slack
+) -> None:
+    with HeldModel() as model:
+        running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
+        try:
+            health = running.wait_ready()
+            assert set(health["checks"]) == {"process", "store", "database", "model"}
+            running.ask(VPN, ts="1700000001.000100")
+            assert model.streaming.wait(WAIT), "the question never reached the model"
+            running.process.send_signal(signal.SIGTERM)
+            until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
+            running.ask("What is the expense limit?", ts="1700000002.000100")
+            turned_away = until(posted(slack, say("restarting", "en")), running, "the restarting notice")
+            assert turned_away["thread_ts"] == "1700000002.000100"
+            model.release()  # the question in flight may now finish
+            assert running.process.wait(WAIT) == 0
+        finally:
+            running.stop()
+    answer = posted(slack, model.first + model.rest)()
+    assert answer is not None and answer["thread_ts"] == "1700000001.000100"
+    lines = running.log_lines()
+    about = [line for line in lines if "question_id" in line]
+    assert len({line["question_id"] for line in about}) == 2  # both questions, each line with its own id
+    assert any("SIGTERM" in line["message"] for line in lines)
+
+
+def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  # type: ignore[no-untyped-def]
+    synced, tmp_path, slack
+) -> None:
+    with HeldModel() as model:  # never released: the answer cannot finish
+        running = Running(synced, tmp_path, slack=slack, model=model, drain=0.5)
+        try:
+            running.wait_ready()
+            running.ask(VPN, ts="1700000003.000100")
+            assert model.streaming.wait(WAIT), "the question never reached the model"
+            running.process.send_signal(signal.SIGTERM)
+            assert running.process.wait(WAIT) == 0
+        finally:
+            running.stop()
+    interrupted = posted(slack, say("interrupted", "en"))()
+    assert interrupted is not None and interrupted["thread_ts"] == "1700000003.000100"
+    assert any(line["level"] == "warning" and "interrupted" in line["message"] for line in running.log_lines())
