@@ -89,7 +89,7 @@ def test_ask_json_names_the_model_that_answered(config: Path, tmp_path: Path) ->
     assert {"answer", "language", "status", "sources", "timings", "model"} <= set(answer)
     assert answer["status"] == "answered" and answer["language"] == "en"
     assert answer["model"] == "SmolLM2-135M-Instruct (offline stand-in)"  # HF_HUB_OFFLINE: LFM2 is out of reach
-    assert "LiquidAI/LFM2-1.2B-RAG is not available" in result.stderr  # said once, out loud
+    assert "LiquidAI/LFM2-1.2B-RAG-GGUF/LFM2-1.2B-RAG-Q4_K_M.gguf is not available" in result.stderr  # said aloud
     assert {"title", "path", "url", "collection"} <= set(answer["sources"][0])
     assert set(answer["timings"]) == {"retrieval", "first_token", "generation"}
 
