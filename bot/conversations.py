@@ -64,9 +64,12 @@ class Conversations:
         raise RuntimeError("the stream ended without an answer")
 
     def stream(self, message: IncomingMessage) -> Iterator[str | Queued | Answer]:
-        """Its place in line while it waits, text pieces as the model writes them, then the final Answer
-        (always, even on failure)."""
+        """Queued(0) at once, its place in line while it waits, text pieces as the model writes them, then the
+        final Answer (always, even on failure)."""
         started = time.perf_counter()
+        # Before any work: language detection, retrieval (a BM25 index rebuilt after a sync) or the model's
+        # prefill can take seconds, and the asker must see a reaction within one whatever the model is doing.
+        yield Queued(0)
         prepared = self._prepare(message)
         self._history.add(prepared.key, Turn("user", message.text, prepared.language))
         if not prepared.passages:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Queued:
-    """Yielded while a question waits: `position` 1 means next in line."""
+    """Yielded while a question waits: `position` 1 means next in line. Position 0 comes first, at once,
+    before any work: the question was received (adapters already show a sign of life; nothing to add)."""
 
     position: int
 
