@@ -56,6 +56,11 @@ class Retriever:
         live = self._live(hits)
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in live][:k]
 
+    def warm(self) -> None:
+        """Build now what the first question would otherwise wait for: the BM25 index of every collection."""
+        if self._lexical is not None:
+            self._lexical.warm(list(self._collections))
+
     def _hybrid(self, query: str, embedding: Sequence[float], *, collections: Sequence[str], k: int) -> list[Hit]:
         """Both rankings' best candidates fused by rank; each hit keeps its cosine score, so the order may
         differ from the scores' order."""
