@@ -49,6 +49,7 @@ def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Gener
     bot_config: dict[str, Any] = {} if max_waiting is None else {"max_waiting": max_waiting}
     settings = Settings.model_validate({
         "data_dir": str(data_dir.resolve()),
+        "database": {"auto_upgrade": True},  # a store synced by an older supportbot
         "collections": [{"name": "handbook", "paths": [str(EXAMPLES / "knowledge")]}],
         "bot": bot_config,
     })  # fmt: skip

@@ -249,6 +249,7 @@ def open_store(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[Kn
         sys.exit(f"{args.data_dir} is not empty and was not made by this benchmark; pass another --data-dir.")
     settings = Settings.model_validate({
         "data_dir": str(args.data_dir.resolve()),
+        "database": {"auto_upgrade": True},  # a store cached by an older supportbot
         "embedding": {"model": args.model},
         "retrieval": {"hybrid": not args.dense_only},
         "collections": [{"name": COLLECTION, "paths": [str(args.data_dir / "corpus")]}],

@@ -157,6 +157,9 @@ class RecordingRetriever:
         self.queries.append(query)
         return self._retriever.search(query, **kwargs)
 
+    def warm(self) -> None:
+        self._retriever.warm()
+
 
 def watched_bot(config: Path, embedder, generator: Recording) -> tuple[Bot, RecordingRetriever]:  # type: ignore[no-untyped-def]
     knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
