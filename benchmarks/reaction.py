@@ -1,12 +1,13 @@
 """Reaction time: from a question entering Conversations.stream to its first event, with a deliberately slow model.
 
-    python benchmarks/reaction.py [--prefill 5] [--per-token 0.05] [--repeats 5]
+    python benchmarks/reaction.py [--prefill 5] [--per-token 0.05] [--pieces 100] [--repeats 5]
                                   [--data-dir /tmp/supportbot-load-bench] [--json]
 
 The bot is the one benchmarks/load.py builds (bot.wiring over the example knowledge base, the config's default
 generator: the stand-in SmolLM2-135M here), its generator wrapped so that it is slow like LFM2-1.2B on a CPU:
 the real model writes every piece, and the wrapper waits --prefill seconds before the first (LFM2's prefill of
-a 1,500-token prompt took 10-17 s here) and --per-token seconds before each next one.
+a 1,500-token prompt took 10-17 s here) and --per-token seconds before each next one; answers stop at --pieces
+tokens.
 
 Three cases, each --repeats times: "cold" (a bot's first question: lazily built parts such as the BM25 index
 and the language detector come up during it), "idle" (nothing else running), "busy" (the model is writing
@@ -44,14 +45,15 @@ class SlowGenerator:
     """The real model, slowed down: a long wait before the first piece (the prefill), a short one before each
     next piece (decoding)."""
 
-    def __init__(self, generator: Generator, *, prefill: float, per_token: float) -> None:
-        self._generator, self._prefill, self._per_token = generator, prefill, per_token
+    def __init__(self, generator: Generator, *, prefill: float, per_token: float, pieces: int) -> None:
+        self._generator, self._prefill, self._per_token, self._pieces = generator, prefill, per_token, pieces
         self.name = f"{getattr(generator, 'name', 'model')} (slowed)"
         self.writing = threading.Event()  # set while a piece has come and the answer is not finished
 
     def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
         try:
-            for number, piece in enumerate(self._generator.stream(messages, max_new_tokens=max_new_tokens)):
+            limit = min(max_new_tokens, self._pieces)  # a long answer, but not the stand-in's 512-token rambles
+            for number, piece in enumerate(self._generator.stream(messages, max_new_tokens=limit)):
                 time.sleep(self._prefill if number == 0 else self._per_token)
                 self.writing.set()
                 yield piece
@@ -103,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prefill", type=float, default=5.0, help="seconds before the first piece")
     parser.add_argument("--per-token", type=float, default=0.05, help="seconds before each next piece")
+    parser.add_argument("--pieces", type=int, default=100, help="the longest answer, in the model's tokens")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/supportbot-load-bench"))
     parser.add_argument("--json", action="store_true")
@@ -110,7 +113,7 @@ def main() -> None:
     model = open_bot(args.data_dir).generator  # the config's default generator, loaded once
     cases: dict[str, list[dict[str, float | None]]] = {"cold": [], "idle": [], "busy": []}
     for repeat in range(args.repeats):
-        slow = SlowGenerator(model, prefill=args.prefill, per_token=args.per_token)
+        slow = SlowGenerator(model, prefill=args.prefill, per_token=args.per_token, pieces=args.pieces)
         bot = open_bot(args.data_dir, generator=slow)
         bot.conversations  # noqa: B018 - models loaded before the first question, as `supportbot run` does
         cases["cold"].append(first_events(bot, SHORT, 3 * repeat))
@@ -120,6 +123,7 @@ def main() -> None:
         "model": model.name if hasattr(model, "name") else "model",
         "prefill_s": args.prefill,
         "per_token_s": args.per_token,
+        "max_pieces": args.pieces,
         "repeats": args.repeats,
         "cases": {name: summary(runs) for name, runs in cases.items()},
         "within_1s": all(r["first_event"] is not None and r["first_event"] <= 1.0 for rs in cases.values() for r in rs),
