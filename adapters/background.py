@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -27,9 +28,11 @@ async def in_background(
         finally:
             loop.call_soon_threadsafe(items.put_nowait, done)
 
-    worker = loop.run_in_executor(None, produce)
+    # A thread of its own, not the loop's shared executor: a stream waits in line for the model for minutes,
+    # and a burst of questions would fill the executor's few threads (cores + 4), keeping later questions from
+    # even taking their place in line and the quick work (event claims, history reads) waiting behind them.
+    threading.Thread(target=produce, name=f"answer-{message.platform}-{message.thread}", daemon=True).start()
     while (item := await items.get()) is not done:
         if isinstance(item, BaseException):
             raise item
         yield item
-    await worker

@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--max-new-tokens", type=int, default=80)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/supportbot-parity"))
+    parser.add_argument("--threads-per-model", type=int, default=1, help="llama.cpp threads (1: robust on a busy CPU)")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
     questions = [json.loads(line) for line in (REPO / "examples/questions.jsonl").read_text().splitlines() if line]
@@ -49,7 +50,7 @@ def main() -> None:
         knowledge.syncer.sync(collection)
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
     backends = {
-        "llamacpp": LlamaCppGenerator.load(Path(folder) / gguf_file, name=name),
+        "llamacpp": LlamaCppGenerator.load(Path(folder) / gguf_file, name=name, n_threads=arguments.threads_per_model),
         "transformers": TransformersGenerator.load(folder, gguf_file=gguf_file, name=name, local_only=True),
     }
     answers: dict[str, list[dict[str, Any]]] = {}

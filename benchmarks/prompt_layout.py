@@ -44,12 +44,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None, help="only the first N threads of three questions")
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/supportbot-parity"))
+    parser.add_argument("--threads-per-model", type=int, default=1, help="llama.cpp threads (1: robust on a busy CPU)")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
     questions = [json.loads(line) for line in (REPO / "examples/questions.jsonl").read_text().splitlines() if line]
     threads = [questions[i : i + 3] for i in range(0, len(questions) - 2, 3)][: arguments.threads]
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
-    generator = LlamaCppGenerator.load(Path(folder) / gguf_file, name=name)
+    generator = LlamaCppGenerator.load(Path(folder) / gguf_file, name=name, n_threads=arguments.threads_per_model)
     report: dict[str, Any] = {"threads": len(threads), "layouts": {}}
     for layout in LAYOUTS:
         knowledge = Knowledge(settings_for(layout, arguments.data_dir))

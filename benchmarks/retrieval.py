@@ -188,6 +188,9 @@ def measure(knowledge: Knowledge, asked: list[str], *, hybrid: bool) -> dict[str
         collections=knowledge.settings.collections,
         lexical=watch.wrap(base._lexical, {"search": "bm25", "hits": "bm25 hits"}) if hybrid else None,
         candidates=knowledge.settings.retrieval.candidates,
+        per_source_limit=knowledge.settings.retrieval.per_source,
+        # The fill writes no title vectors, so title re-ranking (retrieval.title_weight) is not measured here.
+        title_weight=0.0,
     )  # fmt: skip
     per_stage: dict[str, list[float]] = defaultdict(list)
     first: dict[str, float] = {}

@@ -22,6 +22,7 @@ from knowledge.config import (
 
 DEFAULT_CONFIG_PATH = Path("config/supportbot.yaml")
 CONFIG_ENV = "SUPPORTBOT_CONFIG"
+PROMPT_OVERHEAD = 256  # the template's markers, the language instruction and the question itself
 
 
 class ConfigError(Exception):
@@ -50,11 +51,11 @@ class GeneratorConfig(Section):
 
 
 class BotConfig(Section):
-    prompt_format: Literal["system_documents", "user_context"] = "system_documents"
+    prompt_format: Literal["system_documents", "user_context"] = "user_context"
     relevance_threshold: float = Field(default=0.8, ge=-1, le=1)
     top_k: int = Field(default=5, ge=1, le=50)
-    context_tokens: int = Field(default=3000, ge=100, le=28000)
-    history_tokens: int = Field(default=1500, ge=0, le=16000)
+    context_tokens: int = Field(default=750, ge=100, le=28000)
+    history_tokens: int = Field(default=6000, ge=0, le=28000)
     history_retention_days: float = Field(default=30, gt=0)
     escalation: str | None = None
     max_waiting: int = Field(default=16, ge=0, le=1000)
@@ -156,6 +157,14 @@ class Settings(Section):
                 raise ValueError(f"channels.{key} is public but lists internal collection(s): {', '.join(leaks)}")
         if self.chunking.overlap_tokens >= self.chunking.max_tokens:
             raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        # Checked here, not at the first long thread: the model's window must hold the whole prompt and answer.
+        needed = self.bot.context_tokens + self.bot.history_tokens + self.generator.max_new_tokens + PROMPT_OVERHEAD
+        if self.generator.backend in ("auto", "llamacpp") and needed > self.generator.llamacpp.context_tokens:
+            raise ValueError(
+                f"generator.llamacpp.context_tokens ({self.generator.llamacpp.context_tokens}) is smaller than "
+                f"bot.context_tokens + bot.history_tokens + generator.max_new_tokens + {PROMPT_OVERHEAD} ({needed}); "
+                "raise it or lower those"
+            )
         return self
 
     def collection(self, name: str) -> CollectionConfig:

@@ -12,7 +12,7 @@ from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
-from bot.prompt import build_messages, documents_block, fit_passages
+from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
 from bot.scoping import channel_config, readable_collections
@@ -71,13 +71,15 @@ class Conversations:
         # prefill can take seconds, and the asker must see a reaction within one whatever the model is doing.
         yield Queued(0)
         prepared = self._prepare(message)
-        context = documents_block(prepared.passages) if prepared.passages else None
-        self._history.add(prepared.key, Turn("user", message.text, prepared.language, context))
+        fresh = self._not_yet_given(prepared)
+        self._history.add(
+            prepared.key, Turn("user", message.text, prepared.language, documents_block(fresh) if fresh else None)
+        )
         if not prepared.passages:
             yield self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
             return
         messages = build_messages(
-            question=message.text, passages=prepared.passages, history=prepared.history,
+            question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
         )  # fmt: skip
         pieces: list[str] = []
@@ -119,6 +121,14 @@ class Conversations:
             hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
         )
         return Prepared(message, key, language, tuple(passages), tuple(history), time.perf_counter() - started)
+
+    def _not_yet_given(self, prepared: Prepared) -> tuple[Hit, ...]:
+        """With passages in the user turns, a follow-up's passages that an earlier turn in view already carries
+        are not repeated: the model has read them, and reading them again would cost prefill for nothing."""
+        if self._settings.bot.prompt_format != "user_context":
+            return prepared.passages
+        given = "\n".join(turn.context for turn in prepared.history if turn.context)
+        return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
     def _retrieve(self, message: IncomingMessage, history: list[Turn]) -> list[Hit]:
         collections = readable_collections(self._settings, message)

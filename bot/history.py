@@ -97,10 +97,15 @@ class SqlThreadHistory:
         with self._engine.connect() as db:
             for row in db.execute(query):
                 context = row.context if with_context else None
-                used += count_tokens(row.text) + (count_tokens(context) if context else 0) + 4  # + role markers
-                if used > budget:
-                    break
-                kept.append(Turn(row.role, row.text, row.language, context))
+                bare = count_tokens(row.text) + 4  # + role markers
+                whole = bare + (count_tokens(context) if context else 0)
+                if used + whole <= budget:
+                    kept.append(Turn(row.role, row.text, row.language, context))
+                    used += whole
+                    continue
+                if context and used + bare <= budget:  # the question still fits without its passages
+                    kept.append(Turn(row.role, row.text, row.language))
+                break
         kept.reverse()
         while kept and kept[0].role != "user":  # a conversation the model sees starts with a question
             kept.pop(0)

@@ -125,6 +125,7 @@ class Knowledge:
         return Syncer(
             # The lexical copy is written even with hybrid off, so turning it on later needs no rebuild.
             store=MirroredStore(self.store, self.lexical_store),
+            titles=self.store,  # page titles go to Chroma only: they are not passages, nor words to search
             embedder=self.embedder,
             manifest=self.manifest,
             locks=self.sync_locks,
@@ -138,7 +139,8 @@ class Knowledge:
         lexical = LexicalIndex(self.lexical_store, manifest=self.manifest) if config.hybrid else None
         return Retriever(
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
-            lexical=lexical, candidates=config.candidates,
+            lexical=lexical, candidates=config.candidates, per_source_limit=config.per_source,
+            title_weight=config.title_weight,
         )  # fmt: skip
 
     @cached_property

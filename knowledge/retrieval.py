@@ -12,6 +12,7 @@ from knowledge.documents import Hit
 from knowledge.lexical import LexicalIndex
 from knowledge.manifest import Manifest
 from knowledge.roles import ChunkStore, Embedder
+from knowledge.titles import boost, titles_collection
 
 
 def source_url(collection: CollectionConfig, path: str) -> str | None:
@@ -31,12 +32,27 @@ def fuse(rankings: Sequence[Sequence[str]], *, k: int = 60) -> list[str]:
     return sorted(fused, key=lambda item: -fused[item])
 
 
+def per_source(hits: Sequence[Hit], *, limit: int) -> list[Hit]:
+    """At most `limit` passages of any one source document, in rank order: several chunks of one page (or a hub
+    page that resembles every question) would otherwise crowd the other candidates out of the first five."""
+    taken: dict[tuple[str, str], int] = {}
+    kept: list[Hit] = []
+    for hit in hits:
+        source = (hit.collection, hit.path)
+        if taken.get(source, 0) < limit:
+            taken[source] = taken.get(source, 0) + 1
+            kept.append(hit)
+    return kept
+
+
 class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
-                 candidates: int = 50) -> None:  # fmt: skip
+                 candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0) -> None:  # fmt: skip
         self._lexical = lexical
+        self._title_weight = title_weight
         self._candidates = candidates
+        self._per_source = per_source_limit
         self._store = store
         self._embedder = embedder
         self._manifest = manifest
@@ -48,25 +64,29 @@ class Retriever:
         if unknown:
             raise ValueError(f"unknown collection(s): {', '.join(unknown)}")
         embedding = self._embedder.embed_query(query)
-        # A few extra candidates, because chunks of a file being replaced right now are filtered out below.
-        if self._lexical is None:
-            hits = self._store.query(collections, embedding, k=k + 8)
-        else:
-            hits = self._hybrid(query, embedding, collections=collections, k=k + 8)
-        live = self._live(hits)
-        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in live][:k]
+        # More candidates than k: chunks of a file being replaced right now are filtered out below, and so are
+        # a source's passages past its limit.
+        pool = max(k + 8, self._candidates)
+        hits = self._store.query(collections, embedding, k=pool)
+        if self._title_weight:
+            titles = self._store.query([titles_collection(name) for name in collections], embedding, k=pool)
+            hits = boost(hits, titles, weight=self._title_weight)
+        if self._lexical is not None:
+            hits = self._hybrid(query, embedding, hits, collections=collections, k=pool)
+        kept = per_source(self._live(hits), limit=self._per_source)[:k]
+        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
 
     def warm(self) -> None:
         """Build now what the first question would otherwise wait for: the BM25 index of every collection."""
         if self._lexical is not None:
             self._lexical.warm(list(self._collections))
 
-    def _hybrid(self, query: str, embedding: Sequence[float], *, collections: Sequence[str], k: int) -> list[Hit]:
-        """Both rankings' best candidates fused by rank; each hit keeps its cosine score, so the order may
-        differ from the scores' order."""
+    def _hybrid(self, query: str, embedding: Sequence[float], dense: list[Hit], *, collections: Sequence[str],
+                k: int) -> list[Hit]:  # fmt: skip
+        """The dense ranking fused by rank with the lexical one; each hit keeps its cosine score, so the order
+        may differ from the scores' order."""
         assert self._lexical is not None
-        dense = self._store.query(collections, embedding, k=max(k, self._candidates))
-        matches = self._lexical.search(query, collections=collections, k=max(k, self._candidates))
+        matches = self._lexical.search(query, collections=collections, k=k)
         order = fuse([[h.chunk_id for h in dense], [m.chunk_id for m in matches]])[:k]
         by_id = {h.chunk_id: h for h in dense}
         by_id.update(self._lexical.hits([m for m in matches if m.chunk_id in order and m.chunk_id not in by_id],

@@ -12,6 +12,7 @@ import chromadb
 from chromadb.config import Settings
 
 from knowledge.documents import Hit, StoredChunk
+from knowledge.titles import titles_collection
 
 _PREFIX = "supportbot-"
 
@@ -111,12 +112,13 @@ class ChromaStore:
         return str(meta.get("embedding_model", "")), int(meta.get("dimensions", 0))
 
     def drop(self, collection: str) -> None:
-        """Forget a collection entirely (used to rebuild it for another embedding model)."""
-        self._collections.pop(collection, None)
-        try:
-            self._client.delete_collection(_PREFIX + collection)
-        except Exception:
-            return
+        """Forget a collection entirely, its document titles too (used to rebuild it for another model)."""
+        for name in (collection, titles_collection(collection)):
+            self._collections.pop(name, None)
+            try:
+                self._client.delete_collection(_PREFIX + name)
+            except Exception:
+                continue
 
     def _collection(self, name: str) -> Any:
         if name not in self._collections:

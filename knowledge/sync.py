@@ -15,6 +15,7 @@ from knowledge.loaders import LoadError, load_document
 from knowledge.manifest import FileRecord, Manifest
 from knowledge.roles import ChunkStore, Embedder
 from knowledge.sync_lock import HeldLock, SyncLocks, process_holder
+from knowledge.titles import title_entry, title_id, titles_collection
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class Syncer:
     """Indexes new and changed files, drops removed ones; unchanged files cost one hash."""
 
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest, locks: SyncLocks,
-                 chunking: ChunkingConfig, max_file_bytes: int) -> None:  # fmt: skip
+                 chunking: ChunkingConfig, max_file_bytes: int, titles: ChunkStore | None = None) -> None:  # fmt: skip
         self._store = store
+        self._titles = titles
         self._embedder = embedder
         self._manifest = manifest
         self._locks = locks
@@ -95,7 +97,14 @@ class Syncer:
                 self._manifest.record_failure(name, failure.path, failure.reason)
             self.collect_garbage(name)
             self._manifest.mark_synced(name)
+            self._warn_without_titles(name)
         return report
+
+    def _warn_without_titles(self, name: str) -> None:
+        """A store synced before titles were kept ranks without them until rebuilt: say so, once a sync."""
+        if self._titles and self._store.count(name) and not self._titles.count(titles_collection(name)):
+            log.warning("Collection %s has no document titles (indexed before supportbot kept them), so retrieval "
+                        "ranks without them; run `supportbot sync --rebuild %s` once.", name, name)  # fmt: skip
 
     def collect_garbage(self, collection: str) -> None:
         ids = self._manifest.garbage(collection)
@@ -143,12 +152,18 @@ class Syncer:
         return [StoredChunk(f"{stem}-{digest[:16]}-{c.position}", name, file.path, c) for c in chunks]
 
     def _write(self, name: str, path: str, stored: list[StoredChunk], digest: str) -> None:
-        embeddings = self._embedder.embed_passages([s.chunk.embedding_text() for s in stored])
+        title = [title_entry(name, path, stored[0].chunk.title)] if self._titles and stored else []
+        embeddings = self._embedder.embed_passages([s.chunk.embedding_text() for s in stored] +
+                                                   [t.chunk.text for t in title])  # fmt: skip
         ids = [s.id for s in stored]
         # Why staged first: if we die between the write and the commit, these ids are garbage, not answers.
         self._manifest.stage(name, ids)
-        self._store.upsert(name, stored, embeddings)
+        self._store.upsert(name, stored, embeddings[: len(stored)])
         self._manifest.commit_file(name, path, content_hash=digest, chunk_ids=ids)
+        if self._titles and title:  # keyed by path, so it replaces the file's previous title
+            self._titles.upsert(titles_collection(name), title, embeddings[len(stored) :])
+        elif self._titles:
+            self._titles.delete(titles_collection(name), [title_id(name, path)])
 
     def _remove(self, name: str, path: str, record: FileRecord, report: SyncReport) -> None:
         if record.content_hash is None:  # only ever failed: nothing indexed, nothing to report
@@ -158,6 +173,8 @@ class Syncer:
         report.removed.append(path)
         if not report.dry_run:
             self._manifest.forget_file(name, path)
+            if self._titles:
+                self._titles.delete(titles_collection(name), [title_id(name, path)])
 
     def _fail(self, name: str, path: str, reason: str, report: SyncReport) -> None:
         report.failed.append(FileFailure(path, reason))

@@ -50,6 +50,7 @@ def test_defaults(tmp_path: Path) -> None:
         ("collections: [{name: Bad Name!, paths: [a]}]", "collections.0.name: String should match pattern"),
         ("data_dir: [", "is not valid YAML at line 1"),
         ("- just\n- a list", "the top level must be a mapping"),
+        ("bot: {history_tokens: 9000}", "generator.llamacpp.context_tokens (8192) is smaller than"),
     ],
 )  # fmt: skip
 def test_a_bad_value_is_one_line_naming_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

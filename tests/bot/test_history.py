@@ -42,3 +42,16 @@ def test_retention_forgets_old_turns(tmp_path: Path) -> None:
     history = SqlThreadHistory(open_database(sqlite_url(tmp_path)), retention_days=1e-9)
     history.add(KEY, Turn("user", "old news"))
     assert history.recent(KEY, budget=100, count_tokens=words) == []
+
+
+def test_a_question_whose_passages_overflow_the_budget_is_kept_without_them(tmp_path: Path) -> None:
+    history = SqlThreadHistory(open_database(sqlite_url(tmp_path)))
+    key = ThreadKey("slack", "C1", "t1")
+    history.add(key, Turn("user", "old question", "en", "old passages " * 50))
+    history.add(key, Turn("user", "How do I connect?", "en", "many passages " * 50))
+    history.add(key, Turn("assistant", "Use Acme Connect.", "en"))
+    kept = history.recent(key, budget=60, count_tokens=words, with_context=True)
+    assert kept == [Turn("user", "How do I connect?", "en"), Turn("assistant", "Use Acme Connect.", "en")]
+    roomy = history.recent(key, budget=400, count_tokens=words, with_context=True)
+    assert [t.context is not None for t in roomy] == [True, True, False]
+    assert history.recent(key, budget=400, count_tokens=words)[0] == Turn("user", "old question", "en")

@@ -46,7 +46,8 @@ def test_sync_search_and_status(config: Path) -> None:
     assert {"score", "path", "title", "heading", "text", "collection", "url"} <= set(hits[0])
     assert hits[0]["path"].endswith("vpn.md") and hits[0]["collection"] == "handbook"
     assert hits[0]["url"] == "https://wiki.acme.example/" + hits[0]["path"]
-    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+    # Ranked by passage and title together (retrieval.title_weight); the score shown is the passage's own cosine.
+    assert len({hit["path"] for hit in hits}) == 3  # one passage a document (retrieval.per_source)
 
     status = json.loads(supportbot("kb", "status", "--config", str(config), "--json").stdout)
     assert status["handbook"]["files"] == len([p for p in EXAMPLES.rglob("*") if p.is_file()])

