@@ -70,8 +70,8 @@ class Conversations:
         raise RuntimeError("the stream ended without an answer")
 
     def stream(self, message: IncomingMessage) -> Iterator[str | Queued | Answer]:
-        """Its place in line while it waits, text pieces as the model writes them, then the final Answer
-        (always, even on failure)."""
+        """Queued(0) at once, its place in line while it waits, text pieces as the model writes them, then the
+        final Answer (always, even on failure)."""
         started = time.perf_counter()
         about = {"question_id": message.id}
         log.info("Question %s in %s/%s", message.id, message.platform, message.channel, extra=about)
@@ -79,6 +79,9 @@ class Conversations:
         if self._drain.closing:  # stopping: a polite word now beats silence when the process is gone
             yield self._turned_away(message, started)
             return
+        # Before any work: language detection, retrieval (a BM25 index rebuilt after a sync) or the model's
+        # prefill can take seconds, and the asker must see a reaction within one whatever the model is doing.
+        yield Queued(0)
         prepared = self._prepare(message)
         fresh = self._not_yet_given(prepared)
         self._history.add(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Queued:
-    """Yielded while a question waits: `position` 1 means next in line."""
+    """Yielded while a question waits: `position` 1 means next in line. Position 0 comes first, at once,
+    before any work: the question was received (adapters already show a sign of life; nothing to add)."""
 
     position: int
 
@@ -65,6 +66,9 @@ class Ticket:
         """Yields the position each time it changes, until it is this ticket's turn (position 0)."""
         with self.queue._changed:
             position = self.queue._position(self.token)
+        told = 0
         while position > 0:
-            yield Queued(position)
+            if position != told:  # the poll only wakes the wait; an unchanged place is not news (nor a Slack edit)
+                yield Queued(position)
+                told = position
             position = self.queue._wait(self.token, seen=position, timeout=poll)

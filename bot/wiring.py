@@ -179,6 +179,7 @@ class Bot:
     @cached_property
     def conversations(self) -> Conversations:
         settings = self.knowledge.settings
+        self.knowledge.retriever.warm()  # ready to answer means the first question waits for no index either
         return Conversations(
             settings=settings,
             retriever=self.knowledge.retriever,

@@ -53,6 +53,16 @@ def tokens(text: str) -> list[str]:
     return found
 
 
+def best(scores: np.ndarray, k: int) -> np.ndarray:
+    """The indexes of the k best positive scores, best first, ties in index order: what a stable sort of every
+    score gives, without sorting them all (at 100,000 chunks that sort cost ~15x the BM25 scoring itself)."""
+    found = np.flatnonzero(scores > 0)
+    if len(found) > k:
+        kth = np.partition(scores[found], len(found) - k)[len(found) - k]  # the k-th highest score
+        found = found[scores[found] >= kth]  # every tie of it too, so that index order decides as before
+    return found[np.argsort(-scores[found], kind="stable")][:k]
+
+
 @dataclass(frozen=True)
 class LexicalMatch:
     """A chunk the lexical ranking found, with its BM25 score (comparable only within one query)."""
@@ -93,9 +103,13 @@ class LexicalIndex:
             if not index.chunk_ids:
                 continue
             scores = np.asarray(index.bm25.get_scores(words))  # type: ignore[attr-defined]
-            best = np.argsort(-scores, kind="stable")[:k]
-            matches += [LexicalMatch(name, index.chunk_ids[i], float(scores[i])) for i in best if scores[i] > 0]
+            matches += [LexicalMatch(name, index.chunk_ids[i], float(scores[i])) for i in best(scores, k)]
         return sorted(matches, key=lambda m: m.score, reverse=True)[:k]
+
+    def warm(self, collections: Sequence[str]) -> None:
+        """Build the collections' indexes now rather than during the first question (seconds per 100,000 chunks)."""
+        for name in collections:
+            self._index(name)
 
     def hits(self, matches: Sequence[LexicalMatch], query_embedding: Sequence[float]) -> dict[str, Hit]:
         found: dict[str, Hit] = {}

@@ -76,6 +76,11 @@ class Retriever:
         kept = per_source(self._live(hits), limit=self._per_source)[:k]
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
 
+    def warm(self) -> None:
+        """Build now what the first question would otherwise wait for: the BM25 index of every collection."""
+        if self._lexical is not None:
+            self._lexical.warm(list(self._collections))
+
     def _hybrid(self, query: str, embedding: Sequence[float], dense: list[Hit], *, collections: Sequence[str],
                 k: int) -> list[Hit]:  # fmt: skip
         """The dense ranking fused by rank with the lexical one; each hit keeps its cosine score, so the order

@@ -59,7 +59,8 @@ def show(stream: object) -> None:
     streamed = False
     for item in stream:  # type: ignore[attr-defined]
         if isinstance(item, Queued):
-            err.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
+            if item.position:  # 0 only says the question was received
+                err.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
         elif isinstance(item, Answer):
             if not streamed:
                 sys.stdout.write(item.text)

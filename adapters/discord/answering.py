@@ -55,7 +55,8 @@ async def _grow(placeholder: discord.Message, items: Any) -> Answer:
         if isinstance(item, Answer):
             return item
         if isinstance(item, Queued):
-            await placeholder.edit(content=queued_text(item.position))
+            if item.position:  # 0 is "received": the placeholder already says the bot is looking
+                await placeholder.edit(content=queued_text(item.position))
             continue
         partial += item
         if time.monotonic() - last_edit >= EDIT_EVERY:

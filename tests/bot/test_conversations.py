@@ -10,8 +10,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.language import say
-from bot.messages import IncomingMessage
+from bot.messages import Answer, IncomingMessage
 from bot.prompt import ChatMessage
+from bot.queue import Queued
 from bot.wiring import Bot, Knowledge
 from tests.conftest import EXAMPLES
 
@@ -149,6 +150,56 @@ def test_an_answer_over_its_time_is_stopped_with_an_apology(synced, embedder, ti
     assert answer.status == "failed" and answer.text == say("failed", "en")
     assert answer.timings.generation < 30  # stopped, not 5,000 tokens later
     assert generator._lock.acquire(timeout=1)  # the model is free again
+
+
+class RecordingRetriever:
+    """The real retriever, remembering every query it was asked."""
+
+    def __init__(self, retriever) -> None:  # type: ignore[no-untyped-def]
+        self._retriever, self.queries = retriever, []
+
+    def search(self, query: str, **kwargs):  # type: ignore[no-untyped-def]
+        self.queries.append(query)
+        return self._retriever.search(query, **kwargs)
+
+    def warm(self) -> None:
+        self._retriever.warm()
+
+
+def watched_bot(config: Path, embedder, generator: Recording) -> tuple[Bot, RecordingRetriever]:  # type: ignore[no-untyped-def]
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
+    retriever = RecordingRetriever(knowledge.retriever)
+    knowledge.retriever = retriever  # type: ignore[assignment]
+    return Bot(knowledge, warn=print, prebuilt_generator=generator), retriever
+
+
+def vpn_question(thread: str) -> IncomingMessage:
+    return IncomingMessage("slack", "T1", "C1", thread, "U1", "How do I connect to the VPN?")
+
+
+def test_the_asker_hears_back_before_retrieval_or_the_model(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    generator = Recording(tiny_generator)
+    bot, retriever = watched_bot(synced, embedder, generator)
+    stream = bot.conversations.stream(vpn_question("idle"))
+    assert next(stream) == Queued(0)
+    assert retriever.queries == [] and generator.prompts == []  # nothing done yet: the reaction came first
+    rest = list(stream)
+    assert retriever.queries and len(generator.prompts) == 1
+    assert isinstance(rest[-1], Answer) and rest[-1].status == "answered" and Queued(0) not in rest
+
+
+def test_while_the_model_is_busy_a_question_hears_back_then_learns_its_place(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    generator = Recording(tiny_generator)
+    bot, _ = watched_bot(synced, embedder, generator)
+    busy = bot.conversations.stream(vpn_question("busy"))
+    assert next(busy) == Queued(0) and isinstance(next(busy), str)  # the model is writing this answer now
+    waiting = bot.conversations.stream(vpn_question("waiting"))
+    assert [next(waiting), next(waiting)] == [Queued(0), Queued(1)]
+    assert len(generator.prompts) == 1  # the second question has not reached the model
+    assert isinstance(list(busy)[-1], Answer)
+    rest = list(waiting)
+    assert isinstance(rest[-1], Answer) and rest[-1].status == "answered" and len(generator.prompts) == 2
+    assert not any(isinstance(item, Queued) for item in rest)
 
 
 def thread_layout(synced: Path, tmp_path: Path) -> Path:

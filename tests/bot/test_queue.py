@@ -40,3 +40,28 @@ def test_a_full_line_refuses_politely() -> None:
         pass
     with queue.place():  # the place was freed on the way out
         pass
+
+
+def test_a_place_is_told_once_however_long_the_wait() -> None:
+    queue = GenerationQueue(max_waiting=4)
+    seen: list[Queued] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        with queue.place():
+            holding.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    holding.wait(5)
+    with queue.place() as ticket:
+        turns = ticket.turns(poll=0.001)
+        seen.append(next(turns))
+        waiting = threading.Thread(target=lambda: seen.extend(turns))
+        waiting.start()
+        release.wait(0.2)  # room for ~200 polls while the place stays the same
+        release.set()
+        waiting.join(5)
+    worker.join(5)
+    assert seen == [Queued(1)]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import load_settings
-from bot.wiring import Knowledge
-from knowledge.lexical import tokens
+from bot.wiring import Bot, Knowledge
+from knowledge.lexical import best, tokens
 from knowledge.retrieval import fuse
 from tests.adapters.cli.test_main import supportbot
+from tests.conftest import BrokenModel
 
 PRINTERS = {
     "laserjet.md": "# LaserJet 4200 error codes\n\nCode 13.2 means a paper jam in tray 2: open the tray and pull the "
@@ -93,3 +95,35 @@ def test_search_json_keeps_its_shape_with_hybrid(make_config, folder: Path) -> N
     assert [set(hit) for hit in hits] == [{"score", "collection", "path", "title", "heading", "text", "url",
                                            "position"}] * 3  # fmt: skip
     assert hits[0]["path"] == "canon.md" and all(isinstance(hit["score"], float) for hit in hits)
+
+
+def test_the_best_scores_come_in_the_order_a_full_stable_sort_gives() -> None:
+    rng = np.random.default_rng(4)
+    for size, k in [(0, 5), (3, 5), (50, 5), (1000, 50), (1000, 1)]:
+        scores = rng.choice([0.0, 0.0, 0.5, 1.25, 2.0, 3.5], size=size) * rng.choice([1, 1, 1.1], size=size)
+        everything = np.argsort(-scores, kind="stable")[:k]  # what the index sorted before: every score
+        assert best(scores, k).tolist() == [i for i in everything.tolist() if scores[i] > 0]
+
+
+class ReadCounting:
+    """The real lexical store, noting each collection whose chunks were read (one read = one index build)."""
+
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+        self._store, self.rows_read = store, []
+
+    def rows(self, collection: str):  # type: ignore[no-untyped-def]
+        self.rows_read.append(collection)
+        return self._store.rows(collection)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._store, name)
+
+
+def test_a_bot_ready_to_answer_has_built_its_index_before_the_first_question(open_kb) -> None:  # type: ignore[no-untyped-def]
+    kb = open_kb(hybrid=True)
+    kb.syncer.sync(kb.settings.collection("kb"))
+    reads = ReadCounting(kb.lexical_store)
+    kb.lexical_store = reads
+    Bot(kb, warn=print, prebuilt_generator=BrokenModel()).conversations  # noqa: B018 - as `supportbot run` starts
+    assert reads.rows_read == ["kb"]
+    assert ranked(kb, RARE)[0] == "canon.md" and reads.rows_read == ["kb"]  # the question built nothing

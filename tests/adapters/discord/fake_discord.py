@@ -99,7 +99,7 @@ class FakeDiscord:
         """Calls with this method whose path matches, `{name}` standing for one segment: `/channels/{id}/messages`."""
         return self._log.calls_to(method, path_pattern)
 
-    async def wait_for(self, method: str, path_pattern: str, *, count: int = 1, timeout: float = 5.0) -> Call:
+    async def wait_for(self, method: str, path_pattern: str, *, count: int = 1, timeout: float = 60.0) -> Call:
         """The `count`-th matching call, once answered (its gateway echo already sent)."""
         return await self._log.wait_for(method, path_pattern, count=count, timeout=timeout)
 

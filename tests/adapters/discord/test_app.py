@@ -296,6 +296,41 @@ def test_a_failing_model_gets_the_asker_an_apology(bot: Bot) -> None:
     assert "something went wrong" in apology["content"] and not apology.get("components")
 
 
+class Watching:
+    """The real model, noting which requests the bot had already made when it was first called."""
+
+    def __init__(self, generator: Any) -> None:
+        self._generator = generator
+        self.name = generator.name
+        self.fake: FakeDiscord | None = None
+        self.seen_before: list[list[tuple[str, str]]] = []
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        assert self.fake is not None
+        self.seen_before.append([(c.method, c.path) for c in self.fake.calls])
+        yield from self._generator.stream(messages, max_new_tokens=max_new_tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._generator.count_tokens(text))
+
+
+def test_the_asker_sees_typing_and_a_placeholder_before_the_model_starts(bot: Bot) -> None:
+    """Both go out before the model is called; the bot's "received" (Queued(0)) never shows as a place in line."""
+    model = Watching(bot.generator)
+    watched = Bot(bot.knowledge, warn=print, prebuilt_generator=model)
+
+    async def steps(fake: FakeDiscord) -> tuple[int, list[dict[str, Any]], list[Any]]:
+        model.fake = fake
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        return asked.id, await final(fake, asked.id), fake.calls
+
+    thread, (answer,), calls = run(watched, steps)
+    assert "1194" in answer["content"] and len(model.seen_before) == 1
+    before = model.seen_before[0]
+    assert ("POST", f"/channels/{thread}/typing") in before and ("POST", f"/channels/{thread}/messages") in before
+    assert not any("in line" in str(c.json.get("content", "")) for c in calls if isinstance(c.json, dict))
+
+
 def test_invite_url_has_exactly_the_needed_permissions() -> None:
     import discord
 

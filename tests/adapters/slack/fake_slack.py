@@ -241,7 +241,7 @@ class FakeSlack:
         with self._cond:
             return copy.deepcopy(self._messages.get((channel, ts)))
 
-    def wait_for(self, method: str, *, count: int = 1, timeout: float = 10) -> list[Call]:
+    def wait_for(self, method: str, *, count: int = 1, timeout: float = 60) -> list[Call]:
         """Block until `count` calls to `method` arrived; from inside an event loop use `wait_for_async`."""
         with self._cond:
             if self._cond.wait_for(lambda: len(self.calls_to(method)) >= count, timeout):
@@ -249,7 +249,7 @@ class FakeSlack:
             seen = [call.method for call in self._calls]
         raise AssertionError(f"expected {count} call(s) to {method} within {timeout}s; the fake saw {seen}")
 
-    async def wait_for_async(self, method: str, *, count: int = 1, timeout: float = 10) -> list[Call]:
+    async def wait_for_async(self, method: str, *, count: int = 1, timeout: float = 60) -> list[Call]:
         """`wait_for` off the loop's thread, so the app under test keeps running meanwhile."""
         return await asyncio.to_thread(self.wait_for, method, count=count, timeout=timeout)
 

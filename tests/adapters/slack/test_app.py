@@ -329,3 +329,39 @@ def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) ->
     (final,) = scenario(broken, fake, steps)
     assert final["thread_ts"] == MENTION_TS and "something went wrong" in final["text"]
     assert blocks_of(final, "actions") == []  # nothing to rate
+
+
+class Watching:
+    """The real model, noting which Slack calls the asker had already seen when it was first called."""
+
+    def __init__(self, generator: Any, fake: FakeSlack) -> None:
+        self._generator, self._fake = generator, fake
+        self.seen_before: list[list[str]] = []
+        self.name = generator.name
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        self.seen_before.append([c.method for c in self._fake.calls])
+        yield from self._generator.stream(messages, max_new_tokens=max_new_tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._generator.count_tokens(text))
+
+
+@pytest.mark.parametrize("mode", ["native", "placeholder"])
+def test_the_asker_sees_a_sign_of_life_before_the_model_starts(bot: Bot, fake: FakeSlack, mode: str) -> None:
+    """The status (or placeholder) goes out before the model is called; the bot's "received" (Queued(0))
+    is never shown as a place in line."""
+    if mode == "placeholder":
+        fake.fail("assistant.threads.setStatus", "not_allowed")
+    model = Watching(bot.generator, fake)
+    watched = Bot(bot.knowledge, warn=print, prebuilt_generator=model)
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention())
+        return await slack.answers()
+
+    (final,) = scenario(watched, fake, steps)
+    assert "1194" in final["text"] and len(model.seen_before) == 1
+    assert ("assistant.threads.setStatus" if mode == "native" else "chat.postMessage") in model.seen_before[0]
+    shown = [str(c.params.get("text") or c.params.get("status") or "") for c in fake.calls]
+    assert not any("in line" in text for text in shown)
