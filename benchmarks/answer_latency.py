@@ -99,7 +99,7 @@ def print_ratios(rows: list[dict[str, Any]], thread: dict[str, float] | None) ->
             print(f"{row['name']:<22} decode {decode:5.2f}x   e2e {e2e:5.2f}x   memory {memory:5.2f}x")
     if thread:
         ratio = thread["served_ttft_s"] / thread["cold_ttft_s"]
-        print(f"\nthird turn of a thread ({DEFAULT}): cold {thread['cold_ttft_s']:.2f} s, served ", end="")
+        print(f"\nthird turn of a thread: cold {thread['cold_ttft_s']:.2f} s, served ", end="")
         print(f"{thread['served_ttft_s']:.2f} s: served/cold {ratio:.2f}x (target <= 0.5x)")
 
 
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--answer-tokens", type=int, default=150)
     parser.add_argument("--no-thread", action="store_true", help="skip the three-turn thread")
+    parser.add_argument("--thread-config", default=DEFAULT, help="the configuration the thread is served with")
     args = parser.parse_args()
     configs = args.configs.split(",")
     jobs = prepare(args.cache_dir, configs)
@@ -121,11 +122,14 @@ def main() -> None:
     for number in range(args.runs):  # interleaved, so a slow minute of the shared machine hits every configuration
         for config in configs:
             result = run_child(config, "answer", jobs, args)
-            print(f"run {number + 1} {config}: {json.dumps(result)[:300]}", file=sys.stderr, flush=True)
+            shown = {k: v for k, v in result.items() if k != "text"}
+            print(f"run {number + 1} {config}: {json.dumps(shown)}", file=sys.stderr, flush=True)
+            if "failed" not in result and result["pieces"] != args.answer_tokens:
+                print(f"  {config} streamed {result['pieces']} pieces for {args.answer_tokens} tokens", file=sys.stderr)
             if "failed" not in result:
                 measured[config].append(figures(result, prompt_tokens, args.answer_tokens))
         if not args.no_thread:
-            threads.append(run_child(DEFAULT, "thread", jobs, args))
+            threads.append(run_child(args.thread_config, "thread", jobs, args))
             print(f"run {number + 1} thread: {json.dumps(threads[-1])}", file=sys.stderr, flush=True)
     rows, spread = [], {}
     for config, runs in measured.items():

@@ -5,7 +5,8 @@
 Prints one JSON object on stdout. The parent reads this process's peak RSS from the kernel when it exits, so this
 process imports only what the configuration itself needs (no transformers for llama.cpp).
 
-CONFIG is a product configuration (`transformers-bf16`, `llamacpp-<quant>`: the classes the bot itself loads) or,
+CONFIG is a product configuration (`transformers-bf16`, `llamacpp-<quant>[-t1]`: the classes the bot itself loads,
+-t1 for generator.llamacpp.threads 1) or,
 to explore llama.cpp's settings, `raw-<quant>[-nobufts][-t1][-ub2048][-nommap]`: llama_cpp.Llama driven directly.
 """
 
@@ -36,10 +37,10 @@ def _transformers(cache: Path, threads: int) -> tuple[Stream, Any]:
     return (lambda messages, n: generator.stream(messages, max_new_tokens=n)), generator
 
 
-def _product_llamacpp(gguf: Path, threads: int) -> tuple[Stream, Any]:
+def _product_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, Any]:
     from bot.llamacpp_generator import LlamaCppGenerator
 
-    generator = LlamaCppGenerator.load(gguf, name=gguf.stem, n_threads=threads)
+    generator = LlamaCppGenerator.load(gguf, name=gguf.stem, n_threads=1 if "t1" in options else threads)
     return (lambda messages, n: generator.stream(messages, max_new_tokens=n)), generator
 
 
@@ -84,7 +85,7 @@ def load(config: str, cache: Path, threads: int) -> tuple[Stream, Any]:
     backend, quant, *options = config.split("-")
     gguf = _gguf(cache, quant)
     if backend == "llamacpp":
-        return _product_llamacpp(gguf, threads)
+        return _product_llamacpp(gguf, threads, set(options))
     if backend == "raw":
         return _raw_llamacpp(gguf, threads, set(options))
     raise SystemExit(f"unknown configuration {config!r}")
@@ -118,6 +119,7 @@ def answer(stream: Stream, generator: Any, job: dict[str, Any], tokens: int) -> 
     messages = [ChatMessage(**m) for m in job["messages"]]
     result = timed(stream, messages, tokens)
     result["prefilled"] = getattr(generator, "last_prefill_tokens", None)
+    result["dtype"] = str(getattr(getattr(generator, "_model", None), "dtype", ""))  # transformers' weights
     return result
 
 
