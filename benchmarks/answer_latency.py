@@ -65,8 +65,9 @@ def run_child(config: str, job: str, jobs: Path, args: argparse.Namespace) -> di
 def figures(run: dict[str, Any], prompt_tokens: int, answer_tokens: int) -> dict[str, float]:
     """Prefill from the first token's time (the whole prompt, then one token); decode from the tokens after it."""
     ttft, e2e = run["ttft_s"], run["e2e_s"]
+    read = run.get("prefilled") or prompt_tokens  # llama.cpp counts what it read by the GGUF's own tokenizer
     return {
-        "prefill_tok_s": prompt_tokens / ttft,
+        "prefill_tok_s": read / ttft,
         "decode_tok_s": (answer_tokens - 1) / (e2e - ttft),
         "ttft_s": ttft,
         "e2e_s": e2e,
@@ -89,7 +90,7 @@ def print_table(rows: list[dict[str, Any]], spread: dict[str, dict[str, tuple[fl
         print(f"{row['name']:<22}" + "".join(f"{cell:>24}" for cell in cells))
 
 
-def print_ratios(rows: list[dict[str, Any]], thread: dict[str, float] | None) -> None:
+def print_ratios(rows: list[dict[str, Any]], thread: dict[str, float] | None, thread_config: str) -> None:
     base = next((r for r in rows if r["name"] == BASELINE), None)
     if base is not None:
         print(f"\nagainst {BASELINE} (targets for the default: decode >= 6x, e2e <= 0.45x, memory <= 0.6x)")
@@ -99,8 +100,9 @@ def print_ratios(rows: list[dict[str, Any]], thread: dict[str, float] | None) ->
             print(f"{row['name']:<22} decode {decode:5.2f}x   e2e {e2e:5.2f}x   memory {memory:5.2f}x")
     if thread:
         ratio = thread["served_ttft_s"] / thread["cold_ttft_s"]
-        print(f"\nthird turn of a thread: cold {thread['cold_ttft_s']:.2f} s, served ", end="")
-        print(f"{thread['served_ttft_s']:.2f} s: served/cold {ratio:.2f}x (target <= 0.5x)")
+        print(f"\nthird turn of a thread ({thread_config}): cold {thread['cold_ttft_s']:.2f} s, served ", end="")
+        print(f"{thread['served_ttft_s']:.2f} s: served/cold {ratio:.2f}x (target <= 0.5x); tokens prefilled: ", end="")
+        print(f"cold {thread['cold_prefilled']:.0f}, served {thread['served_prefilled']:.0f}")
 
 
 def main() -> None:
@@ -137,14 +139,14 @@ def main() -> None:
             medians, spread[config] = summarise(runs)
             rows.append({"name": config, **medians})
     good = [t for t in threads if "failed" not in t]
-    thread = (
-        {k: round(statistics.median(t[k] for t in good), 3) for k in ("cold_ttft_s", "served_ttft_s")} if good else None
-    )
+    keys = ("cold_ttft_s", "served_ttft_s", "cold_prefilled", "served_prefilled")
+    thread = {k: round(statistics.median(t[k] for t in good), 3) for k in keys} if good else None
     if args.json:
-        print(json.dumps({"configs": rows, "default": DEFAULT, "thread": thread}))
+        shown = {k: thread[k] for k in keys[:2]} if thread else None
+        print(json.dumps({"configs": rows, "default": DEFAULT, "thread": shown}))
         return
     print_table(rows, spread, args.runs)
-    print_ratios(rows, thread)
+    print_ratios(rows, thread, args.thread_config)
 
 
 if __name__ == "__main__":

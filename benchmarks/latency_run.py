@@ -5,9 +5,9 @@
 Prints one JSON object on stdout. The parent reads this process's peak RSS from the kernel when it exits, so this
 process imports only what the configuration itself needs (no transformers for llama.cpp).
 
-CONFIG is a product configuration (`transformers-bf16`, `llamacpp-<quant>[-t1]`: the classes the bot itself loads,
--t1 for generator.llamacpp.threads 1) or,
-to explore llama.cpp's settings, `raw-<quant>[-nobufts][-t1][-ub2048][-nommap]`: llama_cpp.Llama driven directly.
+CONFIG is a product configuration (`transformers-bf16`, `llamacpp-<quant>`: the classes the bot itself loads; -t1
+after either for one thread) or, to explore llama.cpp's settings, `raw-<quant>[-nobufts][-t1][-ub2048][-nommap]`:
+llama_cpp.Llama driven directly.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ def _raw_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, 
 
 
 def load(config: str, cache: Path, threads: int) -> tuple[Stream, Any]:
-    if config == "transformers-bf16":
-        return _transformers(cache, threads)
     backend, quant, *options = config.split("-")
+    if backend == "transformers" and quant == "bf16":
+        return _transformers(cache, 1 if "t1" in options else threads)
     gguf = _gguf(cache, quant)
     if backend == "llamacpp":
         return _product_llamacpp(gguf, threads, set(options))
