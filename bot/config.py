@@ -28,8 +28,17 @@ class ConfigError(Exception):
     """A configuration problem, told as one sentence naming the file and the key."""
 
 
+class LlamaCppConfig(Section):
+    repo: str = "LiquidAI/LFM2-1.2B-RAG-GGUF"
+    file: str = "LFM2-1.2B-RAG-Q4_K_M.gguf"
+    context_tokens: int = Field(default=8192, ge=512, le=32768)
+    threads: int | None = Field(default=None, ge=1, le=512)
+    state_cache_mb: int = Field(default=512, ge=0, le=65536)
+    extra_buffers: Literal["auto", "on", "off"] = "auto"
+
+
 class GeneratorConfig(Section):
-    backend: Literal["transformers", "openai"] = "transformers"
+    backend: Literal["auto", "llamacpp", "transformers", "openai"] = "auto"
     model: str = "LiquidAI/LFM2-1.2B-RAG"
     gguf_file: str | None = None
     base_url: str | None = None
@@ -37,6 +46,7 @@ class GeneratorConfig(Section):
     timeout_seconds: float = Field(default=120, gt=0)
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
     fallback: str = "bundled:smollm2-135m-instruct"
+    llamacpp: LlamaCppConfig = Field(default_factory=LlamaCppConfig)
 
 
 class BotConfig(Section):

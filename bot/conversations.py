@@ -12,7 +12,7 @@ from bot.generator import Generator
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Source, Timings
-from bot.prompt import build_messages, fit_passages
+from bot.prompt import build_messages, documents_block, fit_passages
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
 from bot.scoping import channel_config, readable_collections
@@ -68,7 +68,8 @@ class Conversations:
         (always, even on failure)."""
         started = time.perf_counter()
         prepared = self._prepare(message)
-        self._history.add(prepared.key, Turn("user", message.text, prepared.language))
+        context = documents_block(prepared.passages) if prepared.passages else None
+        self._history.add(prepared.key, Turn("user", message.text, prepared.language, context))
         if not prepared.passages:
             yield self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
             return
@@ -101,8 +102,9 @@ class Conversations:
     def _prepare(self, message: IncomingMessage) -> Prepared:
         key = ThreadKey(message.platform, message.channel, message.thread)
         history = self._history.recent(
-            key, budget=self._settings.bot.history_tokens, count_tokens=self._generator.count_tokens
-        )
+            key, budget=self._settings.bot.history_tokens, count_tokens=self._generator.count_tokens,
+            with_context=self._settings.bot.prompt_format == "user_context",
+        )  # fmt: skip
         previous = next((t.language for t in reversed(history) if t.role == "user" and t.language), None)
         language = response_language(
             message.text, detector=self._detector, forced=channel_config(self._settings, message).language,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.generator import GeneratorUnavailable, stand_in_location
-from bot.wiring import Knowledge
+from bot.wiring import Knowledge, resolve_backend
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -88,37 +88,48 @@ def _chroma(knowledge: Knowledge) -> Iterator[Check]:
 
 def _generator(settings: Settings) -> Iterator[Check]:
     config = settings.generator
-    found = _locate_model(config.model)
+    if config.backend == "openai":
+        yield Check("generator", "ok", f"backend openai: {config.model} served at {config.base_url}")
+        return
+    backend = resolve_backend(config.backend)
+    if backend == "llamacpp":
+        wanted, setting = f"{config.llamacpp.repo}/{config.llamacpp.file}", "generator.llamacpp.file to the GGUF file"
+        found = _locate_model(config.llamacpp.file) or _locate_model(config.llamacpp.repo, config.llamacpp.file)
+    else:
+        wanted, setting = config.model, "generator.model to its folder"
+        found = _locate_model(config.model)
     if found:
-        yield Check("generator", "ok", f"{config.model}: {found}")
+        yield Check("generator", "ok", f"{backend}: {wanted}: {found}")
         return
     if config.fallback == "none":
-        yield Check("generator", "fail", f"{config.model}: not on this machine and not downloadable",
-                    "copy the model folder here and set generator.model to it")  # fmt: skip
+        yield Check("generator", "fail", f"{backend}: {wanted}: not on this machine and not downloadable",
+                    f"copy the model here and set {setting}")  # fmt: skip
         return
     try:
         _folder, _file, display = stand_in_location(config.fallback)
     except GeneratorUnavailable as error:
-        yield Check("generator", "fail", f"{config.model} unavailable and no fallback: {error}")
+        yield Check("generator", "fail", f"{wanted} unavailable and no fallback: {error}")
         return
-    yield Check("generator", "warn", f"{config.model} not on this machine nor downloadable: falling back to {display}",
-                "copy LFM2-1.2B-RAG here and set generator.model to its folder")  # fmt: skip
+    yield Check("generator", "warn", f"{backend}: {wanted} not on this machine nor downloadable: falling back to "
+                f"{display}", f"copy the model here and set {setting}")  # fmt: skip
 
 
-def _locate_model(model: str) -> str | None:
+def _locate_model(model: str, filename: str = "config.json") -> str | None:
     """'found locally at …', 'in the Hugging Face cache', 'downloadable from the Hub', or None."""
     if Path(model).expanduser().exists():
         return f"found locally at {Path(model).expanduser().resolve()}"
+    if "/" not in model.strip("/") or model.count("/") > 1:
+        return None  # not a Hub id
     try:
         from huggingface_hub import HfApi, try_to_load_from_cache
 
-        cached = try_to_load_from_cache(model, "config.json")
+        cached = try_to_load_from_cache(model, filename)
         if isinstance(cached, str):
             return "found in the Hugging Face cache"
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
             return None
-        HfApi().model_info(model, timeout=5)
-        return "downloadable from the Hugging Face Hub (downloaded on first use)"
+        files = {sibling.rfilename for sibling in HfApi().model_info(model, timeout=5).siblings or []}
+        return "downloadable from the Hugging Face Hub (downloaded on first use)" if filename in files else None
     except Exception:
         return None
 

@@ -26,13 +26,13 @@ def _cpu_dtype() -> Any:
     """bf16 where the CPU computes it natively (AVX-512 BF16 or AMX), else float32; a GPU takes bf16."""
     import torch
 
-    if _gpu_available():
+    if gpu_available():
         return torch.bfloat16
     native = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
     return torch.bfloat16 if native in {"AVX512", "AMX"} and _has_bf16_flag() else torch.float32
 
 
-def _gpu_available() -> bool:
+def gpu_available() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
@@ -71,7 +71,7 @@ class TransformersGenerator:
         except (OSError, ValueError, ImportError) as error:
             raise GeneratorUnavailable(f"{reference}: {type(error).__name__}: {str(error).splitlines()[0]}") from error
         model.eval()
-        if _gpu_available():
+        if gpu_available():
             model = model.to("cuda")  # type: ignore[arg-type]  # a GPU when there is one: far faster
         return cls(model, tokenizer, name=name or reference)
 

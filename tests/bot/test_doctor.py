@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.doctor import Check, run_checks
+from bot.generator import stand_in_location
 from bot.wiring import Knowledge
 
 
@@ -24,7 +25,7 @@ def docs(tmp_path: Path) -> Path:
 
 
 def test_a_good_config(make_config, docs: Path, tiny_lfm2: Path) -> None:  # type: ignore[no-untyped-def]
-    checks = by_name(run_checks(make_config(docs, generator={"model": str(tiny_lfm2)})))
+    checks = by_name(run_checks(make_config(docs, generator={"backend": "transformers", "model": str(tiny_lfm2)})))
     assert all(c.status == "ok" for c in checks.values()), checks
     assert "384 dimensions" in checks["embedding"].detail and "found locally" in checks["generator"].detail
     assert checks["language"].status == "ok" and checks["slack"].detail == "not enabled in the config"
@@ -32,10 +33,25 @@ def test_a_good_config(make_config, docs: Path, tiny_lfm2: Path) -> None:  # typ
 
 def test_a_missing_generator_is_a_warning_with_fallback_and_a_failure_without(make_config, docs: Path) -> None:  # type: ignore[no-untyped-def]
     missing = str(docs / "no-such-model")
-    warned = by_name(run_checks(make_config(docs, generator={"model": missing})))["generator"]
+    transformers = {"backend": "transformers", "model": missing}
+    warned = by_name(run_checks(make_config(docs, generator=transformers)))["generator"]
     assert warned.status == "warn" and "SmolLM2-135M-Instruct (offline stand-in)" in warned.detail
-    failed = by_name(run_checks(make_config(docs, generator={"model": missing, "fallback": "none"})))["generator"]
+    failed = by_name(run_checks(make_config(docs, generator={**transformers, "fallback": "none"})))["generator"]
     assert failed.status == "fail" and "generator.model" in failed.advice
+
+
+def test_the_llamacpp_backend_looks_for_its_gguf_file(  # type: ignore[no-untyped-def]
+    make_config, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
+    local = {"backend": "llamacpp", "llamacpp": {"file": str(Path(folder) / gguf_file)}}
+    found = by_name(run_checks(make_config(docs, generator=local)))["generator"]
+    assert found.status == "ok" and "llamacpp" in found.detail and "found locally" in found.detail
+    default = by_name(run_checks(make_config(docs, generator={"fallback": "none"})))["generator"]  # backend auto
+    assert default.status == "fail" and "LiquidAI/LFM2-1.2B-RAG-GGUF/LFM2-1.2B-RAG-Q4_K_M.gguf" in default.detail
+    assert "generator.llamacpp.file" in default.advice
 
 
 def test_unwritable_data_dir(make_config, docs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 
 from bot.config import GeneratorConfig
-from bot.generator import GeneratorUnavailable
+from bot.generator import GeneratorUnavailable, stand_in_location
+from bot.llamacpp_generator import LlamaCppGenerator
 from bot.prompt import ChatMessage
-from bot.wiring import open_generator
+from bot.wiring import open_generator, resolve_backend
 
 QUESTION = [ChatMessage("user", "Where is the VPN server?")]
 
 
 def test_present_model_is_used_without_warning(tiny_lfm2: Path) -> None:
     warnings: list[str] = []
-    generator = open_generator(GeneratorConfig(model=str(tiny_lfm2)), warn=warnings.append)
+    generator = open_generator(GeneratorConfig(backend="transformers", model=str(tiny_lfm2)), warn=warnings.append)
     assert generator.name == str(tiny_lfm2) and warnings == []
     first = "".join(generator.stream(QUESTION, max_new_tokens=8))
     assert first and first == "".join(generator.stream(QUESTION, max_new_tokens=8))  # greedy: deterministic
@@ -25,7 +26,7 @@ def test_present_model_is_used_without_warning(tiny_lfm2: Path) -> None:
 def test_missing_model_without_fallback_is_one_clear_error(tmp_path: Path) -> None:
     missing = str(tmp_path / "LFM2-1.2B-RAG")
     with pytest.raises(GeneratorUnavailable) as caught:
-        open_generator(GeneratorConfig(model=missing, fallback="none"), warn=print)
+        open_generator(GeneratorConfig(backend="transformers", model=missing, fallback="none"), warn=print)
     assert missing in str(caught.value) and "set generator.model to that folder" in str(caught.value)
 
 
@@ -38,7 +39,54 @@ def test_unknown_fallback_is_refused(tmp_path: Path) -> None:
 def test_missing_model_falls_back_to_the_stand_in_and_says_so(tmp_path: Path) -> None:
     warnings: list[str] = []
     missing = str(tmp_path / "LFM2-1.2B-RAG")
-    generator = open_generator(GeneratorConfig(model=missing), warn=warnings.append)
+    generator = open_generator(GeneratorConfig(backend="transformers", model=missing), warn=warnings.append)
     assert generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
     assert len(warnings) == 1 and missing in warnings[0] and "generator.model" in warnings[0]
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
+
+
+def offline_llamacpp(tmp_path: Path, **changes: object) -> GeneratorConfig:
+    """The llamacpp backend asked for a GGUF that is neither a local file nor in the (empty) Hub cache."""
+    settings = {"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf"}
+    return GeneratorConfig.model_validate({"backend": "llamacpp", "llamacpp": settings, **changes})
+
+
+@pytest.fixture
+def no_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+
+
+def test_auto_is_llamacpp_on_a_machine_without_a_gpu() -> None:
+    assert resolve_backend("auto") == "llamacpp"  # this machine: no GPU, llama-cpp-python installed
+    assert resolve_backend("transformers") == "transformers"
+
+
+@pytest.mark.usefixtures("no_hub")
+def test_llamacpp_model_out_of_reach_without_fallback_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GeneratorUnavailable) as caught:
+        open_generator(offline_llamacpp(tmp_path, fallback="none"), warn=print)
+    message = str(caught.value)
+    assert "LiquidAI/LFM2-1.2B-RAG-GGUF/LFM2-1.2B-RAG-Q4_K_M.gguf" in message
+    assert "generator.llamacpp.file" in message
+
+
+@pytest.mark.usefixtures("no_hub")
+def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    generator = open_generator(offline_llamacpp(tmp_path), warn=warnings.append)
+    assert isinstance(generator, LlamaCppGenerator) and generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
+    assert len(warnings) == 1 and "LFM2-1.2B-RAG-Q4_K_M.gguf" in warnings[0]
+    assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
+
+
+def test_llamacpp_takes_a_local_gguf_file(tmp_path: Path) -> None:
+    folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
+    config = offline_llamacpp(tmp_path, fallback="none", llamacpp={"file": str(Path(folder) / gguf_file)})
+    generator = open_generator(config, warn=print)
+    assert generator.name == Path(gguf_file).stem
+
+
+def test_a_missing_local_gguf_is_not_mistaken_for_a_hub_file(tmp_path: Path) -> None:
+    with pytest.raises(GeneratorUnavailable):
+        LlamaCppGenerator.load(tmp_path / "nothing.gguf", name="nothing")
