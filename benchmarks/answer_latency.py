@@ -23,13 +23,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import latency_prompts
 import lfm2_shape
 
 BASELINE = "transformers-bf16"
-DEFAULT = "llamacpp-q4_k_m"  # the product's default CPU configuration: bot/llamacpp_generator.py on a Q4_K_M GGUF
+
+
+def product_default() -> str:
+    """The product's default CPU configuration: generator.backend auto picks llamacpp, on generator.llamacpp.file."""
+    from bot.config import LlamaCppConfig
+
+    quant = LlamaCppConfig().file.rsplit("-", 1)[-1].removesuffix(".gguf").lower()  # LFM2-1.2B-RAG-Q4_K_M.gguf
+    return f"llamacpp-{quant}"
+
+
+DEFAULT = product_default()
 CONFIGS = [BASELINE, "llamacpp-bf16", "llamacpp-q8_0", "llamacpp-q4_0", DEFAULT]
 RUNNER = Path(__file__).resolve().parent / "latency_run.py"
 
