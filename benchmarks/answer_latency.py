@@ -9,7 +9,8 @@ printed (ranges beside them). Then a three-turn thread with the product's defaul
 tokens of passages and question): time to first token of the third turn, cold (states forgotten, the whole thread
 prefilled) and as the product serves it (the thread's saved state reused). The first run builds the model, its
 GGUF files and the prompts into --cache-dir (~8 GB, ~10 minutes); later runs reuse them. Figures hold for this
-machine only, and only as ratios: a shared 2-core machine's speed swings from minute to minute.
+machine only, and only as ratios: a shared 2-core machine's speed swings from minute to minute. When other work
+keeps the cores busy, a multi-threaded engine's threads wait on each other: compare `-t1` (one thread) variants.
 """
 
 from __future__ import annotations
