@@ -104,12 +104,16 @@ def test_a_database_newer_than_the_code_is_refused_in_one_sentence(database_url:
 
 @pytest.mark.parametrize("tables", [sorted(schema.FIRST_TABLES), ["sync_files", "sync_garbage", "sync_collections"]])
 def test_a_database_made_before_migrations_is_adopted_with_its_rows(database_url: str, tables: list[str]) -> None:
-    """All of today's tables (made by `create_all`), or the few of the first release."""
-    legacy = MetaData()
-    for name in tables:
-        every_table().tables[name].to_metadata(legacy)
+    """All of the first release's tables (as `create_all` made them then: revision 0001's shape, without Alembic's
+    version table), or the few of its very first builds."""
     engine = create_engine(engine_url(database_url))
-    legacy.create_all(engine)
+    with engine.begin() as db:
+        schema.migrate(db, "0001")
+        db.execute(text("DROP TABLE alembic_version"))
+        for name in set(schema.FIRST_TABLES) - set(tables):
+            db.execute(text(f"DROP TABLE {name}"))
+    legacy = MetaData()
+    legacy.reflect(engine)
     with engine.begin() as db:
         db.execute(insert(legacy.tables["sync_files"]).values(collection="kb", path="a.md", chunk_ids="[]", chunks=0))
     with pytest.raises(DatabaseError, match="revision 0001 and this supportbot needs"):
