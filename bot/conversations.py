@@ -18,6 +18,7 @@ from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
+from bot.repetition import RepetitionGuard
 from bot.scoping import channel_config, readable_collections
 from knowledge.documents import Hit
 from knowledge.retrieval import Retriever
@@ -94,7 +95,7 @@ class Conversations:
             question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
         )  # fmt: skip
-        pieces: list[str] = []
+        written = RepetitionGuard()  # a looping answer is ended there, and keeps one copy of the loop
         first_token: float | None = None
         try:
             with self._queue.place() as ticket:
@@ -104,8 +105,11 @@ class Conversations:
                 model = self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens)
                 for piece in pieces_watched(model, check=self._deadline_check()):  # leaving it stops the model
                     first_token = first_token or time.perf_counter() - started
-                    pieces.append(piece)
                     yield piece
+                    if written.feed(piece):
+                        log.info("Question %s: the answer started repeating itself; ended there", message.id,
+                                 extra=about)  # fmt: skip
+                        break
         except Interrupted:
             log.warning("Question %s interrupted: the process is stopping", message.id, extra=about)
             yield self._finish(prepared, say("interrupted", prepared.language), "failed", started, first_token)
@@ -120,7 +124,7 @@ class Conversations:
                           extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
-        yield self._finish(prepared, "".join(pieces).strip(), "answered", started, first_token)
+        yield self._finish(prepared, written.text.strip(), "answered", started, first_token)
 
     def _deadline_check(self) -> Callable[[], None]:
         """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -247,3 +248,30 @@ def test_a_follow_up_is_not_given_passages_its_thread_already_carries(  # type: 
     assert "Use the following context to answer questions:" in first
     assert second == "How do I connect to the VPN?"  # its passages are in the first turn, already read
     assert again.status == "answered" and any(s.path.endswith("vpn.md") for s in again.sources)  # type: ignore[attr-defined]
+
+
+class Looping:
+    """A model stuck in a loop for good, as greedy decoding of a small model can be; notes when it was stopped."""
+
+    name = "looping"
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
+        try:
+            yield from ["Connect with ", "Acme Connect: `vpn"]
+            while True:  # never ends by itself, whatever max_new_tokens says
+                yield ".acme"
+        finally:
+            self.stopped.set()
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_an_answer_caught_in_a_loop_is_ended_with_one_copy_kept(synced, embedder) -> None:  # type: ignore[no-untyped-def]
+    model = Looping()
+    answer = ask(open_bot(synced, embedder, model), "How do I connect to the VPN?", thread="loop")
+    assert answer.status == "answered" and answer.text == "Connect with Acme Connect: `vpn.acme"  # type: ignore[attr-defined]
+    assert model.stopped.wait(10)  # and the model was stopped there
