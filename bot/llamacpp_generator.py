@@ -102,7 +102,9 @@ class LlamaCppGenerator:
                              f"{self._llama.n_ctx()} (generator.llamacpp.context_tokens)")  # fmt: skip
         with self._lock:
             self._resume(prompt)
-            self._states.add(self._save())
+            keep = self._states.max_bytes > 0  # a state is tens of MB to copy: not when none is kept
+            if keep:
+                self._states.add(self._save())
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             for _ in range(min(max_new_tokens, room)):
                 token = self._greedy_next()
@@ -112,7 +114,8 @@ class LlamaCppGenerator:
                 if piece:
                     yield piece
                 self._llama.eval([token])
-            self._states.add(self._save(), supersedes=False)
+            if keep:
+                self._states.add(self._save(), supersedes=False)
 
     def _resume(self, prompt: list[int]) -> None:
         """Reads the part of `prompt` that neither the live context nor a saved state has read already."""

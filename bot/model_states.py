@@ -28,6 +28,10 @@ class StateCache:
         self._bytes = 0
 
     @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    @property
     def size_bytes(self) -> int:
         return self._bytes
 
