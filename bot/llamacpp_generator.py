@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.config import GeneratorConfig
 from bot.generator import GeneratorUnavailable
+from bot.llamacpp_buffers import cpu_has_amx, safe_buffers
 from bot.model_states import SavedState, StateCache
 from bot.prompt import ChatMessage
 
@@ -41,21 +42,21 @@ class LlamaCppGenerator:
     @classmethod
     def load(cls, path: str | Path, *, name: str, n_ctx: int = 8192, n_threads: int | None = None,
              state_cache_mb: int = 512, extra_buffers: bool | None = None) -> LlamaCppGenerator:  # fmt: skip
-        """`extra_buffers` None means: on, except on CPUs with AMX, where llama.cpp's AMX kernels crash at the
-        first answer on some Sapphire Rapids machines (ggml-org/llama.cpp#20824)."""
+        """`extra_buffers`: llama.cpp's repacked 4-bit layout (never its AMX one, which crashes: see
+        bot/llamacpp_buffers.py). None means on, except on CPUs with AMX: on one, the repacked layout decoded 15%
+        faster but prefilled 30% slower than the plain one (benchmarks/answer_latency.py, `-repack`)."""
         try:
             from llama_cpp import Llama
         except ImportError:
             raise GeneratorUnavailable("backend llamacpp needs: pip install llama-cpp-python") from None
         if not Path(path).is_file():
             raise GeneratorUnavailable(f"{path}: no such GGUF file")
-        extra = not _cpu_has_amx() if extra_buffers is None else extra_buffers
+        extra = not cpu_has_amx() if extra_buffers is None else extra_buffers
         threads = n_threads or os.cpu_count() or 1
         try:
-            llama = _with_extra_buffers(extra, lambda: Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_batch=512, use_mmap=False, verbose=False,
-            ))  # fmt: skip
+            with safe_buffers(extra):
+                llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                              n_batch=512, use_mmap=False, verbose=False)  # fmt: skip
         except (ValueError, RuntimeError) as error:
             raise GeneratorUnavailable(f"{path}: {error}") from error
         return cls(llama, name=name, state_cache_mb=state_cache_mb)
@@ -186,30 +187,3 @@ def _token_bytes(llama: Any, token: int) -> bytes:
         buffer = ctypes.create_string_buffer(-size)
         size = llama_cpp.llama_token_to_piece(llama._model.vocab, token, buffer, len(buffer), 0, False)
     return buffer.raw[:size]
-
-
-def _cpu_has_amx() -> bool:
-    try:
-        return "amx_tile" in Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-
-
-def _with_extra_buffers(enabled: bool, build: Any) -> Any:
-    """llama-cpp-python takes no flag for llama.cpp's extra (AMX, repacked) weight buffers: set the model default."""
-    if enabled:
-        return build()
-    import llama_cpp.llama_cpp as native
-
-    defaults = native.llama_model_default_params
-
-    def plain() -> Any:
-        params = defaults()
-        params.use_extra_bufts = False
-        return params
-
-    native.llama_model_default_params = plain
-    try:
-        return build()
-    finally:
-        native.llama_model_default_params = defaults

@@ -68,13 +68,20 @@ def test_the_image_installs_the_cpu_extra_with_torch_pinned() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"pip install .*'\.\[cpu,slack,discord\]'", dockerfile)
     assert '"torch==2.13.0"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    assert "FROM python:3.11-slim AS model-server" in dockerfile and "llama_cpp.server" in dockerfile
+    assert "FROM python:3.11-slim AS model-server" in dockerfile
+    server = dockerfile.split("AS model-server", 1)[1]
+    assert 'ENTRYPOINT ["python", "-m", "bot.llamacpp_server"]' in server
+    for copied in re.search(r"COPY (bot/\S+ )+\./bot/", server).group(0).split()[1:-1]:  # type: ignore[union-attr]
+        assert (REPO / copied).is_file()
+    imported = re.findall(r"^from (bot\.\w+) import", (REPO / "bot/llamacpp_server.py").read_text(), re.M)
+    buffers = re.findall(r"^from (bot\.\w+) import", (REPO / "bot/llamacpp_buffers.py").read_text(), re.M)
+    assert {f"bot/{name.split('.')[1]}.py" for name in imported + buffers} <= set(server.split())
 
 
 def test_the_readme_fleet_section_names_commands_and_keys_that_exist(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Running for a whole company", 1)[1].split("\n## ", 1)[0]
-    for command in ("supportbot db upgrade", "chroma run", "vllm serve", "python -m llama_cpp.server",
+    for command in ("supportbot db upgrade", "chroma run", "vllm serve", "python -m bot.llamacpp_server",
                     "supportbot run"):  # fmt: skip
         assert command in section
     example = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])

