@@ -40,4 +40,5 @@ def sync_lines(
             f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.failed)} failed"
         )
         lines += [f"• `{f.path}`: {f.reason}" for f in report.failed[:failures_shown]]
+    knowledge.retriever.warm()  # answered once the new passages can be found by their words too
     return lines

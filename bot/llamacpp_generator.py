@@ -43,7 +43,7 @@ class LlamaCppGenerator:
     def load(cls, path: str | Path, *, name: str, n_ctx: int = 8192, n_threads: int | None = None,
              state_cache_mb: int = 512, extra_buffers: bool | None = None) -> LlamaCppGenerator:  # fmt: skip
         """`extra_buffers`: llama.cpp's repacked 4-bit layout (never its AMX one, which crashes: see
-        bot/llamacpp_buffers.py). None means on, except on CPUs with AMX: on one, the repacked layout decoded 15%
+        bot/llamacpp_buffers.py). None means on, except on CPUs with AMX: on one, the repacked layout decoded 17%
         faster but prefilled 30% slower than the plain one (benchmarks/answer_latency.py, `-repack`)."""
         try:
             from llama_cpp import Llama

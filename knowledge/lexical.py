@@ -82,19 +82,25 @@ class _Index:
 
 class LexicalIndex:
     """One in-memory BM25 index per collection, rebuilt once a sync that changed it has finished (whichever
-    process ran it). Not after every file: rebuilding reads the whole collection."""
+    process ran it). Not after every file: rebuilding reads the whole collection.
+
+    A question never waits for a rebuild (tens of seconds at 100,000 chunks): the index is rebuilt in the
+    background while the previous one serves, its replaced passages filtered out by the retriever as during a
+    sync. Only a collection with no index yet is built while its first question waits (`warm` does it before)."""
 
     def __init__(self, store: LexicalStore, *, manifest: Manifest) -> None:
         self._store = store
         self._manifest = manifest
         self._indexes: dict[str, _Index] = {}
-        self._lock = threading.Lock()  # adapters search from worker threads: build each index once
+        self._lock = threading.Lock()  # adapters search from worker threads
+        self._builds: dict[str, threading.Lock] = {}  # one build at a time per collection
+        self._background: set[str] = set()
 
     def search(self, query: str, *, collections: Sequence[str], k: int) -> list[LexicalMatch]:
         """The k best chunks by BM25 over `collections`, best first; only chunks sharing a word with the query,
         and none when fewer than half of the query's words occur in these collections at all."""
         words = tokens(query)
-        indexes = {name: self._index(name) for name in collections}
+        indexes = {name: self._index(name, wait=False) for name in collections}
         shared = sum(1 for word in words if any(word in index.vocabulary for index in indexes.values()))
         if not words or shared / len(words) < MIN_SHARED_WORDS:
             return []
@@ -107,9 +113,10 @@ class LexicalIndex:
         return sorted(matches, key=lambda m: m.score, reverse=True)[:k]
 
     def warm(self, collections: Sequence[str]) -> None:
-        """Build the collections' indexes now rather than during the first question (seconds per 100,000 chunks)."""
+        """Bring the collections' indexes up to date now (waiting for a rebuild under way), rather than during
+        a question: at start-up, and after a sync this process ran."""
         for name in collections:
-            self._index(name)
+            self._index(name, wait=True)
 
     def hits(self, matches: Sequence[LexicalMatch], query_embedding: Sequence[float]) -> dict[str, Hit]:
         found: dict[str, Hit] = {}
@@ -118,16 +125,48 @@ class LexicalIndex:
             found.update(self._store.hits(name, ids, query_embedding))
         return found
 
-    def _index(self, collection: str) -> _Index:
+    def _index(self, collection: str, *, wait: bool) -> _Index:
         state = self._store.state(collection)
         with self._lock:
             current = self._indexes.get(collection)
             if current is not None and current.state.version == state.version:
                 current = self._indexes[collection] = replace(current, state=state)  # a sync that changed nothing
-            elif current is None or current.state.synced_at != state.synced_at:
-                current = self._indexes[collection] = self._build(collection, state)
-            # else: a sync is under way; its new chunks are found by the dense ranking until it has finished
-        return current
+                return current
+            if current is not None and current.state.synced_at == state.synced_at:
+                return current  # a sync is under way; its new chunks are found by the dense ranking meanwhile
+        if current is not None and not wait:
+            self._rebuild_in_background(collection)
+            return current
+        return self._rebuild(collection)
+
+    def _rebuild(self, collection: str) -> _Index:
+        with self._lock:
+            build = self._builds.setdefault(collection, threading.Lock())
+        with build:  # a second caller waits for the build under way, then finds its result current
+            state = self._store.state(collection)
+            current = self._indexes.get(collection)
+            if current is None or current.state.synced_at != state.synced_at:
+                current = self._build(collection, state)
+                with self._lock:
+                    self._indexes[collection] = current
+            return current
+
+    def _rebuild_in_background(self, collection: str) -> None:
+        with self._lock:
+            if collection in self._background:
+                return
+            self._background.add(collection)
+
+        def rebuild() -> None:
+            try:
+                self._rebuild(collection)
+            except Exception:  # the previous index keeps serving; the next question tries again
+                log.exception("rebuilding the lexical index of collection %s failed", collection)
+            finally:
+                with self._lock:
+                    self._background.discard(collection)
+
+        threading.Thread(target=rebuild, name=f"lexical-index-{collection}", daemon=True).start()
 
     def _build(self, collection: str, state: LexicalState) -> _Index:
         import bm25s

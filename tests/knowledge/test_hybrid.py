@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,7 @@ def test_the_lexical_index_follows_syncs(open_kb, folder: Path) -> None:  # type
     (folder / "zebra.md").write_text("# Zebra ZD421 labels\n\nZX-9912 means the ribbon is out.\n", encoding="utf-8")
     (folder / "canon.md").unlink()
     kb.syncer.sync(collection)
+    kb.retriever.warm()  # as /kb sync does before it answers; a question alone rebuilds in the background
     assert ranked(kb, "ZX-9912")[0] == "zebra.md"
     assert "canon.md" not in ranked(kb, RARE)
 
@@ -127,3 +129,45 @@ def test_a_bot_ready_to_answer_has_built_its_index_before_the_first_question(ope
     Bot(kb, warn=print, prebuilt_generator=BrokenModel()).conversations  # noqa: B018 - as `supportbot run` starts
     assert reads.rows_read == ["kb"]
     assert ranked(kb, RARE)[0] == "canon.md" and reads.rows_read == ["kb"]  # the question built nothing
+
+
+class HeldReads(ReadCounting):
+    """Reading a collection's chunks (an index build) waits until the test lets it go."""
+
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(store)
+        self.go, self.held = threading.Event(), threading.Event()
+        self.go.set()
+
+    def rows(self, collection: str):  # type: ignore[no-untyped-def]
+        self.rows_read.append(collection)
+        if not self.go.is_set():
+            self.held.set()
+        assert self.go.wait(timeout=120), "an index build was held and never let go"
+        return self._store.rows(collection)
+
+
+def test_a_question_after_a_sync_does_not_wait_for_the_index_rebuild(open_kb, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    kb = open_kb(hybrid=True)
+    collection = kb.settings.collection("kb")
+    kb.syncer.sync(collection)
+    reads = HeldReads(kb.lexical_store)
+    kb.lexical_store = reads
+    assert ranked(kb, RARE)[0] == "canon.md" and reads.rows_read == ["kb"]  # the first index, built inline
+    (folder / "zebra.md").write_text("# Zebra ZD421 labels\n\nZX-9912 means the ribbon is out.\n", encoding="utf-8")
+    (folder / "canon.md").unlink()
+    kb.syncer.sync(collection)  # another process's sync, as far as this index knows
+    reads.go.clear()
+    answered = threading.Event()
+    asking = threading.Thread(target=lambda: (ranked(kb, RARE), answered.set()))
+    asking.start()
+    # Held, an inline rebuild would never let the question finish: it is answered from the previous index,
+    # without the removed page (the retriever drops passages of replaced files).
+    assert answered.wait(timeout=60), "the question waited for the index rebuild"
+    assert reads.held.wait(timeout=60), "no rebuild started"
+    assert "canon.md" not in ranked(kb, RARE)
+    assert reads.rows_read == ["kb", "kb"]  # the rebuild started once, however many questions came
+    reads.go.set()
+    kb.retriever.warm()  # waits for the rebuild under way instead of starting another
+    assert reads.rows_read == ["kb", "kb"]
+    assert ranked(kb, "ZX-9912")[0] == "zebra.md"
