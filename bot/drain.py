@@ -22,6 +22,7 @@ class Drain:
         self._in_flight = 0
         self.closing = False
         self._interrupted = threading.Event()
+        self._hurried = False
 
     @contextmanager
     def question(self) -> Iterator[None]:
@@ -47,13 +48,22 @@ class Drain:
         self.closing = True
         self._interrupted.set()
 
+    def hurry(self) -> None:
+        """Cut short a `wait_idle(..., or_hurried=True)` under way: the one stopping won't wait any longer."""
+        with self._idle:
+            self._hurried = True
+            self._idle.notify_all()
+
     def check(self) -> None:
         """Raises Interrupted once `interrupt()` was called; the answer loop calls it between pieces."""
         if self._interrupted.is_set():
             raise Interrupted("the process is stopping")
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until no question is in flight (True) or `timeout` seconds passed (False)."""
+    def wait_idle(self, timeout: float, *, or_hurried: bool = False) -> bool:
+        """Block until no question is in flight (True), or `timeout` seconds passed or, with `or_hurried`,
+        `hurry()` was called (False)."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=max(deadline - time.monotonic(), 0))
+            self._idle.wait_for(lambda: self._in_flight == 0 or (or_hurried and self._hurried),
+                                timeout=max(deadline - time.monotonic(), 0))  # fmt: skip
+            return self._in_flight == 0

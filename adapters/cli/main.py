@@ -153,7 +153,7 @@ def run(
     verbose: VerboseOption = False,
     log_format: LogFormatOption = None,
 ) -> None:
-    """Start the chat adapters the config enables; /healthz and /metrics on server.port; SIGTERM drains."""
+    """Start the chat adapters the config enables; /healthz and /metrics on server.port; SIGTERM or Ctrl-C drains."""
     from adapters.cli.serve import serve
 
     serve(settings_from(config, verbose, log_format=log_format, level=logging.INFO), platform)

@@ -1,5 +1,6 @@
 """`supportbot run`: the enabled chat adapters, started in one process around one bot, with the operators'
-endpoints beside them; SIGTERM drains the questions in flight, then the process exits 0."""
+endpoints beside them; SIGTERM or Ctrl-C drains the questions in flight (a second one stops sooner, their
+askers still told), then the process exits 0."""
 
 from __future__ import annotations
 
@@ -48,9 +49,20 @@ def serve(settings: Settings, platform: str | None) -> None:
 
 
 async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, chosen: list[str]) -> None:
-    """Every chosen adapter in one event loop around one bot; the first to fail stops the rest; SIGTERM drains."""
+    """Every chosen adapter in one event loop around one bot; the first to fail stops the rest; SIGTERM or Ctrl-C
+    drains, and a second one cuts the drain short (those in flight are still told)."""
     stopping = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    received: list[str] = []
+
+    def on_signal(number: signal.Signals) -> None:
+        received.append(number.name)
+        if stopping.is_set():
+            log.warning("%s again: not waiting for the questions in flight any longer", number.name)
+            bot.drain.hurry()
+        stopping.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(number, on_signal, number)
     server = settings.server
     async with serving_ops(bot, metrics, host=server.host, port=server.port):
         adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(bot, settings, chosen)))
@@ -60,7 +72,7 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
             stop.cancel()
             adapters.result()  # a start-up error, told by serve()
             return
-        await drain(bot, seconds=server.drain_seconds)
+        await drain(bot, seconds=server.drain_seconds, why=received[0])
         adapters.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await adapters
@@ -80,12 +92,13 @@ def _runs(bot: Bot, settings: Settings, chosen: list[str]) -> list[Coroutine[Any
     return runs
 
 
-async def drain(bot: Bot, *, seconds: float) -> None:
-    """No new questions; those in flight get `seconds` to finish, then the rest are told they were interrupted.
-    The waits run in a thread so the event loop goes on posting the answers meanwhile."""
+async def drain(bot: Bot, *, seconds: float, why: str = "SIGTERM") -> None:
+    """No new questions; those in flight get `seconds` to finish (or until `bot.drain.hurry()`), then the rest are
+    told they were interrupted. The waits run in a thread so the event loop goes on posting the answers meanwhile."""
     bot.drain.close()
-    log.info("SIGTERM: taking no new questions; %d in flight get up to %g s to finish", bot.drain.in_flight(), seconds)
-    if await asyncio.to_thread(bot.drain.wait_idle, seconds):
+    log.info("%s: taking no new questions; %d in flight get up to %g s to finish (again to stop sooner)",
+             why, bot.drain.in_flight(), seconds)  # fmt: skip
+    if await asyncio.to_thread(bot.drain.wait_idle, seconds, or_hurried=True):
         return
     log.warning("%d questions still in flight after %g s: telling their askers they were interrupted",
                 bot.drain.in_flight(), seconds)  # fmt: skip

@@ -97,3 +97,16 @@ def test_interrupting_raises_only_after_interrupt() -> None:
     drain.interrupt()
     with pytest.raises(Exception, match="stopping"):
         drain.check()
+
+
+def test_hurry_cuts_short_only_a_wait_that_asks_for_it() -> None:
+    drain = Drain()
+    with drain.question():
+        drain.hurry()
+        assert not drain.wait_idle(0.05)  # a plain wait still waits out its time...
+        results: list[bool] = []
+        waited = threading.Thread(target=lambda: results.append(drain.wait_idle(600, or_hurried=True)))
+        waited.start()
+        waited.join(timeout=60)  # ...one that asks for it returns at once, though a question is still in flight
+        assert results == [False]
+    assert drain.wait_idle(1, or_hurried=True)

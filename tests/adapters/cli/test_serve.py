@@ -122,9 +122,11 @@ def slack() -> Iterator[FakeSlack]:
         yield fake
 
 
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # type: ignore[no-untyped-def]
-    synced, tmp_path, slack
+    synced, tmp_path, slack, number
 ) -> None:
+    """SIGTERM as docker stop sends it, SIGINT as Ctrl-C does: both drain."""
     with HeldModel() as model:
         running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
         try:
@@ -132,7 +134,7 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
             assert set(health["checks"]) == {"process", "store", "database", "model"}
             running.ask(VPN, ts="1700000001.000100")
             assert model.streaming.wait(WAIT), "the question never reached the model"
-            running.process.send_signal(signal.SIGTERM)
+            running.process.send_signal(number)
             until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
             running.ask("What is the expense limit?", ts="1700000002.000100")
             turned_away = until(posted(slack, say("restarting", "en")), running, "the restarting notice")
@@ -146,7 +148,7 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
     lines = running.log_lines()
     about = [line for line in lines if "question_id" in line]
     assert len({line["question_id"] for line in about}) == 2  # both questions, each line with its own id
-    assert any("SIGTERM" in line["message"] for line in lines)
+    assert any(number.name in line["message"] for line in lines)
 
 
 def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  # type: ignore[no-untyped-def]
@@ -165,3 +167,23 @@ def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  #
     interrupted = posted(slack, say("interrupted", "en"))()
     assert interrupted is not None and interrupted["thread_ts"] == "1700000003.000100"
     assert any(line["level"] == "warning" and "interrupted" in line["message"] for line in running.log_lines())
+
+
+def test_a_second_ctrl_c_stops_without_waiting_and_still_tells_the_asker(  # type: ignore[no-untyped-def]
+    synced, tmp_path, slack
+) -> None:
+    with HeldModel() as model:  # never released: only the second Ctrl-C can end the drain before its 120 s
+        running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
+        try:
+            running.wait_ready()
+            running.ask(VPN, ts="1700000004.000100")
+            assert model.streaming.wait(WAIT), "the question never reached the model"
+            running.process.send_signal(signal.SIGINT)
+            until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
+            running.process.send_signal(signal.SIGINT)
+            assert running.process.wait(WAIT) == 0
+        finally:
+            running.stop()
+    interrupted = posted(slack, say("interrupted", "en"))()
+    assert interrupted is not None and interrupted["thread_ts"] == "1700000004.000100"
+    assert any("SIGINT again" in line["message"] for line in running.log_lines())
