@@ -213,7 +213,7 @@ def compare_top_k(knowledge: Knowledge, asked: list[str]) -> dict[str, Any]:
     """BM25's top-k selection, side by side on the same scores: every score sorted (as before) and `best`."""
     from knowledge.lexical import best, tokens
 
-    index = knowledge.retriever._lexical._index(COLLECTION)  # type: ignore[union-attr]
+    index = knowledge.retriever._lexical._index(COLLECTION, wait=True)  # type: ignore[union-attr]
     k = knowledge.settings.retrieval.candidates
     timings: dict[str, list[float]] = {"full sort (before)": [], "best (after)": []}
     for text in asked:
