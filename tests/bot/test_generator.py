@@ -45,7 +45,7 @@ def test_missing_model_falls_back_to_the_stand_in_and_says_so(tmp_path: Path) ->
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
 
 
-def offline_llamacpp(tmp_path: Path, **changes: object) -> GeneratorConfig:
+def offline_llamacpp(**changes: object) -> GeneratorConfig:
     """The llamacpp backend asked for a GGUF that is neither a local file nor in the (empty) Hub cache."""
     settings = {"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf"}
     return GeneratorConfig.model_validate({"backend": "llamacpp", "llamacpp": settings, **changes})
@@ -63,26 +63,26 @@ def test_auto_is_llamacpp_on_a_machine_without_a_gpu() -> None:
 
 
 @pytest.mark.usefixtures("no_hub")
-def test_llamacpp_model_out_of_reach_without_fallback_is_one_clear_error(tmp_path: Path) -> None:
+def test_llamacpp_model_out_of_reach_without_fallback_is_one_clear_error() -> None:
     with pytest.raises(GeneratorUnavailable) as caught:
-        open_generator(offline_llamacpp(tmp_path, fallback="none"), warn=print)
+        open_generator(offline_llamacpp(fallback="none"), warn=print)
     message = str(caught.value)
     assert "LiquidAI/LFM2-1.2B-RAG-GGUF/LFM2-1.2B-RAG-Q4_K_M.gguf" in message
     assert "generator.llamacpp.file" in message
 
 
 @pytest.mark.usefixtures("no_hub")
-def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp(tmp_path: Path) -> None:
+def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp() -> None:
     warnings: list[str] = []
-    generator = open_generator(offline_llamacpp(tmp_path), warn=warnings.append)
+    generator = open_generator(offline_llamacpp(), warn=warnings.append)
     assert isinstance(generator, LlamaCppGenerator) and generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
     assert len(warnings) == 1 and "LFM2-1.2B-RAG-Q4_K_M.gguf" in warnings[0]
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
 
 
-def test_llamacpp_takes_a_local_gguf_file(tmp_path: Path) -> None:
+def test_llamacpp_takes_a_local_gguf_file() -> None:
     folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
-    config = offline_llamacpp(tmp_path, fallback="none", llamacpp={"file": str(Path(folder) / gguf_file)})
+    config = offline_llamacpp(fallback="none", llamacpp={"file": str(Path(folder) / gguf_file)})
     generator = open_generator(config, warn=print)
     assert generator.name == Path(gguf_file).stem
 
