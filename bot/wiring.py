@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,8 @@ from knowledge.roles import Embedder
 from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
 from knowledge.sync_lock import SyncLocks
+
+log = logging.getLogger(__name__)
 
 
 def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> Generator:
@@ -79,6 +82,17 @@ def resolve_backend(backend: str) -> str:
     return "llamacpp"
 
 
+def embedding_threads(settings: Settings, *, serving: bool) -> int | None:
+    """CPU threads for the embedding model (None: torch's own choice, one per core). embedding.threads when set;
+    else one in a process that answers with a model engine other than torch (llama.cpp, or a model server):
+    with llama.cpp decoding on both cores of a 2-core machine, a query took 1,054 ms at p95 on two threads and
+    92 ms on one, and 35 against 43 ms with the cores free (benchmarks/retrieval.py --threads)."""
+    configured = settings.embedding.threads
+    if configured is not None or not serving or settings.embedding.device != "cpu":
+        return configured
+    return 1 if resolve_backend(settings.generator.backend) != "transformers" else None
+
+
 def database_url(settings: Settings) -> str:
     """database.url, else the SQLite file under the data directory."""
     return settings.database.url or sqlite_url(settings.data_dir)
@@ -92,6 +106,7 @@ class Knowledge:
     progress: Callable[[str], None] | None = None
     prebuilt_embedder: Embedder | None = None  # the tests share one loaded model across many stores
     observer: Observer = field(default_factory=Unobserved)  # `supportbot run` passes its metrics
+    serving: bool = False  # `supportbot run`: questions come while the model engine holds the cores
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -109,6 +124,12 @@ class Knowledge:
         if self.prebuilt_embedder is not None:
             return self.prebuilt_embedder
         config = self.settings.embedding
+        threads = embedding_threads(self.settings, serving=self.serving)
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)  # the process's torch: only the embedding model uses it on this path
+            log.info("the embedding model runs on %d CPU thread%s", threads, "" if threads == 1 else "s")
         return SentenceTransformerEmbedder.load(
             config.model,
             models_dir=self.settings.data_dir / "models",

@@ -20,6 +20,7 @@ class EmbeddingConfig(Section):
     model: str = DEFAULT_EMBEDDING_MODEL
     device: str = "cpu"
     batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int | None = Field(default=None, ge=1)
 
 
 class ChromaConfig(Section):

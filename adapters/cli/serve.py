@@ -39,7 +39,9 @@ def serve(settings: Settings, platform: str | None) -> None:
     if not chosen:
         raise UsageError("No chat adapter is enabled: add a `slack:` or `discord:` section to the config.")
     metrics = PrometheusMetrics()  # this process's registry, passed down; nothing global
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False), observer=metrics)
+    knowledge = Knowledge(
+        settings, progress=lambda line: err.print(line, highlight=False), observer=metrics, serving=True
+    )
     bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
     try:
         asyncio.run(_serve_all(bot, metrics, settings, chosen))

@@ -149,6 +149,7 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
     about = [line for line in lines if "question_id" in line]
     assert len({line["question_id"] for line in about}) == 2  # both questions, each line with its own id
     assert any(number.name in line["message"] for line in lines)
+    assert any("embedding model runs on 1 CPU thread" in line["message"] for line in lines)  # the model has the rest
 
 
 def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  # type: ignore[no-untyped-def]
