@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import GeneratorConfig
+from bot.config import GeneratorConfig, LlamaCppConfig
 from bot.generator import GeneratorUnavailable
 from bot.llamacpp_buffers import cpu_has_amx, safe_buffers
 from bot.model_states import SavedState, StateCache
@@ -32,6 +32,7 @@ class LlamaCppGenerator:
         self._lock = threading.Lock()
         self._states = StateCache(max_bytes=state_cache_mb * 1024 * 1024)
         self.last_prefill_tokens = 0  # prompt tokens the last answer had to read (after any saved state)
+        self.extra_layouts: tuple[str, ...] = ()  # llama.cpp's extra weight layouts offered at load; () plain
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise GeneratorUnavailable(f"{name}: the GGUF file carries no chat template")
@@ -54,22 +55,28 @@ class LlamaCppGenerator:
         extra = not cpu_has_amx() if extra_buffers is None else extra_buffers
         threads = n_threads or os.cpu_count() or 1
         try:
-            with safe_buffers(extra):
+            with safe_buffers(extra) as layouts:
                 llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                               n_batch=512, use_mmap=False, verbose=False)  # fmt: skip
         except (ValueError, RuntimeError) as error:
             raise GeneratorUnavailable(f"{path}: {error}") from error
-        return cls(llama, name=name, state_cache_mb=state_cache_mb)
+        generator = cls(llama, name=name, state_cache_mb=state_cache_mb)
+        generator.extra_layouts = tuple(layouts)
+        return generator
 
     @classmethod
     def from_config(cls, config: GeneratorConfig, *, local_only: bool) -> LlamaCppGenerator:
         """generator.llamacpp.file as a local path, else that file of generator.llamacpp.repo on the Hub."""
         settings = config.llamacpp
         path = Path(settings.file).expanduser()
-        name = path.stem
-        if not path.is_file():
-            path = _hub_file(settings.repo, settings.file, local_only=local_only)
-            name = f"{settings.repo}/{settings.file}"
+        if path.is_file():
+            return cls.with_settings(path, name=path.stem, settings=settings)
+        path = _hub_file(settings.repo, settings.file, local_only=local_only)
+        return cls.with_settings(path, name=f"{settings.repo}/{settings.file}", settings=settings)
+
+    @classmethod
+    def with_settings(cls, path: str | Path, *, name: str, settings: LlamaCppConfig) -> LlamaCppGenerator:
+        """A GGUF file loaded as generator.llamacpp says: window, threads, saved states, weight layout."""
         return cls.load(
             path, name=name,
             n_ctx=settings.context_tokens, n_threads=settings.threads, state_cache_mb=settings.state_cache_mb,

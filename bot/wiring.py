@@ -61,10 +61,7 @@ def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> G
     folder, gguf_file, display = stand_in_location(config.fallback)
     warn(f"Warning: {wanted} is not available, so {display} answers instead (much weaker). {advice}")
     if backend == "llamacpp":
-        return LlamaCppGenerator.load(
-            Path(folder) / gguf_file, name=display, n_ctx=config.llamacpp.context_tokens,
-            n_threads=config.llamacpp.threads, state_cache_mb=config.llamacpp.state_cache_mb,
-        )  # fmt: skip
+        return LlamaCppGenerator.with_settings(Path(folder) / gguf_file, name=display, settings=config.llamacpp)
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
 
 

@@ -80,6 +80,18 @@ def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp() -> None:
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
 
 
+@pytest.mark.usefixtures("no_hub")
+def test_the_stand_in_loads_with_the_configured_weight_layout() -> None:
+    from bot.llamacpp_buffers import drop_amx, extra_buffer_types
+
+    drop_amx()  # what loading with extra layouts does first: AMX is never offered
+    for setting, offered in (("on", tuple(extra_buffer_types())), ("off", ())):
+        config = offline_llamacpp(llamacpp={"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf",
+                                            "extra_buffers": setting})  # fmt: skip
+        generator = open_generator(config, warn=lambda line: None)
+        assert isinstance(generator, LlamaCppGenerator) and generator.extra_layouts == offered
+
+
 def test_llamacpp_takes_a_local_gguf_file() -> None:
     folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
     config = offline_llamacpp(fallback="none", llamacpp={"file": str(Path(folder) / gguf_file)})
