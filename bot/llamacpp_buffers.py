@@ -76,7 +76,7 @@ def plain_buffers(enabled: bool = True) -> Iterator[None]:
 @contextmanager
 def safe_buffers(extra: bool) -> Iterator[list[str]]:
     """Load models inside the block with the extra layouts llama.cpp can run here (never AMX), or with none when
-    `extra` is False; yields the extra layouts in use."""
+    `extra` is False; yields the extra layouts offered (llama.cpp puts each weight in the first that takes it)."""
     if extra and drop_amx():
         yield extra_buffer_types()
         return

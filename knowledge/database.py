@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, MetaData, RootTransaction, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 METADATA = MetaData()
 # Held while a process checks or migrates the schema, so bot processes starting together migrate once.
 _PG_SCHEMA_LOCK = 0x5B_0075
+SCHEMA_WAIT = 60.0  # seconds a process starting waits for others checking or migrating the schema
 
 
 class DatabaseError(Exception):
@@ -117,7 +119,8 @@ def _schema_transaction(url: str) -> Iterator[Connection]:
     migrate once); an unreachable server becomes one sentence."""
     engine = _engine(url, schema_only=True)
     try:
-        with engine.begin() as db:
+        db, transaction = _begin_in_turn(engine)
+        with db, transaction:
             if engine.dialect.name == "postgresql":
                 db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK})
             yield db
@@ -128,6 +131,24 @@ def _schema_transaction(url: str) -> Iterator[Connection]:
         ) from None
     finally:
         engine.dispose()
+
+
+def _begin_in_turn(engine: Engine) -> tuple[Connection, RootTransaction]:
+    """A connection in its schema transaction. SQLite can answer "database is locked" at once, without its busy
+    timeout, to processes opening a new file together (switching it to WAL takes the file to itself): those wait
+    their turn, up to SCHEMA_WAIT seconds, as they do for the write lock."""
+    deadline = time.monotonic() + SCHEMA_WAIT
+    while True:
+        db = None
+        try:
+            db = engine.connect()  # its first statements switch a new file to WAL
+            return db, db.begin()  # BEGIN IMMEDIATE on SQLite
+        except OperationalError as error:
+            if db is not None:
+                db.close()
+            if engine.dialect.name != "sqlite" or "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _scrubbed(error: BaseException, url: str) -> str:
@@ -147,7 +168,7 @@ def _scrubbed(error: BaseException, url: str) -> str:
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     """WAL so readers never wait for a sync's writes; a busy timeout so writers queue instead of failing."""
     cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: the switch to WAL may have to wait for another process
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -42,6 +42,33 @@ def test_a_new_database_is_created_at_the_newest_revision_exactly_as_the_code_de
     assert revision(database_url) == schema.head()
 
 
+def test_a_process_finding_a_new_sqlite_file_locked_waits_its_turn(tmp_path: Path) -> None:
+    """A new file still in rollback mode, its lock held by another process just starting: SQLite refuses the
+    switch to WAL at once, without its busy timeout (the race that made processes starting together fail)."""
+    import sqlite3
+
+    path = tmp_path / "supportbot.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    outcome: list[object] = []
+    opening = threading.Thread(target=lambda: outcome.append(_opened(f"sqlite:///{path}")))
+    opening.start()
+    opening.join(timeout=1.0)  # the lock is held a second, or until this process's attempt has ended
+    other.execute("COMMIT")
+    other.close()
+    opening.join(timeout=60)
+    assert outcome == ["opened"]
+    assert revision(f"sqlite:///{path}") == schema.head()
+
+
+def _opened(url: str) -> object:
+    try:
+        open_database(url).dispose()
+    except DatabaseError as error:
+        return error
+    return "opened"
+
+
 def test_processes_starting_together_on_a_new_database_create_it_once(database_url: str) -> None:
     barrier, failures = threading.Barrier(4), []
 
