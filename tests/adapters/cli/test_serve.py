@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from bot.language import say
-from tests.adapters.cli.test_ops_server import free_port
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload, signed_request
 from tests.conftest import REPO, synced_example_config
 from tests.fixtures.held_model import HeldModel
+from tests.fixtures.ports import free_port
 
 SECRET, TOKEN = "serve-signing-secret", "xoxb-serve-test-token-123456"
 VPN = "How do I connect to the VPN from home?"
@@ -112,6 +112,16 @@ def until(found: Callable[[], Any], running: Running, what: str) -> Any:
     raise AssertionError(f"no {what} within {WAIT} s:\n{running.stderr.read_text()[-3000:]}")
 
 
+def until_stopping(running: Running) -> None:
+    until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
+
+
+def ask_and_hold(running: Running, model: HeldModel, *, ts: str) -> None:
+    """The VPN question asked, and in the model's hands until the test releases it (or never)."""
+    running.ask(VPN, ts=ts)
+    assert model.streaming.wait(WAIT), "the question never reached the model"
+
+
 def posted(slack: FakeSlack, words: str) -> Callable[[], dict[str, Any] | None]:
     return lambda: next((m for m in slack.messages() if words in (m.get("text") or "")), None)
 
@@ -132,10 +142,9 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
         try:
             health = running.wait_ready()
             assert set(health["checks"]) == {"process", "store", "database", "model"}
-            running.ask(VPN, ts="1700000001.000100")
-            assert model.streaming.wait(WAIT), "the question never reached the model"
+            ask_and_hold(running, model, ts="1700000001.000100")
             running.process.send_signal(number)
-            until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
+            until_stopping(running)
             running.ask("What is the expense limit?", ts="1700000002.000100")
             turned_away = until(posted(slack, say("restarting", "en")), running, "the restarting notice")
             assert turned_away["thread_ts"] == "1700000002.000100"
@@ -159,8 +168,7 @@ def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  #
         running = Running(synced, tmp_path, slack=slack, model=model, drain=0.5)
         try:
             running.wait_ready()
-            running.ask(VPN, ts="1700000003.000100")
-            assert model.streaming.wait(WAIT), "the question never reached the model"
+            ask_and_hold(running, model, ts="1700000003.000100")
             running.process.send_signal(signal.SIGTERM)
             assert running.process.wait(WAIT) == 0
         finally:
@@ -177,10 +185,9 @@ def test_a_second_ctrl_c_stops_without_waiting_and_still_tells_the_asker(  # typ
         running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
         try:
             running.wait_ready()
-            running.ask(VPN, ts="1700000004.000100")
-            assert model.streaming.wait(WAIT), "the question never reached the model"
+            ask_and_hold(running, model, ts="1700000004.000100")
             running.process.send_signal(signal.SIGINT)
-            until(lambda: (lambda s: s if s[0] == 503 else None)(running.healthz()), running, "a 503 while stopping")
+            until_stopping(running)
             running.process.send_signal(signal.SIGINT)
             assert running.process.wait(WAIT) == 0
         finally:
