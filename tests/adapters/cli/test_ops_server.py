@@ -17,18 +17,13 @@ from bot.wiring import Bot
 from tests.bot.test_drain import bot_over
 from tests.conftest import synced_example_config
 from tests.fixtures.held_model import HeldModel
+from tests.fixtures.ports import free_port
 
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
     return synced_example_config(tmp_path_factory.mktemp("ops"), minilm_path=minilm_path, embedder=embedder,
                                  extra_yaml="")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def probe(bot: Bot, metrics: PrometheusMetrics, path: str) -> tuple[int, str, str]:
