@@ -4,7 +4,8 @@
                                        [--set LABEL CONFIG QUESTIONS]... [--tokenizer NAME] [--json]
 
 Each question goes the way the bot sends it: `bot.top_k` passages retrieved (hybrid or not, as the config
-says), those under `bot.relevance_threshold` dropped, then as many as fit the budget kept in rank order
+says), those under a `bot.relevance_threshold` dropped where the config still sets one (the calibrated
+abstention decides whether to answer, not which passages), then as many as fit the budget kept in rank order
 (`bot.prompt.fit_passages`, the bot's own packing). A question counts as recalled at a budget when a passage
 of its gold source is among those kept. Prints, per question set and budget, that recall, the passages and
 tokens given, and the smallest budget whose recall is within a point of the best in every set: the rule
@@ -88,8 +89,8 @@ def retrieved(config: Path, questions: Sequence[Question], *, top_k: int | None)
     names = [c.name for c in settings.collections]
     k = top_k or settings.bot.top_k
     threshold = settings.bot.relevance_threshold
-    return [[h for h in knowledge.retriever.search(q.question, collections=names, k=k) if h.score >= threshold]
-            for q in questions]  # fmt: skip
+    return [[h for h in knowledge.retriever.search(q.question, collections=names, k=k)
+             if threshold is None or h.score >= threshold] for q in questions]  # fmt: skip
 
 
 def sweep(label: str, questions: Sequence[Question], hits: Sequence[list[Hit]], *, budgets: Sequence[int],

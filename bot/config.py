@@ -52,7 +52,9 @@ class GeneratorConfig(Section):
 
 class BotConfig(Section):
     prompt_format: Literal["system_documents", "user_context"] = "user_context"
-    relevance_threshold: float = Field(default=0.8, ge=-1, le=1)
+    # Deprecated: a fixed cosine (it depends on the embedding model and the language). None: calibrated (abstain).
+    relevance_threshold: float | None = Field(default=None, ge=-1, le=1)
+    abstain: Literal["lenient", "balanced", "strict"] = "balanced"
     top_k: int = Field(default=5, ge=1, le=50)
     context_tokens: int = Field(default=750, ge=100, le=28000)
     history_tokens: int = Field(default=6000, ge=0, le=28000)

@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
+from bot.abstention import Relevance
+from bot.citations import cited, closest, counts
 from bot.config import Settings
 from bot.drain import Drain, Interrupted
 from bot.generator import Generator
+from bot.grounding import SentenceGate, SupportChecker
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
-from bot.messages import Answer, IncomingMessage, Source, Timings
+from bot.messages import Answer, IncomingMessage, SentenceCounts, Source, Timings
 from bot.model_pieces import pieces_watched
 from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
@@ -42,7 +45,8 @@ class Conversations:
     def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator,
                  history: SqlThreadHistory, detector: LanguageDetector,
                  queue: GenerationQueue | None = None, records: Records | None = None,
-                 observer: Observer | None = None, drain: Drain | None = None) -> None:  # fmt: skip
+                 observer: Observer | None = None, drain: Drain | None = None,
+                 relevance: Relevance | None = None, checker: SupportChecker | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
@@ -52,6 +56,11 @@ class Conversations:
         self._records = records
         self._observer = observer or Unobserved()
         self._drain = drain or Drain()
+        self._checker = checker  # None: answers are not checked sentence by sentence (tools without an embedder)
+        self._relevance = relevance or Relevance(
+            probe=lambda queries, names: retriever.probe(queries, collections=names),
+            stamp=lambda names: ",".join(names), cache_dir=None, level=settings.bot.abstain,
+        )  # fmt: skip
 
     def has_answered(self, message: IncomingMessage) -> bool:
         """Follow-ups in a thread the bot has answered need no mention."""
@@ -96,6 +105,10 @@ class Conversations:
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
         )  # fmt: skip
         written = RepetitionGuard()  # a looping answer is ended there, and keeps one copy of the loop
+        # Only whole sentences reach the asker, and never one stating a number, name, command or URL that no
+        # passage (nor the question) holds: an invented port must not flash on screen and vanish.
+        gate = SentenceGate(question=message.text, passages=[passage_text(h) for h in prepared.passages])
+        shown = ""
         first_token: float | None = None
         try:
             with self._queue.place() as ticket:
@@ -105,11 +118,13 @@ class Conversations:
                 model = self._generator.stream(messages, max_new_tokens=self._settings.generator.max_new_tokens)
                 for piece in pieces_watched(model, check=self._deadline_check()):  # leaving it stops the model
                     first_token = first_token or time.perf_counter() - started
-                    yield piece
                     if written.feed(piece):
                         log.info("Question %s: the answer started repeating itself; ended there", message.id,
                                  extra=about)  # fmt: skip
                         break
+                    if safe := gate.feed(piece):
+                        shown += safe
+                        yield safe
         except Interrupted:
             log.warning("Question %s interrupted: the process is stopping", message.id, extra=about)
             yield self._finish(prepared, say("interrupted", prepared.language), "failed", started, first_token)
@@ -124,7 +139,30 @@ class Conversations:
                           extra=about)  # fmt: skip
             yield self._finish(prepared, say("failed", prepared.language), "failed", started, first_token)
             return
-        yield self._finish(prepared, written.text.strip(), "answered", started, first_token)
+        yield from self._checked(prepared, written.text.strip(), shown, started, first_token)
+
+    def _checked(self, prepared: Prepared, text: str, shown: str, started: float,
+                 first: float | None) -> Iterator[str | Answer]:  # fmt: skip
+        """The written answer checked against its passages: inventions dropped, only backing pages cited; with no
+        sentence backed, an abstention that links the closest pages instead."""
+        if self._checker is None:
+            yield self._finish(prepared, text, "answered", started, first, sources=closest(prepared.passages))
+            return
+        passages = [passage_text(hit) for hit in prepared.passages]
+        grounded = self._checker.check(question=prepared.message.text, answer=text, passages=passages)
+        if grounded.invented:
+            log.info("Question %s: %d sentence(s) dropped, stating what no passage holds", prepared.message.id,
+                     grounded.invented, extra={"question_id": prepared.message.id})  # fmt: skip
+        if not grounded.sources:
+            fallback = say("not_grounded", prepared.language)
+            yield self._finish(prepared, fallback, "abstained", started, first, sources=closest(prepared.passages),
+                               sentences=counts(grounded))  # fmt: skip
+            return
+        final = grounded.text.strip()
+        if final.startswith(shown) and len(final) > len(shown):
+            yield final[len(shown) :]  # the tail the gate held until the answer ended
+        yield self._finish(prepared, final, "answered", started, first, sources=cited(grounded, prepared.passages),
+                           sentences=counts(grounded))  # fmt: skip
 
     def _deadline_check(self) -> Callable[[], None]:
         """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""
@@ -150,7 +188,7 @@ class Conversations:
             previous=previous,
         )  # fmt: skip
         started = time.perf_counter()
-        hits = self._retrieve(message, history)
+        hits = self._retrieve(message, history, language)
         passages = fit_passages(
             hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
         )
@@ -164,28 +202,36 @@ class Conversations:
         given = "\n".join(turn.context for turn in prepared.history if turn.context)
         return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
-    def _retrieve(self, message: IncomingMessage, history: list[Turn]) -> list[Hit]:
+    def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str) -> list[Hit]:
+        """The passages to answer from; none when the knowledge base does not hold the answer."""
         collections = readable_collections(self._settings, message)
         if not collections:
             return []
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
-        hits = self._retriever.search(query, collections=collections, k=self._settings.bot.top_k)
-        return [h for h in hits if h.score >= self._settings.bot.relevance_threshold]
+        retrieved = self._retriever.retrieve(query, collections=collections, k=self._settings.bot.top_k)
+        threshold = self._settings.bot.relevance_threshold
+        if threshold is not None:  # deprecated: one cosine for every model and language
+            return [h for h in retrieved.hits if h.score >= threshold]
+        verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
+        log.info("Question %s: margin %.3f against %.3f (%s)", message.id, verdict.margin, verdict.bar,
+                 "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
+        return retrieved.hits if verdict.answer else []
 
     def _abstain_text(self, language: str) -> str:
         escalation = self._settings.bot.escalation
         text = say("not_found", language)
         return f"{text} {say('escalate', language, contact=escalation)}" if escalation else text
 
-    def _finish(self, prepared: Prepared, text: str, status: str, started: float, first: float | None) -> Answer:
+    def _finish(self, prepared: Prepared, text: str, status: str, started: float, first: float | None, *,
+                sources: tuple[Source, ...] = (), sentences: SentenceCounts | None = None) -> Answer:  # fmt: skip
         total = time.perf_counter() - started
-        sources = _sources(prepared.passages) if status == "answered" else ()
         answer = Answer(
             text=text, sources=sources, language=prepared.language, status=status,  # type: ignore[arg-type]
-            model=self._generator.name if status == "answered" else None,
+            model=self._generator.name if status == "answered" or sentences else None,
             timings=Timings(prepared.retrieval_seconds, first, total - prepared.retrieval_seconds),
+            sentences=sentences,
         )  # fmt: skip
         if status == "answered":
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
@@ -209,11 +255,3 @@ class Conversations:
             answer.timings.retrieval + answer.timings.generation, answer.id, extra={"question_id": message.id},
         )  # fmt: skip
         self._observer.answered(message, answer)
-
-
-def _sources(passages: tuple[Hit, ...]) -> tuple[Source, ...]:
-    """The distinct documents behind the passages given to the model, best first; never anything else."""
-    seen: dict[tuple[str, str], Source] = {}
-    for hit in passages:
-        seen.setdefault((hit.collection, hit.path), Source(hit.title, hit.heading, hit.path, hit.url, hit.collection))
-    return tuple(seen.values())

@@ -30,6 +30,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Sorry, your question was interrupted because the bot is restarting. Please ask it again in a moment."
         ),
         "restarting": "The bot is restarting and cannot take new questions right now. Please ask again in a moment.",
+        "not_grounded": "I could not find an answer the knowledge base backs up; these pages may help.",
         "sources": "Sources",
     },
     "ar": {
@@ -38,6 +39,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "failed": "عذرًا، حدث خطأ أثناء إعداد الإجابة. يُرجى المحاولة مرة أخرى بعد قليل.",
         "interrupted": "عذرًا، انقطعت الإجابة عن سؤالك بسبب إعادة تشغيل البوت. يُرجى طرح السؤال مرة أخرى بعد قليل.",
         "restarting": "تجري الآن إعادة تشغيل البوت ولا يمكنه استقبال أسئلة جديدة. يُرجى طرح سؤالك مرة أخرى بعد قليل.",
+        "not_grounded": "لم أجد إجابة تدعمها قاعدة المعرفة؛ قد تفيدك هذه الصفحات.",
         "sources": "المصادر",
     },
     "zh": {
@@ -46,6 +48,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "failed": "抱歉，生成回答时出了点问题。请稍后再试。",
         "interrupted": "抱歉，机器人正在重启，您的问题被中断了。请稍后重新提问。",
         "restarting": "机器人正在重启，暂时无法接收新问题。请稍后再提问。",
+        "not_grounded": "未能在知识库中找到有依据的答案；以下页面或许有帮助。",
         "sources": "来源",
     },
     "fr": {
@@ -58,6 +61,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": (
             "Le bot redémarre et ne peut pas prendre de nouvelles questions pour le moment. "
             "Veuillez réessayer dans un instant."
+        ),
+        "not_grounded": (
+            "Je n'ai pas trouvé de réponse étayée par la base de connaissances ; ces pages peuvent vous aider."
         ),
         "sources": "Sources",
     },
@@ -72,6 +78,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": (
             "Der Bot wird gerade neu gestartet und nimmt keine neuen Fragen an. Bitte fragen Sie gleich noch einmal."
         ),
+        "not_grounded": (
+            "Ich habe keine durch die Wissensdatenbank belegte Antwort gefunden; diese Seiten können Ihnen helfen."
+        ),
         "sources": "Quellen",
     },
     "ja": {
@@ -85,6 +94,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": (
             "ボットを再起動中のため、現在新しいご質問を受け付けられません。しばらくしてからもう一度お試しください。"
         ),
+        "not_grounded": (
+            "ナレッジベースに裏付けのある回答が見つかりませんでした。以下のページが参考になるかもしれません。"
+        ),
         "sources": "出典",
     },
     "ko": {
@@ -94,6 +106,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "failed": "죄송합니다. 답변을 준비하는 중에 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.",
         "interrupted": "죄송합니다. 봇이 다시 시작되어 질문에 대한 답변이 중단되었습니다. 잠시 후 다시 질문해 주세요.",
         "restarting": "봇이 다시 시작되는 중이라 지금은 새 질문을 받을 수 없습니다. 잠시 후 다시 질문해 주세요.",
+        "not_grounded": "지식 베이스에서 근거가 확인된 답변을 찾지 못했습니다. 다음 페이지가 도움이 될 수 있습니다.",
         "sources": "출처",
     },
     "pt": {
@@ -107,6 +120,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": (
             "O bot vai ser reiniciado e não pode receber novas perguntas agora. Tente novamente dentro de instantes."
         ),
+        "not_grounded": "Não encontrei uma resposta fundamentada na base de conhecimento; estas páginas podem ajudar.",
         "sources": "Fontes",
     },
     "es": {
@@ -118,6 +132,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "restarting": (
             "El bot se está reiniciando y ahora no puede recibir preguntas nuevas. Vuelva a intentarlo en un momento."
+        ),
+        "not_grounded": (
+            "No encontré una respuesta respaldada por la base de conocimientos; estas páginas pueden ayudarle."
         ),
         "sources": "Fuentes",
     },

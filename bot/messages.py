@@ -35,6 +35,7 @@ class Source:
     path: str
     url: str | None
     collection: str
+    sentences: tuple[int, ...] = ()  # the answer's sentences (0-based) this document's passages support
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class Timings:
     retrieval: float = 0.0
     first_token: float | None = None
     generation: float = 0.0
+
+
+@dataclass(frozen=True)
+class SentenceCounts:
+    """What the support check found in an answer (bot/grounding.py): sentences a cited passage backs, sentences
+    kept without backing (filler aside), and sentences dropped for stating what no passage holds."""
+
+    supported: int = 0
+    unsupported: int = 0
+    invented: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,15 @@ class Answer:
     model: str | None
     timings: Timings = Timings()
     id: str | None = None  # set once the answer is recorded; buttons and feedback refer to it
+    sentences: SentenceCounts | None = None  # None: no model answer was checked (an abstention, an apology)
+
+    @property
+    def supported(self) -> float | None:
+        """The share of the answer's claims (filler aside) that a cited passage supports."""
+        if self.sentences is None:
+            return None
+        claims = self.sentences.supported + self.sentences.unsupported
+        return round(self.sentences.supported / claims, 4) if claims else 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,8 +81,17 @@ class Answer:
             "status": self.status,
             "model": self.model,
             "id": self.id,
+            "supported": self.supported,
+            "invented_sentences": self.sentences.invented if self.sentences else 0,
             "sources": [
-                {"title": s.title, "heading": s.heading, "path": s.path, "url": s.url, "collection": s.collection}
+                {
+                    "title": s.title,
+                    "heading": s.heading,
+                    "path": s.path,
+                    "url": s.url,
+                    "collection": s.collection,
+                    "sentences": list(s.sentences),
+                }
                 for s in self.sources
             ],
             "timings": {

@@ -35,6 +35,11 @@ class PrometheusMetrics:
             "supportbot_first_token_seconds", "From question to the model's first piece of text.", ["platform"],
             buckets=FIRST_TOKEN_BUCKETS, registry=r,
         )  # fmt: skip
+        self._sentences = Counter(
+            "supportbot_answer_sentences", "Sentences of the model's answers by the support check: backed by a cited "
+            "passage (yes), kept without backing (no), dropped for stating what no passage holds (invented).",
+            ["supported"], registry=r,
+        )  # fmt: skip
         self._queue = Gauge("supportbot_queue_depth", "Questions waiting for the model.", registry=r)
         self._syncs = Counter("supportbot_sync_runs", "Knowledge syncs run, by collection.", ["collection"], registry=r)
         self._sync_failures = Counter(
@@ -51,6 +56,10 @@ class PrometheusMetrics:
         self._latency.labels(message.platform).observe(timings.retrieval + timings.generation)
         if timings.first_token is not None:
             self._first_token.labels(message.platform).observe(timings.first_token)
+        if answer.sentences is not None:
+            for label, count in (("yes", answer.sentences.supported), ("no", answer.sentences.unsupported),
+                                 ("invented", answer.sentences.invented)):  # fmt: skip
+                self._sentences.labels(label).inc(count)
 
     def synced(self, collection: str, *, ok: bool, failed_files: int = 0) -> None:
         self._syncs.labels(collection).inc()

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, Float, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.messages import Answer, IncomingMessage
@@ -36,6 +36,9 @@ answers_table = Table(
     Column("model", String(200), nullable=True),
     Column("sources", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Grounding (bot/grounding.py): the share of sentences a cited passage supports; sentences dropped as invented.
+    Column("supported", Float, nullable=True),
+    Column("invented_sentences", Integer, nullable=True),
 )
 feedback_table = Table(
     "feedback",
@@ -72,6 +75,8 @@ class Records:
                     thread=message.thread, user=message.user, question=message.text, answer=answer.text,
                     status=answer.status, language=answer.language, model=answer.model,
                     sources=json.dumps(sources, ensure_ascii=False), created_at=_now(),
+                    supported=answer.supported,
+                    invented_sentences=answer.sentences.invented if answer.sentences else None,
                 )
             )  # fmt: skip
         return answer_id

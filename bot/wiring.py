@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from bot.abstention import Relevance
 from bot.config import GeneratorConfig, Settings
 from bot.conversations import Conversations
 from bot.drain import Drain
 from bot.generator import Generator, GeneratorUnavailable, TransformersGenerator, gpu_available, stand_in_location
+from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
 from bot.language import LinguaDetector
 from bot.llamacpp_generator import LlamaCppGenerator
@@ -93,6 +95,13 @@ def embedding_threads(settings: Settings, *, serving: bool) -> int | None:
 def database_url(settings: Settings) -> str:
     """database.url, else the SQLite file under the data directory."""
     return settings.database.url or sqlite_url(settings.data_dir)
+
+
+def calibration_stamp(knowledge: Knowledge, collections: Sequence[str]) -> str:
+    """What an abstention calibration is valid for: the embedding model and each collection's content, whose
+    version every write bumps (a sync that changes nothing keeps it)."""
+    versions = ",".join(f"{name}:{knowledge.lexical_store.state(name).version}" for name in collections)
+    return f"{knowledge.embedder.name}|{versions}"
 
 
 @dataclass
@@ -210,7 +219,25 @@ class Bot:
             records=self.records,
             observer=self.knowledge.observer,
             drain=self.drain,
+            relevance=self.relevance,
+            checker=SupportChecker(self.knowledge.embedder),
         )
+
+    @cached_property
+    def relevance(self) -> Relevance:
+        knowledge = self.knowledge
+        if knowledge.settings.bot.relevance_threshold is not None:  # logged: a JSON log stays all JSON
+            log.warning(
+                "bot.relevance_threshold is deprecated: a fixed cosine depends on the embedding model and the "
+                "asker's language. Remove it to let the bot calibrate itself, and set bot.abstain (strict, "
+                "balanced or lenient) instead."
+            )
+        return Relevance(
+            probe=lambda queries, names: knowledge.retriever.probe(queries, collections=names),
+            stamp=lambda names: calibration_stamp(knowledge, names),
+            cache_dir=knowledge.settings.data_dir / "calibration",
+            level=knowledge.settings.bot.abstain,
+        )  # fmt: skip
 
     @cached_property
     def queue(self) -> GenerationQueue:

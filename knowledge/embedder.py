@@ -66,6 +66,9 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> list[float]:
         return self._encode([self._query_prefix + text])[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._encode([self._query_prefix + t for t in texts])
+
     def count_tokens(self, text: str) -> int:
         prefixed = self._passage_prefix + text
         return len(self._model.tokenizer(prefixed, add_special_tokens=False, verbose=False)["input_ids"])

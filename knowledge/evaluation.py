@@ -66,7 +66,8 @@ class Evaluation:
 
 
 def read_questions(path: Path) -> list[Question]:
-    """One JSON object a line with `question`, `language` and `gold`; other fields are ignored, blank lines too."""
+    """One JSON object a line with `question`, `language` and `gold`; other fields are ignored, blank lines too, and
+    so are questions whose gold is null (the knowledge base does not answer them: `eval answers` asks those)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -78,6 +79,8 @@ def read_questions(path: Path) -> list[Question]:
         try:
             item = json.loads(line)
             fields = [item[key] for key in ("question", "language", "gold")]
+            if fields[2] is None:
+                continue
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise QuestionsError(
                 f"{path}, line {number}: expected a JSON object with question, language and gold ({error})."

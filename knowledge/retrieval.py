@@ -4,7 +4,7 @@ ranking when hybrid), with links."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from knowledge.config import CollectionConfig
@@ -45,6 +45,16 @@ def per_source(hits: Sequence[Hit], *, limit: int) -> list[Hit]:
     return kept
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages for a question, and the cosines of every dense candidate looked at (best first): how far the
+    best stands above the rest is what tells a question the knowledge base answers from one it does not."""
+
+    hits: list[Hit]
+    pool: tuple[float, ...]
+    embedding: Sequence[float] = ()  # the query's vector, for comparing the question with other texts
+
+
 class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
@@ -60,21 +70,33 @@ class Retriever:
 
     def search(self, query: str, *, collections: Sequence[str], k: int = 5) -> list[Hit]:
         """The k best passages for `query` among `collections`, best first."""
+        return self.retrieve(query, collections=collections, k=k).hits
+
+    def retrieve(self, query: str, *, collections: Sequence[str], k: int = 5) -> Retrieved:
+        """The k best passages for `query` among `collections`, with the dense candidates' scores."""
         unknown = [name for name in collections if name not in self._collections]
         if unknown:
             raise ValueError(f"unknown collection(s): {', '.join(unknown)}")
         embedding = self._embedder.embed_query(query)
         # More candidates than k: chunks of a file being replaced right now are filtered out below, and so are
         # a source's passages past its limit.
-        pool = max(k + 8, self._candidates)
-        hits = self._store.query(collections, embedding, k=pool)
+        depth = max(k + 8, self._candidates)
+        hits = self._store.query(collections, embedding, k=depth)
+        scores = tuple(sorted((h.score for h in hits), reverse=True))
         if self._title_weight:
-            titles = self._store.query([titles_collection(name) for name in collections], embedding, k=pool)
+            titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
-            hits = self._hybrid(query, embedding, hits, collections=collections, k=pool)
+            hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
         kept = per_source(self._live(hits), limit=self._per_source)[:k]
-        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
+        linked = [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
+        return Retrieved(linked, scores, embedding)
+
+    def probe(self, queries: Sequence[str], *, collections: Sequence[str]) -> list[Retrieved]:
+        """Many queries at once, dense only, no passages: each one's best cosine and its vector. What calibrating
+        abstention needs, in one batch through the embedding model (seconds for hundreds of questions)."""
+        embeddings = self._embedder.embed_queries(queries)
+        return [Retrieved([], tuple(h.score for h in self._store.query(collections, e, k=1)), e) for e in embeddings]
 
     def warm(self) -> None:
         """Build now what the first question would otherwise wait for: the BM25 index of every collection."""

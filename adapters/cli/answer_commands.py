@@ -55,7 +55,8 @@ def chat(settings: Settings, *, channel: str | None) -> None:
 
 
 def show(stream: object) -> None:
-    """Pieces are printed as they come; the final Answer's text replaces nothing, it only adds sources."""
+    """Pieces are printed as they come (whole sentences, checked against the passages); the final Answer adds its
+    sources, and its own words when it is not the answer that streamed (an apology, an answer no page backs)."""
     streamed = False
     for item in stream:  # type: ignore[attr-defined]
         if isinstance(item, Queued):
@@ -64,6 +65,8 @@ def show(stream: object) -> None:
         elif isinstance(item, Answer):
             if not streamed:
                 sys.stdout.write(item.text)
+            elif item.status != "answered":  # cut short, or nothing written could be backed by a page: say so
+                sys.stdout.write(f"\n\n{item.text}")
             sys.stdout.write("\n")
             print_sources(item)
         else:

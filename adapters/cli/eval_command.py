@@ -1,18 +1,27 @@
-"""What `eval retrieval` prints: recall@1, recall@5 and MRR overall and per language, then the misses, or JSON."""
+"""What `eval retrieval` and `eval answers` print: per language, retrieval's recall and MRR with its misses, or the
+answers' accuracy, citations, abstentions, language, grounding and time; or JSON."""
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adapters.cli.answer_commands import message, open_bot
 from adapters.cli.knowledge_commands import UsageError, err, out
 from adapters.cli.knowledge_commands import _chosen as chosen_collections
+from bot.answer_evaluation import AnswerEvaluation, AnswerQuestion, evaluate_answers, read_answer_questions
 from bot.config import Settings
+from bot.language import LinguaDetector
+from bot.messages import Answer
 from bot.wiring import Knowledge
 from knowledge.evaluation import DEPTH, Evaluation, QuestionsError, evaluate, read_questions
+
+_BAR = (TextColumn("questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 def retrieval(settings: Settings, questions_file: Path, *, collections: list[str], as_json: bool) -> None:
@@ -28,8 +37,7 @@ def retrieval(settings: Settings, questions_file: Path, *, collections: list[str
     def search(text: str) -> list[str]:
         return [hit.path for hit in knowledge.retriever.search(text, collections=chosen, k=DEPTH)]
 
-    columns = (TextColumn("questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(*_BAR, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("questions", total=len(questions))
         result = evaluate(questions, search=search, progress=lambda: bar.advance(task))
     if as_json:
@@ -54,3 +62,45 @@ def print_evaluation(result: Evaluation) -> None:
         found = ", ".join(outcome.sources)
         out.print(f"  [{q.language}] {q.question}", highlight=False, markup=False)
         out.print(f"     gold {q.gold} ({where}); found {found}", style="dim", highlight=False, markup=False)
+
+
+def answers(settings: Settings, questions_file: Path, *, collections: list[str], limit: int | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Every question through the conversation manager Slack and Discord use, each in a thread of its own."""
+    try:
+        questions = read_answer_questions(questions_file)[:limit]
+    except QuestionsError as error:
+        raise UsageError(str(error)) from None
+    chosen = chosen_collections(settings, collections)
+    scoped = settings.model_copy(update={"bot": settings.bot.model_copy(update={"default_collections": chosen})})
+    bot = open_bot(scoped)
+    conversations = bot.conversations
+
+    def ask(question: AnswerQuestion) -> tuple[Answer, float]:
+        started = time.perf_counter()
+        answer = conversations.answer(message(question.question, channel="eval", thread=uuid.uuid4().hex))
+        return answer, time.perf_counter() - started
+
+    detector = LinguaDetector()
+    with Progress(*_BAR, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("questions", total=len(questions))
+        result = evaluate_answers(questions, ask=ask, detect=detector.detect, model=bot.generator.name,
+                                  progress=lambda: bar.advance(task))  # fmt: skip
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer_evaluation(result)
+
+
+def print_answer_evaluation(result: AnswerEvaluation) -> None:
+    columns = ("accuracy", "cited_gold", "abstained_answerable", "abstained_unanswerable", "answered_in_language",
+               "supported", "p50_seconds", "p95_seconds")  # fmt: skip
+    headers = ("right", "cites gold", "wrongly abstained", "abstained when absent", "in language", "supported",
+               "p50 s", "p95 s")  # fmt: skip
+    table = Table("language", "n (answerable / not)", *headers, title=f"Answers by {result.model}")
+    for language, scores in (*result.per_language, ("all", result.overall)):
+        figures = scores.as_dict()
+        cells = ["–" if figures[c] is None else f"{figures[c]:.2f}" for c in columns]
+        counts = f"{scores.questions} ({scores.answerable} / {scores.unanswerable})"
+        table.add_row(language, counts, *cells, style="bold" if language == "all" else None)
+    out.print(table)

@@ -201,6 +201,23 @@ def eval_retrieval(
     retrieval(settings_from(config, verbose), questions, collections=collection or [], as_json=as_json)
 
 
+@evaluate.command("answers")
+def eval_answers(
+    questions: Annotated[
+        Path, typer.Option("--questions", help="JSONL: question, language, gold (a path or null), answer_contains.")
+    ],
+    config: ConfigOption = None,
+    collection: Annotated[list[str] | None, typer.Option("--collection", help="Limit to these.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions.")] = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Ask every question as Slack and Discord would; score the answers per language."""
+    from adapters.cli.eval_command import answers
+
+    answers(settings_from(config, verbose), questions, collections=collection or [], limit=limit, as_json=as_json)
+
+
 db_app = typer.Typer(no_args_is_help=True, help="The bot's database: history, records, sync manifest.")
 app.add_typer(db_app, name="db")
 

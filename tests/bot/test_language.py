@@ -227,7 +227,7 @@ def test_every_language_has_every_message() -> None:
         assert (
             set(MESSAGES[code])
             == set(MESSAGES["en"])
-            == {"not_found", "escalate", "failed", "interrupted", "restarting", "sources"}
+            == {"not_found", "not_grounded", "escalate", "failed", "interrupted", "restarting", "sources"}
         )
         assert all(text.strip() for text in MESSAGES[code].values())
 

@@ -40,7 +40,8 @@ def test_questions_latency_queue_model_and_syncs_are_counted(synced, tmp_path, e
     bot = bot_over(synced, tmp_path, embedder, model, metrics)
     ask = bot.conversations.answer
     try:
-        assert ask(IncomingMessage("slack", "T1", "C1", "a", "U1", "How do I connect to the VPN?")).status == "answered"
+        vpn_port = IncomingMessage("slack", "T1", "C1", "a", "U1", "Which port does the VPN server use?")
+        assert ask(vpn_port).status == "answered"  # "The VPN server listens on port 1194.", as its page says
         off_topic = IncomingMessage("discord", "G1", "42", "b", "7", "Who won the 1998 football world cup?")
         assert ask(off_topic).status == "abstained"
     finally:
@@ -55,6 +56,8 @@ def test_questions_latency_queue_model_and_syncs_are_counted(synced, tmp_path, e
     assert found[("supportbot_answer_seconds_count", (("platform", "slack"),))] == 2
     assert found[("supportbot_first_token_seconds_count", (("platform", "slack"),))] == 1  # only one got a token
     assert found[("supportbot_queue_depth", ())] == 0
+    assert found[("supportbot_answer_sentences_total", (("supported", "yes"),))] == 1  # "… listens on port 1194."
+    assert found[("supportbot_answer_sentences_total", (("supported", "invented"),))] == 0
     assert found[("supportbot_model", (("supportbot_model", "loaded"),))] == 1
     assert found[("supportbot_sync_runs_total", (("collection", "handbook"),))] == 1
     assert ("supportbot_sync_failures_total", (("collection", "handbook"),)) not in found

@@ -46,6 +46,14 @@ def test_questions_file_tolerates_extra_fields_and_blank_lines(tmp_path: Path) -
     assert read_questions(path) == [Question("VPN port?", "en", "it/vpn.md")]
 
 
+def test_questions_the_knowledge_base_cannot_answer_are_not_retrieval_questions(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    rows = [{"question": "VPN port?", "language": "en", "gold": "it/vpn.md"},
+            {"question": "Who is the CEO?", "language": "en", "gold": None}]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert read_questions(path) == [Question("VPN port?", "en", "it/vpn.md")]
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

