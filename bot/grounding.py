@@ -155,15 +155,15 @@ class SupportChecker:
     def _judge(self, text: str, claimed: frozenset[str], lift: np.ndarray | None, sources: list[str]) -> Sentence:
         *passages, asked = sources
         missing = absent(claimed, sources)
-        strong = [fact for fact in claimed if strong(fact)]
+        specific = [fact for fact in claimed if strong(fact)]
         if missing:
             return Sentence(text, kept=False, missing=missing)
-        if lift is None or (not strong and lift[-1] >= max(self._bound, *lift[:-1])):
+        if lift is None or (not specific and lift[-1] >= max(self._bound, *lift[:-1])):
             return Sentence(text, kept=True, filler=True)  # like "I hope this helps", more than like any passage
         backers = [
             p for p, source in enumerate(passages)
             if not absent(claimed, [source, asked])
-            and (lift[p] >= self._bound or any(found(fact, source) for fact in strong))
+            and (lift[p] >= self._bound or any(found(fact, source) for fact in specific))
         ]  # fmt: skip
         return Sentence(text, kept=True, supported_by=tuple(sorted(backers, key=lambda p: -lift[p])))
 

@@ -207,6 +207,8 @@ class Bot:
     def conversations(self) -> Conversations:
         settings = self.knowledge.settings
         self.knowledge.retriever.warm()  # ready to answer means the first question waits for no index either
+        if settings.bot.relevance_threshold is None:  # nor for abstention's calibration (seconds, once per content)
+            self.relevance.calibration(settings.bot.default_collections or [c.name for c in settings.collections])
         return Conversations(
             settings=settings,
             retriever=self.knowledge.retriever,

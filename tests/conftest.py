@@ -205,6 +205,23 @@ def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, ex
     return path
 
 
+def synced_handbook(root: Path, embedder: object) -> Path:
+    """A config over a copy of the example knowledge base alone, synced, with the product's defaults otherwise: no
+    relevance threshold (the bot calibrates abstention itself)."""
+    from bot.config import load_settings
+    from bot.wiring import Knowledge
+
+    shutil.copytree(EXAMPLES, root / "handbook")
+    config = root / "supportbot.yaml"
+    config.write_text(
+        f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"  # type: ignore[attr-defined]
+        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
+    )
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)  # type: ignore[arg-type]
+    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
+    return config
+
+
 def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: object):  # type: ignore[no-untyped-def]
     """A bot over a copy of the synced store: each test starts with empty history and claims."""
     from bot.config import load_settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from bot.messages import IncomingMessage
 from bot.prompt import ChatMessage
 from bot.wiring import Bot, Knowledge
 from knowledge.retrieval import Retrieved
-from tests.conftest import EXAMPLES
+from tests.conftest import synced_handbook
 
 IN_SCOPE = "Which UDP port does the VPN use?"
 OFF_TOPIC = "How long should I knead sourdough bread before it rises?"
@@ -77,16 +76,7 @@ def scaled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """The example knowledge base synced with one of two embedders whose cosines live on different scales, and no
     threshold in the config: the bot calibrates itself."""
     embedder = request.getfixturevalue("embedder" if request.param == "minilm" else "e5_embedder")
-    root = tmp_path_factory.mktemp(f"scaled-{request.param}")
-    shutil.copytree(EXAMPLES, root / "handbook")
-    config = root / "supportbot.yaml"
-    config.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-    )
-    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
-    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
-    return config, embedder
+    return synced_handbook(tmp_path_factory.mktemp(f"scaled-{request.param}"), embedder), embedder
 
 
 def ask(config: Path, embedder: object, text: str) -> tuple[str, int]:

@@ -3,7 +3,6 @@ the pages that back the answer are cited, and an answer nothing backs becomes an
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.messages import Answer, IncomingMessage
 from bot.prompt import ChatMessage
 from bot.wiring import Bot, Knowledge
 from tests.bot.test_conversations import quoted
-from tests.conftest import EXAMPLES
+from tests.conftest import synced_handbook
 
 INVENTED = "It also needs TCP port 8443 to be open."
 
@@ -41,16 +40,7 @@ class Scripted:
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("citations")
-    shutil.copytree(EXAMPLES, root / "handbook")
-    config = root / "supportbot.yaml"
-    config.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-    )
-    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
-    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
-    return config
+    return synced_handbook(tmp_path_factory.mktemp("citations"), embedder)
 
 
 def ask(config: Path, embedder: object, model: Scripted, question: str) -> tuple[list[str], Answer]:
