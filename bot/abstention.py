@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ REFERENCE: Final = Path(__file__).with_name("abstention_reference.jsonl")
 #   strict   e5 0.05-0.17 (0.25) / 0.67-0.82   MiniLM 0.00-0.05 / 0.25-0.94
 LEVELS: Final[Mapping[str, float | None]] = {"lenient": None, "balanced": 0.5, "strict": 1.0}
 NEAREST: Final = 3  # everyday questions averaged: one alone is noisy, many blur into the mean
+KEEP_DAYS: Final = 7  # a calibration file no process has read for this long is deleted
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class Relevance:
         temporary = self._cache_dir / f"{key}.json.tmp"
         temporary.write_text(json.dumps(data), encoding="utf-8")
         temporary.replace(self._cache_dir / f"{key}.json")  # whole or not at all, if two processes race
+        # Each content change makes a new file (~1 MB); one unused for a week is for content long replaced.
+        for old in self._cache_dir.glob("*.json"):
+            if time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
+                old.unlink(missing_ok=True)
 
     def _load(self, key: str) -> Calibration | None:
         path = self._cache_dir / f"{key}.json" if self._cache_dir is not None else None
@@ -130,6 +136,7 @@ class Relevance:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            path.touch()  # in use: kept
             calibration = Calibration({lang: tuple(v) for lang, v in data["margins"].items()})
             everyday = np.asarray(data["everyday"], dtype=np.float32)
         except (OSError, ValueError, KeyError, TypeError):

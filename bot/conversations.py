@@ -43,10 +43,10 @@ class Conversations:
     """Answers questions in threads. Returns values; adapters do all platform I/O."""
 
     def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator,
-                 history: SqlThreadHistory, detector: LanguageDetector,
+                 history: SqlThreadHistory, detector: LanguageDetector, relevance: Relevance,
                  queue: GenerationQueue | None = None, records: Records | None = None,
                  observer: Observer | None = None, drain: Drain | None = None,
-                 relevance: Relevance | None = None, checker: SupportChecker | None = None) -> None:  # fmt: skip
+                 checker: SupportChecker | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
@@ -57,10 +57,7 @@ class Conversations:
         self._observer = observer or Unobserved()
         self._drain = drain or Drain()
         self._checker = checker  # None: answers are not checked sentence by sentence (tools without an embedder)
-        self._relevance = relevance or Relevance(
-            probe=lambda queries, names: retriever.probe(queries, collections=names),
-            stamp=lambda names: ",".join(names), cache_dir=None, level=settings.bot.abstain,
-        )  # fmt: skip
+        self._relevance = relevance
 
     def has_answered(self, message: IncomingMessage) -> bool:
         """Follow-ups in a thread the bot has answered need no mention."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -71,6 +73,24 @@ def test_a_question_with_no_passage_is_never_answered(tmp_path: Path) -> None:
     assert not relevance.verdict(Retrieved([], (), (1.0,)), language="en", collections=["kb"]).answer
 
 
+def test_a_calibration_file_no_process_read_for_a_week_is_deleted_when_a_new_one_is_made(tmp_path: Path) -> None:
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text("".join(json.dumps({"question": q, "language": "en"}) + "\n" for q in ("a", "b", "c")))
+    stale, fresh = tmp_path / "cache" / "stale.json", tmp_path / "cache" / "fresh.json"
+    stale.parent.mkdir()
+    for path in (stale, fresh):
+        path.write_text("{}")
+    week = time.time() - 8 * 86400
+    os.utime(stale, (week, week))
+
+    def probe(queries: Sequence[str], collections: Sequence[str]) -> list[Retrieved]:
+        return [Retrieved([], (0.5,), (1.0, 0.0)) for _ in queries]
+
+    relevance = Relevance(probe=probe, stamp=str, cache_dir=stale.parent, reference=reference)
+    relevance.calibration(["kb"])
+    assert not stale.exists() and fresh.exists() and len(list(stale.parent.glob("*.json"))) == 2
+
+
 @pytest.fixture(scope="module", params=["minilm", "e5"])
 def scaled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, minilm_path: Path):  # type: ignore[no-untyped-def]
     """The example knowledge base synced with one of two embedders whose cosines live on different scales, and no
@@ -99,9 +119,13 @@ def test_the_calibration_is_kept_beside_the_store_and_reused(scaled) -> None:  #
     ask(config, embedder, IN_SCOPE)
     files = list((load_settings(config).data_dir / "calibration").glob("*.json"))
     assert len(files) == 1
-    stamp = files[0].stat().st_mtime_ns
-    ask(config, embedder, OFF_TOPIC)
-    assert [f.stat().st_mtime_ns for f in files] == [stamp]
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
+    probed: list[object] = []
+    real = knowledge.retriever.probe
+    knowledge.retriever.probe = lambda queries, **kw: probed.append(queries) or real(queries, **kw)  # type: ignore[method-assign]
+    bot = Bot(knowledge, warn=print, prebuilt_generator=Scripted())
+    answer = bot.conversations.answer(IncomingMessage("cli", "local", "cli", "again", "U1", OFF_TOPIC))
+    assert answer.status == "abstained" and probed == []  # read from disk: no everyday question asked again
 
 
 @pytest.mark.slow
