@@ -151,7 +151,7 @@ class Conversations:
             log.info("Question %s: %d sentence(s) dropped, stating what no passage holds", prepared.message.id,
                      grounded.invented, extra={"question_id": prepared.message.id})  # fmt: skip
         if not grounded.sources:
-            fallback = say("not_grounded", prepared.language)
+            fallback = self._abstain_text(prepared.language, key="not_grounded")
             yield self._finish(prepared, fallback, "abstained", started, first, sources=closest(prepared.passages),
                                sentences=counts(grounded))  # fmt: skip
             return
@@ -216,9 +216,9 @@ class Conversations:
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
         return retrieved.hits if verdict.answer else []
 
-    def _abstain_text(self, language: str) -> str:
+    def _abstain_text(self, language: str, *, key: str = "not_found") -> str:
         escalation = self._settings.bot.escalation
-        text = say("not_found", language)
+        text = say(key, language)
         return f"{text} {say('escalate', language, contact=escalation)}" if escalation else text
 
     def _finish(self, prepared: Prepared, text: str, status: str, started: float, first: float | None, *,

@@ -113,6 +113,14 @@ def test_follow_up_retrieves_with_the_earlier_question(synced, embedder, tiny_ge
     assert [m.role for m in generator.prompts[-1]] == ["system", "user", "assistant", "user"]
 
 
+def test_noise_from_the_model_is_refused_and_the_asker_told_who_to_ask(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    generator = Recording(tiny_generator, quote=False)  # random weights: words no page backs
+    answer = ask(open_bot(synced, embedder, generator), "How do I connect to the VPN?", thread="noise")
+    assert answer.status == "abstained" and answer.text.startswith(say("not_grounded", "en"))  # type: ignore[attr-defined]
+    assert "the IT helpdesk" in answer.text  # type: ignore[attr-defined]
+    assert len(generator.prompts) == 1 and answer.sources  # type: ignore[attr-defined]  # asked; closest pages linked
+
+
 def test_history_survives_a_restart(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
     ask(open_bot(synced, embedder, Recording(tiny_generator)), "How do I reset my password?", thread="restart")
     generator = Recording(tiny_generator)
