@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 
 MIN_PERIOD, MAX_PERIOD = 3, 40  # a phrase; a period of 1-2 is a rule line ("-----") or an ellipsis
-MIN_REPEATS, MIN_SPAN = 8, 80
+# Five copies in a row of a unit holding a letter or digit: no sentence says "acme.acme.acme.acme.acme." (a table's
+# rule line repeats "---|" but holds neither).
+MIN_REPEATS, MIN_SPAN = 5, 24
 SAME_LINES = 2  # two same lines in a row (numbering aside) already mean a loop: the terminal shows what streamed
+SAME_SHORT_LINES, SHORT_LINE = 3, 20  # a short line ("- ACME People") may be said twice; three times is a loop
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
 
 
@@ -43,7 +46,7 @@ def _repeated_phrase(text: str) -> int | None:
         repeats = 1
         while tail.endswith(unit * (repeats + 1)):
             repeats += 1
-        if repeats >= MIN_REPEATS and repeats * period >= MIN_SPAN and len(set(unit)) > 1:
+        if repeats >= MIN_REPEATS and repeats * period >= MIN_SPAN and len(set(unit)) > 1 and _wordy(unit):
             start = len(text) - repeats * period  # the loop may begin mid-unit: walk back to where it really starts
             while start > 0 and text[start - 1] == text[start - 1 + period]:
                 start -= 1
@@ -51,13 +54,18 @@ def _repeated_phrase(text: str) -> int | None:
     return None
 
 
+def _wordy(unit: str) -> bool:
+    return any(character.isalnum() for character in unit)
+
+
 def _repeated_lines(text: str) -> int | None:
-    """Where the second copy starts when the last SAME_LINES finished lines say the same (numbering aside)."""
+    """Where the second copy starts when the last finished lines say the same (numbering aside): SAME_LINES of them,
+    or SAME_SHORT_LINES when they are short."""
     lines = text.split("\n")[:-1]  # finished lines only
-    if len(lines) < SAME_LINES:
-        return None
-    last = [_NUMBERING.sub("", line).strip() for line in lines[-SAME_LINES:]]
-    if len(set(last)) != 1 or len(last[0]) < 20:
-        return None
-    kept = "\n".join(lines[: len(lines) - SAME_LINES + 1])
-    return len(kept)
+    for needed, shortest in ((SAME_LINES, SHORT_LINE), (SAME_SHORT_LINES, 1)):
+        if len(lines) < needed:
+            continue
+        last = [_NUMBERING.sub("", line).strip() for line in lines[-needed:]]
+        if len(set(last)) == 1 and len(last[0]) >= shortest and _wordy(last[0]):
+            return len("\n".join(lines[: len(lines) - needed + 1]))
+    return None

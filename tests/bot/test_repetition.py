@@ -33,6 +33,19 @@ def test_the_same_step_again_and_again_is_kept_once() -> None:
     )
 
 
+def test_a_short_unit_repeated_inside_a_line_is_caught_after_a_few_copies() -> None:
+    guard, stopped = fed("Open acme.acme" + ".acme" * 60, piece=2)
+    assert stopped is not None and stopped <= len("Open acme.acme") + 5 * 5  # a few copies, not a screenful
+    assert guard.text == "Open acme."  # one copy of the unit "acme."
+
+
+def test_a_short_list_item_said_again_and_again_is_kept_once() -> None:
+    items = "You can reach:\n- ACME Expenses\n" + "- ACME People\n" * 7
+    guard, stopped = fed(items)
+    assert stopped is not None
+    assert guard.text == "You can reach:\n- ACME Expenses\n- ACME People"
+
+
 def test_ordinary_answers_pass_untouched() -> None:
     answers = [
         "The VPN server is vpn.acme.example and uses port 1194 (UDP). " * 2,  # said twice is not a loop
@@ -40,6 +53,9 @@ def test_ordinary_answers_pass_untouched() -> None:
         "Steps:\n- Open Settings.\n- Open Settings > Network.\n- Open Settings > Network > VPN.\n",
         "=" * 100 + "\nTitle\n" + "-" * 100 + "\n",  # rule lines
         "ha" * 10 + ", that was funny.",
+        "| A | B | C | D | E | F | G |\n| --- | --- | --- | --- | --- | --- | --- |\n| 1 | 2 | 3 | 4 | 5 | 6 | 7 |\n",
+        "Yes:\n- VPN\n- VPN\nthat is, twice.",  # a short item said twice is not yet a loop
+        "It is 1000000000 bytes, 0.000000001 s.",
     ]
     for answer in answers:
         guard, stopped = fed(answer)
