@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.extractive import Excerpt
 from bot.grounding import Grounded
 from bot.messages import SentenceCounts, Source
 from knowledge.documents import Hit
@@ -37,3 +38,19 @@ def counts(grounded: Grounded) -> SentenceCounts:
     claims = [s for s in grounded.sentences if s.kept and not s.filler]
     backed = sum(1 for s in claims if s.supported_by)
     return SentenceCounts(supported=backed, unsupported=len(claims) - backed, invented=grounded.invented)
+
+
+def excerpted(excerpt: Excerpt) -> tuple[Source, ...]:
+    """One Source per document an extractive answer quotes, in the answer's order, with the units it gave."""
+    passages = excerpt.read
+    documents: dict[tuple[str, str], tuple[Hit, list[int]]] = {}
+    for index in excerpt.passages:
+        hit = passages[index]
+        documents.setdefault((hit.collection, hit.path), (hit, []))
+    for n, unit in enumerate(excerpt.units):
+        hit = passages[unit.passage]
+        documents[(hit.collection, hit.path)][1].append(n)
+    return tuple(
+        Source(hit.title, hit.heading, hit.path, hit.url, hit.collection, tuple(units))
+        for hit, units in documents.values()
+    )

@@ -38,16 +38,25 @@ class LlamaCppConfig(Section):
     extra_buffers: Literal["auto", "on", "off"] = "auto"
 
 
+class ExtractiveConfig(Section):
+    """The answerer with no language model (bot/extractive.py): how long its excerpt may grow."""
+
+    max_words: int = Field(default=80, ge=10, le=1000)
+
+
 class GeneratorConfig(Section):
-    backend: Literal["auto", "llamacpp", "transformers", "openai"] = "auto"
+    backend: Literal["auto", "llamacpp", "transformers", "openai", "extractive"] = "auto"
     model: str = "LiquidAI/LFM2-1.2B-RAG"
     gguf_file: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_seconds: float = Field(default=120, gt=0)
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
-    fallback: str = "bundled:smollm2-135m-instruct"
+    # When the model can be neither found nor downloaded: "extractive" (the pages' own sentences, no model), a
+    # bundled stand-in model ("bundled:smollm2-135m-instruct"), or "none" (refuse to start).
+    fallback: str = "extractive"
     llamacpp: LlamaCppConfig = Field(default_factory=LlamaCppConfig)
+    extractive: ExtractiveConfig = Field(default_factory=ExtractiveConfig)
 
 
 class BotConfig(Section):

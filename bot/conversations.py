@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from bot.abstention import Relevance
-from bot.citations import cited, closest, counts
+from bot.citations import cited, closest, counts, excerpted
 from bot.config import Settings
 from bot.drain import Drain, Interrupted
+from bot.extractive import ExtractiveAnswerer
 from bot.generator import Generator
 from bot.grounding import SentenceGate, SupportChecker
 from bot.history import SqlThreadHistory, ThreadKey, Turn
@@ -97,6 +98,9 @@ class Conversations:
         if not prepared.passages:
             yield self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
             return
+        if isinstance(self._generator, ExtractiveAnswerer):  # no language model: the pages' own words, at once
+            yield self._extracted(self._generator, prepared, started)
+            return
         messages = build_messages(
             question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
@@ -160,6 +164,17 @@ class Conversations:
             yield final[len(shown) :]  # the tail the gate held until the answer ended
         yield self._finish(prepared, final, "answered", started, first, sources=cited(grounded, prepared.passages),
                            sentences=counts(grounded))  # fmt: skip
+
+    def _extracted(self, answerer: ExtractiveAnswerer, prepared: Prepared, started: float) -> Answer:
+        """The passages' own sentences that answer the question, framed by one line in the asker's language."""
+        excerpt = answerer.excerpt(prepared.message.text, prepared.passages)
+        if not excerpt.units:
+            fallback = self._abstain_text(prepared.language, key="not_grounded")
+            return self._finish(prepared, fallback, "abstained", started, None, sources=closest(prepared.passages))
+        text = f"{say('excerpt_lead', prepared.language)}\n\n{excerpt.text}"
+        counted = SentenceCounts(supported=len(excerpt.units))  # verbatim: every unit is in a cited passage
+        return self._finish(prepared, text, "answered", started, time.perf_counter() - started,
+                            sources=excerpted(excerpt), sentences=counted)  # fmt: skip
 
     def _deadline_check(self) -> Callable[[], None]:
         """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""

@@ -91,6 +91,9 @@ def _generator(settings: Settings) -> Iterator[Check]:
     if config.backend == "openai":
         yield Check("generator", "ok", f"backend openai: {config.model} served at {config.base_url}")
         return
+    if config.backend == "extractive":
+        yield Check("generator", "ok", "backend extractive: answers quote the knowledge base (no language model)")
+        return
     backend = resolve_backend(config.backend)
     if backend == "llamacpp":
         wanted, setting = f"{config.llamacpp.repo}/{config.llamacpp.file}", "generator.llamacpp.file to the GGUF file"
@@ -104,6 +107,11 @@ def _generator(settings: Settings) -> Iterator[Check]:
     if config.fallback == "none":
         yield Check("generator", "fail", f"{backend}: {wanted}: not on this machine and not downloadable",
                     f"copy the model here and set {setting}")  # fmt: skip
+        return
+    if config.fallback == "extractive":
+        yield Check("generator", "warn", f"{backend}: {wanted} not on this machine nor downloadable: answers will "
+                    "quote the knowledge base's own sentences (no language model)", f"copy the model here and set "
+                    f"{setting}")  # fmt: skip
         return
     try:
         _folder, _file, display = stand_in_location(config.fallback)

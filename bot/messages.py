@@ -67,6 +67,13 @@ class Answer:
     sentences: SentenceCounts | None = None  # None: no model answer was checked (an abstention, an apology)
 
     @property
+    def fallback_model(self) -> str | None:
+        """Who answered, when the asker must be told: a bundled stand-in model or the extractive answerer (no
+        language model), never the configured model."""
+        model = self.model or ""
+        return model if "stand-in" in model or "no language model" in model else None
+
+    @property
     def supported(self) -> float | None:
         """The share of the answer's claims (filler aside) that a cited passage supports."""
         if self.sentences is None:

@@ -18,7 +18,7 @@ _CJK_END = re.compile(r"[。！？]+[」』）\"”]*")
 # are recognised by shape. "etc." and "usw." are left out on purpose: they often do end one.
 _ABBREVIATIONS = frozenset(
     ("bzw.", "ca.", "vs.", "dr.", "mr.", "mrs.", "ms.", "prof.", "nr.", "st.", "inkl.", "evtl.", "ggf.", "vgl.",
-     "approx.", "incl.", "fig.", "resp.", "cf.", "mme.", "sr.", "sra.")
+     "approx.", "incl.", "fig.", "resp.", "cf.", "mme.", "sr.", "sra.", "ext.", "tel.")
 )  # fmt: skip
 
 

@@ -12,7 +12,15 @@ from bot.abstention import Relevance
 from bot.config import GeneratorConfig, Settings
 from bot.conversations import Conversations
 from bot.drain import Drain
-from bot.generator import Generator, GeneratorUnavailable, TransformersGenerator, gpu_available, stand_in_location
+from bot.extractive import ExtractiveAnswerer
+from bot.generator import (
+    Generator,
+    GeneratorUnavailable,
+    TransformersGenerator,
+    gpu_available,
+    hub_unreachable,
+    stand_in_location,
+)
 from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
 from bot.language import LinguaDetector
@@ -35,17 +43,26 @@ from knowledge.sync_lock import SyncLocks
 log = logging.getLogger(__name__)
 
 
-def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> Generator:
-    """The configured model from the local cache, else downloaded, else the bundled stand-in, said out loud.
+def open_generator(
+    config: GeneratorConfig, *, warn: Callable[[str], None], extractive: Callable[[], Generator] | None = None
+) -> Generator:
+    """The configured model from the local cache, else downloaded, else the fallback (the extractive answerer, or
+    a bundled stand-in model), said out loud in one line.
 
     Backend openai has no fallback and no probe at start-up: a server that is down fails the first answer
     with a one-line message naming its URL (it may well be up by the time the first question comes).
+    `extractive` builds the answerer with no language model (it needs the embedding model, which the caller has).
     """
     if config.backend == "openai":
         return OpenAIGenerator.from_config(config)
+    if config.backend == "extractive":
+        return _extractive(extractive)
     backend = resolve_backend(config.backend)
     tried: list[str] = []
     for local_only in (True, False):
+        if not local_only and (unreachable := hub_unreachable()):
+            tried.append(unreachable)
+            break
         try:
             if backend == "llamacpp":
                 return LlamaCppGenerator.from_config(config, local_only=local_only)
@@ -60,11 +77,22 @@ def open_generator(config: GeneratorConfig, *, warn: Callable[[str], None]) -> G
     )
     if config.fallback == "none":
         raise GeneratorUnavailable(f"The model {wanted} is not available ({tried[-1]}). {advice}")
+    if config.fallback == "extractive":
+        answerer = _extractive(extractive)
+        warn(f"Warning: {wanted} is not available, so answers quote the knowledge base's own sentences "
+             f"({answerer.name}). {advice}")  # fmt: skip
+        return answerer
     folder, gguf_file, display = stand_in_location(config.fallback)
     warn(f"Warning: {wanted} is not available, so {display} answers instead (much weaker). {advice}")
     if backend == "llamacpp":
         return LlamaCppGenerator.with_settings(Path(folder) / gguf_file, name=display, settings=config.llamacpp)
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
+
+
+def _extractive(build: Callable[[], Generator] | None) -> Generator:
+    if build is None:
+        raise GeneratorUnavailable("the extractive answerer needs the embedding model, which this command has not")
+    return build()
 
 
 def resolve_backend(backend: str) -> str:
@@ -89,7 +117,7 @@ def embedding_threads(settings: Settings, *, serving: bool) -> int | None:
     configured = settings.embedding.threads
     if configured is not None or not serving or settings.embedding.device != "cpu":
         return configured
-    return 1 if resolve_backend(settings.generator.backend) != "transformers" else None
+    return 1 if resolve_backend(settings.generator.backend) in ("llamacpp", "openai") else None
 
 
 def database_url(settings: Settings) -> str:
@@ -171,7 +199,7 @@ class Knowledge:
         return Retriever(
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
             lexical=lexical, candidates=config.candidates, per_source_limit=config.per_source,
-            title_weight=config.title_weight,
+            title_weight=config.title_weight, pages=self.lexical_store,
         )  # fmt: skip
 
     @cached_property
@@ -196,12 +224,19 @@ class Bot:
             return self.prebuilt_generator
         observer.model_state("loading")
         try:
-            generator = open_generator(self.knowledge.settings.generator, warn=self.warn)
+            generator = open_generator(self.knowledge.settings.generator, warn=self.warn, extractive=self.extractive)
         except Exception:
             observer.model_state("failed")
             raise
         observer.model_state("loaded")
         return generator
+
+    def extractive(self) -> ExtractiveAnswerer:
+        """The answerer with no language model, on the embedding model the knowledge half has loaded anyway."""
+        config = self.knowledge.settings.generator.extractive
+        return ExtractiveAnswerer(
+            self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page
+        )
 
     @cached_property
     def conversations(self) -> Conversations:

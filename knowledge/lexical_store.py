@@ -105,6 +105,15 @@ class LexicalStore:
                                 path=r.path, title=r.title, heading=r.heading, text=r.text, position=r.position)
                 for r in found}  # fmt: skip
 
+    def page(self, collection: str, path: str) -> list[Hit]:
+        """Every chunk of one document, in reading order (score 0: nothing was asked)."""
+        c = lexical_chunks.c
+        query = (select(c.chunk_id, c.title, c.heading, c.text, c.position)
+                 .where(c.collection == collection, c.path == path).order_by(c.position))  # fmt: skip
+        with self._engine.connect() as db:
+            return [Hit(score=0.0, chunk_id=r.chunk_id, collection=collection, path=path, title=r.title,
+                        heading=r.heading, text=r.text, position=r.position) for r in db.execute(query)]  # fmt: skip
+
     @staticmethod
     def _delete(db: Connection, collection: str, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), 500):

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from knowledge.config import CollectionConfig
 from knowledge.documents import Hit
 from knowledge.lexical import LexicalIndex
+from knowledge.lexical_store import LexicalStore
 from knowledge.manifest import Manifest
 from knowledge.roles import ChunkStore, Embedder
 from knowledge.titles import boost, titles_collection
@@ -59,8 +60,10 @@ class Retrieved:
 class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
-                 candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0) -> None:  # fmt: skip
+                 candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0,
+                 pages: LexicalStore | None = None) -> None:  # fmt: skip
         self._lexical = lexical
+        self._pages = pages  # every chunk's text by document: whole pages for the extractive answerer
         self._title_weight = title_weight
         self._candidates = candidates
         self._per_source = per_source_limit
@@ -98,6 +101,14 @@ class Retriever:
         abstention needs, in one batch through the embedding model (seconds for hundreds of questions)."""
         embeddings = self._embedder.embed_queries(queries)
         return [Retrieved([], tuple(h.score for h in self._store.query(collections, e, k=1)), e) for e in embeddings]
+
+    def page(self, hit: Hit) -> list[Hit]:
+        """All the passages of the document `hit` comes from, in reading order, linked like the hit; [] without the
+        chunks' text at hand (no lexical copy)."""
+        if self._pages is None:
+            return []
+        linked = source_url(self._collections[hit.collection], hit.path)
+        return [replace(h, url=linked) for h in self._pages.page(hit.collection, hit.path)]
 
     def warm(self) -> None:
         """Build now what the first question would otherwise wait for: the BM25 index of every collection."""

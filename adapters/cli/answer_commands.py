@@ -81,5 +81,5 @@ def print_sources(answer: Answer) -> None:
         for source in answer.sources:
             where = " > ".join(p for p in (source.title, source.heading) if p)
             print(f"  - {where} ({source.url or source.collection + ':' + source.path})")
-    if answer.model and "stand-in" in answer.model:
-        print(f"\nAnswered by {answer.model}.")
+    if answer.fallback_model:
+        print(f"\nAnswered by {answer.fallback_model}.")

@@ -75,5 +75,5 @@ def setup_logging(verbose: bool, *, log_format: LogFormat = "text", level: int =
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else level)
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3"):
+    for noisy in ("chromadb", "httpx", "huggingface_hub", "sentence_transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)

@@ -42,7 +42,7 @@ def answer_parts(answer: Answer) -> list[str]:
 def sources_embed(answer: Answer) -> dict[str, Any] | None:
     """The sources as links (Discord's embed dict), and who answered while a stand-in does."""
     lines = [_source_line(s.title, s.heading, s.url, f"{s.collection}:{s.path}") for s in answer.sources]
-    footer = {"text": f"Answered by {answer.model}"} if answer.model and "stand-in" in answer.model else None
+    footer = {"text": f"Answered by {answer.fallback_model}"} if answer.fallback_model else None
     if not lines and footer is None:
         return None
     embed: dict[str, Any] = {"title": "Sources", "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT] or "—"}

@@ -57,8 +57,8 @@ def answer_blocks(answer: Answer, *, answer_id: str, can_escalate: bool) -> list
     ]
     blocks: list[dict[str, Any]] = sections[: _MAX_BLOCKS - 2]
     footer = [_source_link(s.title, s.heading, s.url or f"{s.collection}:{s.path}") for s in answer.sources]
-    if answer.model and "stand-in" in answer.model:
-        footer.append(f"Answered by {answer.model}")
+    if answer.fallback_model:
+        footer.append(f"Answered by {answer.fallback_model}")
     if footer:
         elements = [{"type": "mrkdwn", "text": text} for text in footer[:_CONTEXT_ELEMENTS]]
         blocks.append({"type": "context", "elements": elements})

@@ -35,7 +35,12 @@ def test_a_missing_generator_is_a_warning_with_fallback_and_a_failure_without(ma
     missing = str(docs / "no-such-model")
     transformers = {"backend": "transformers", "model": missing}
     warned = by_name(run_checks(make_config(docs, generator=transformers)))["generator"]
+    assert warned.status == "warn" and "quote the knowledge base" in warned.detail  # the default: extractive
+    stand_in = {**transformers, "fallback": "bundled:smollm2-135m-instruct"}
+    warned = by_name(run_checks(make_config(docs, generator=stand_in)))["generator"]
     assert warned.status == "warn" and "SmolLM2-135M-Instruct (offline stand-in)" in warned.detail
+    chosen = by_name(run_checks(make_config(docs, generator={"backend": "extractive"})))["generator"]
+    assert chosen.status == "ok" and "no language model" in chosen.detail
     failed = by_name(run_checks(make_config(docs, generator={**transformers, "fallback": "none"})))["generator"]
     assert failed.status == "fail" and "generator.model" in failed.advice
 

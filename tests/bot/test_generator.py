@@ -1,4 +1,5 @@
-"""Loading the generator: the configured model when present; else the bundled stand-in, said out loud; or an error."""
+"""Loading the generator: the configured model when present; else the fallback (the extractive answerer by default,
+or the bundled stand-in), said out loud in one line; or an error."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.config import GeneratorConfig
-from bot.generator import GeneratorUnavailable, stand_in_location
+from bot.extractive import ExtractiveAnswerer
+from bot.generator import GeneratorUnavailable, hub_unreachable, stand_in_location
 from bot.llamacpp_generator import LlamaCppGenerator
 from bot.prompt import ChatMessage
 from bot.wiring import open_generator, resolve_backend
 
 QUESTION = [ChatMessage("user", "Where is the VPN server?")]
+STAND_IN = "bundled:smollm2-135m-instruct"
 
 
 def test_present_model_is_used_without_warning(tiny_lfm2: Path) -> None:
@@ -39,10 +42,48 @@ def test_unknown_fallback_is_refused(tmp_path: Path) -> None:
 def test_missing_model_falls_back_to_the_stand_in_and_says_so(tmp_path: Path) -> None:
     warnings: list[str] = []
     missing = str(tmp_path / "LFM2-1.2B-RAG")
-    generator = open_generator(GeneratorConfig(backend="transformers", model=missing), warn=warnings.append)
+    config = GeneratorConfig(backend="transformers", model=missing, fallback=STAND_IN)
+    generator = open_generator(config, warn=warnings.append)
     assert generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
     assert len(warnings) == 1 and missing in warnings[0] and "generator.model" in warnings[0]
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
+
+
+@pytest.mark.usefixtures("no_hub")
+def test_by_default_a_missing_model_falls_back_to_the_extractive_answerer_in_one_line(e5_embedder) -> None:  # type: ignore[no-untyped-def]
+    warnings: list[str] = []
+    built: list[ExtractiveAnswerer] = []
+
+    def extractive() -> ExtractiveAnswerer:
+        built.append(ExtractiveAnswerer(e5_embedder))
+        return built[-1]
+
+    generator = open_generator(offline_llamacpp(fallback=GeneratorConfig().fallback), warn=warnings.append,
+                               extractive=extractive)  # fmt: skip
+    assert GeneratorConfig().fallback == "extractive" and generator is built[0]
+    assert generator.name == "extractive (no language model)"
+    assert len(warnings) == 1 and "LFM2-1.2B-RAG-Q4_K_M.gguf" in warnings[0] and "quote" in warnings[0]
+
+
+def test_the_extractive_backend_loads_no_model_at_all(e5_embedder) -> None:  # type: ignore[no-untyped-def]
+    warnings: list[str] = []
+    generator = open_generator(GeneratorConfig(backend="extractive", model="/nowhere"), warn=warnings.append,
+                               extractive=lambda: ExtractiveAnswerer(e5_embedder))  # fmt: skip
+    assert isinstance(generator, ExtractiveAnswerer) and warnings == []
+
+
+def test_an_unreachable_hub_is_tried_once_with_a_short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No five retries with back-off: one request to a port nothing listens on, refused at once."""
+    from huggingface_hub import constants
+
+    from tests.fixtures.ports import free_port
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    reason = hub_unreachable(timeout=2)
+    assert reason is not None and constants.ENDPOINT in reason and "ConnectError" in reason
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert hub_unreachable() == "HF_HUB_OFFLINE is set"
 
 
 def offline_llamacpp(**changes: object) -> GeneratorConfig:
@@ -74,7 +115,7 @@ def test_llamacpp_model_out_of_reach_without_fallback_is_one_clear_error() -> No
 @pytest.mark.usefixtures("no_hub")
 def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp() -> None:
     warnings: list[str] = []
-    generator = open_generator(offline_llamacpp(), warn=warnings.append)
+    generator = open_generator(offline_llamacpp(fallback=STAND_IN), warn=warnings.append)
     assert isinstance(generator, LlamaCppGenerator) and generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
     assert len(warnings) == 1 and "LFM2-1.2B-RAG-Q4_K_M.gguf" in warnings[0]
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
@@ -86,7 +127,7 @@ def test_the_stand_in_loads_with_the_configured_weight_layout() -> None:
 
     drop_amx()  # what loading with extra layouts does first: AMX is never offered
     for setting, offered in (("on", tuple(extra_buffer_types())), ("off", ())):
-        config = offline_llamacpp(llamacpp={"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf",
+        config = offline_llamacpp(fallback=STAND_IN, llamacpp={"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf",
                                             "extra_buffers": setting})  # fmt: skip
         generator = open_generator(config, warn=lambda line: None)
         assert isinstance(generator, LlamaCppGenerator) and generator.extra_layouts == offered

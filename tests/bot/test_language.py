@@ -227,7 +227,16 @@ def test_every_language_has_every_message() -> None:
         assert (
             set(MESSAGES[code])
             == set(MESSAGES["en"])
-            == {"not_found", "not_grounded", "escalate", "failed", "interrupted", "restarting", "sources"}
+            == {
+                "not_found",
+                "not_grounded",
+                "escalate",
+                "failed",
+                "interrupted",
+                "restarting",
+                "sources",
+                "excerpt_lead",
+            }
         )
         assert all(text.strip() for text in MESSAGES[code].values())
 

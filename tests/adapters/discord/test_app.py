@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("discord")
 
 from adapters.discord.client import SupportClient
+from bot.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.wiring import Bot
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
@@ -315,6 +316,21 @@ class Watching:
 
     def count_tokens(self, text: str) -> int:
         return int(self._generator.count_tokens(text))
+
+
+def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot) -> None:
+    knowledge = bot.knowledge
+    quoting = Bot(knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder,
+                                                                               pages=knowledge.retriever.page))
+
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        return await final(fake, asked.id)
+
+    (answer,) = run(quoting, steps)
+    assert "1194" in answer["content"]
+    embed = answer["embeds"][0]
+    assert "vpn.md" in embed["description"] and embed["footer"]["text"] == "Answered by extractive (no language model)"
 
 
 def test_the_asker_sees_typing_and_a_placeholder_before_the_model_starts(bot: Bot) -> None:

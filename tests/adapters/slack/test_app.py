@@ -15,6 +15,7 @@ import pytest
 from aiohttp import ClientSession
 
 from adapters.slack.app import SlackAdapter, SlackStartError
+from bot.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.wiring import Bot
 from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
@@ -329,6 +330,21 @@ def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) ->
     (final,) = scenario(broken, fake, steps)
     assert final["thread_ts"] == MENTION_TS and "something went wrong" in final["text"]
     assert blocks_of(final, "actions") == []  # nothing to rate
+
+
+def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot, fake: FakeSlack) -> None:
+    knowledge = bot.knowledge
+    quoting = Bot(knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder,
+                                                                               pages=knowledge.retriever.page))
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention())
+        return await slack.answers()
+
+    (final,) = scenario(quoting, fake, steps)
+    assert final["thread_ts"] == MENTION_TS and "1194" in final["text"]
+    sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
+    assert "vpn.md" in sources and "Answered by extractive (no language model)" in sources
 
 
 class Watching:

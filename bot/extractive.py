@@ -1,0 +1,334 @@
+"""Answers with no language model: the retrieved passages' own sentences, list items and table rows that answer the
+question, verbatim, in the page's order, under the heading they sit in.
+
+Each candidate unit is scored with what is loaded already: the embedding model (the question as a query, the unit
+with its heading as a passage) on a scale-free footing (a unit's cosine relative to the spread of all candidates'
+cosines, so all-MiniLM-L6-v2's 0.1-0.6 and multilingual-e5-small's 0.7-0.9 rank alike), plus the question's own
+words, numbers and names found in the unit, plus the retriever's rank of its passage. The best units are kept until
+the answer reaches `max_words`; a numbered list keeps its numbers and the steps between two chosen steps, a table
+row comes with its header row.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from bot.facts import facts
+from bot.generator import GeneratorUnavailable
+from bot.prompt import ChatMessage
+from bot.sentences import FENCE, MARKER, split_sentences
+from knowledge.documents import Hit
+from knowledge.roles import Embedder
+
+NAME = "extractive (no language model)"
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?(\s*:?-{2,}:?\s*\|)+\s*(:?-{2,}:?\s*)?$")
+_ORDERED = re.compile(r"^\s*\d{1,3}[.)]\s")
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# The weights of the three signals; measured on examples/questions.jsonl with both embedders (benchmarks/README.md).
+LEXICAL_WEIGHT = 1.0
+RANK_PRIOR = (0.3, 0.15, 0.05)  # the retriever's first, second and third passage
+KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while words remain
+PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
+MAX_EMBEDDED, CACHE_UNITS = 60, 20_000
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One candidate: a sentence of a paragraph, a list item or a table row, with where it sits."""
+
+    passage: int  # index into the hits
+    block: int  # the line (or fenced block) it belongs to, in passage order
+    order: int  # position among all units of its passage
+    kind: str  # "sentence" | "item" | "row" | "code"
+    text: str
+    header: str = ""  # a table row's header row and rule, for rendering
+    list_id: int = -1  # units of one numbered list share it
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The chosen units rendered as Markdown, and which passages they came from (by first use)."""
+
+    text: str
+    passages: tuple[int, ...]  # indexes into `read`, in the order the answer first quotes them
+    units: tuple[Unit, ...]  # in the answer's order
+    read: tuple[Hit, ...] = ()  # the passages the units were picked from: the retrieved ones and their pages
+
+
+class ExtractiveAnswerer:
+    """The answerer when no language model is present; also the instant excerpt shown while a model reads."""
+
+    name = NAME
+
+    def __init__(self, embedder: Embedder, *, max_words: int = 80,
+                 pages: Callable[[Hit], list[Hit]] | None = None) -> None:  # fmt: skip
+        self._embedder = embedder
+        self._max_words = max_words
+        self._pages = pages  # a document's passages in order: the answer may sit in the top page's next section
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        """A rough count (no model window to fit): about four characters a token."""
+        return max(1, math.ceil(len(text) / 4))
+
+    def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
+        raise GeneratorUnavailable("the extractive answerer writes no text from a prompt; it answers from passages")
+
+    def excerpt(self, question: str, passages: Sequence[Hit]) -> Excerpt:
+        """The units of `passages` that answer `question`, best first until max_words, rendered in page order."""
+        retrieved = len(passages)
+        passages, rank = self._read(passages)
+        units = [unit for index, hit in enumerate(passages) for unit in cut_passage(index, hit)]
+        units = _distinct(units, passages)
+        if not units:
+            return Excerpt("", (), ())
+        scores = self._scores(question, units, passages, rank, retrieved)
+        chosen = self._choose(units, scores)
+        return replace(_render(chosen, passages), read=tuple(passages))
+
+    def _read(self, hits: Sequence[Hit]) -> tuple[list[Hit], list[int]]:
+        """The passages to pick from, each with its page's rank among the hits: the retrieved ones, and the whole
+        of the first PAGES_READ pages (a short page's answer often sits in the section next to the one found)."""
+        pages: list[tuple[str, str]] = []
+        for hit in hits:
+            if (hit.collection, hit.path) not in pages:
+                pages.append((hit.collection, hit.path))
+        passages, rank = list(hits), [pages.index((h.collection, h.path)) for h in hits]
+        if self._pages is None:
+            return passages, rank
+        have = {hit.chunk_id for hit in hits}
+        for number, (collection, path) in enumerate(pages[:PAGES_READ]):
+            first = next(h for h in hits if (h.collection, h.path) == (collection, path))
+            whole = self._pages(first)
+            if len(whole) > MAX_PAGE_PASSAGES:  # a long page: the passages next to the ones found
+                near = {h.position for h in hits if (h.collection, h.path) == (collection, path)}
+                whole = [h for h in whole if any(abs(h.position - p) <= 1 for p in near)]
+            extra = [h for h in whole if h.chunk_id not in have]
+            passages += extra
+            rank += [number] * len(extra)
+        return passages, rank
+
+    def _scores(self, question: str, units: list[Unit], passages: Sequence[Hit], rank: list[int],
+                retrieved: int) -> np.ndarray:  # fmt: skip
+        """Per unit: its cosine to the question relative to the others', its share of the question's terms, and its
+        page's rank. Only the MAX_EMBEDDED most likely units are embedded (about 5 ms each on a CPU core)."""
+        lexical = _lexical(question, [unit.text for unit in units])
+        prior = np.array([RANK_PRIOR[rank[u.passage]] if rank[u.passage] < len(RANK_PRIOR) else 0.0 for u in units])
+        found = np.array([u.passage < retrieved for u in units], dtype=np.float64)  # not only read around them
+        likely = np.argsort(-(LEXICAL_WEIGHT * lexical + prior + 0.2 * found), kind="stable")[:MAX_EMBEDDED]
+        query = np.asarray(self._embedder.embed_query(question), dtype=np.float64)
+        vectors = self._vectors([_with_heading(units[i], passages[units[i].passage]) for i in likely])
+        query /= max(float(np.linalg.norm(query)), 1e-12)
+        cosines = vectors @ query
+        middle, top = float(np.median(cosines)), float(cosines.max())
+        scores = np.full(len(units), -np.inf)
+        scores[likely] = (cosines - middle) / max(top - middle, 1e-6)  # 1 for the best unit, 0 for the median one
+        return scores + LEXICAL_WEIGHT * lexical + prior
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of `texts`, each embedded once per process: the same pages answer question after question."""
+        with self._lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        if missing:
+            fresh = self._embedder.embed_passages(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    row = np.asarray(vector, dtype=np.float64)
+                    self._cache[text] = row / max(float(np.linalg.norm(row)), 1e-12)
+                while len(self._cache) > CACHE_UNITS:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return np.stack([self._cache[text] for text in texts])
+
+    def _choose(self, units: list[Unit], scores: np.ndarray) -> list[Unit]:
+        ranked = sorted(range(len(units)), key=lambda i: -scores[i])
+        best = scores[ranked[0]]
+        chosen: list[int] = []
+        words = 0
+        for i in ranked:
+            if chosen and scores[i] < best - KEEP_WITHIN:
+                break
+            cost = _word_count(units[i].text)
+            if chosen and words + cost > self._max_words:
+                continue
+            chosen.append(i)
+            words += cost
+        return _fill_steps(units, chosen)
+
+
+def cut_passage(index: int, hit: Hit) -> list[Unit]:
+    """A passage's units in reading order: list items and table rows whole, paragraphs (hard-wrapped lines joined)
+    by sentence, code fences whole; a table's rule and header row, and a line repeating the title, are no units."""
+    units: list[Unit] = []
+    lines = hit.text.splitlines()
+    header, list_id, fence, paragraph, block = "", -1, [], [], 0
+
+    def flush() -> None:
+        if paragraph:
+            text = " ".join(part.strip() for part in paragraph)
+            units.extend(Unit(index, block, len(units), "sentence", s) for s in split_sentences(text))
+            paragraph.clear()
+
+    for number, line in enumerate(lines):
+        if fence:
+            fence.append(line)
+            if FENCE.match(line):
+                units.append(Unit(index, block, len(units), "code", "\n".join(fence)))
+                fence = []
+            continue
+        if FENCE.match(line) or not line.strip() or _TABLE_ROW.match(line) or MARKER.match(line):
+            flush()
+        if not paragraph:
+            block = number
+        if FENCE.match(line):
+            fence = [line]
+        elif not line.strip():
+            header = ""
+        elif _TABLE_ROW.match(line):
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            if _TABLE_RULE.match(line):
+                continue
+            if not header and _TABLE_RULE.match(following):
+                header = f"{line}\n{following}"
+                continue
+            units.append(Unit(index, block, len(units), "row", line, header=header))
+        elif MARKER.match(line) and not line.lstrip().startswith(("#", ">")):
+            ordered = _ORDERED.match(line) is not None
+            list_id = (index * 10_000 + number) if ordered and list_id < 0 else list_id
+            units.append(Unit(index, block, len(units), "item", line.rstrip(), list_id=list_id if ordered else -1))
+        elif units and units[-1].kind == "item" and line.startswith((" ", "\t")) and not paragraph:
+            last = units[-1]  # an item's wrapped continuation
+            units[-1] = Unit(
+                index, last.block, last.order, "item", f"{last.text}\n{line.rstrip()}", list_id=last.list_id
+            )
+        else:
+            if not line.startswith((" ", "\t")):
+                list_id = -1
+            paragraph.append(line)
+    flush()
+    if fence:
+        units.append(Unit(index, block, len(units), "code", "\n".join(fence)))
+    known = {_plain(hit.title), _plain(hit.heading)}
+    return [unit for unit in units if _WORDS.search(unit.text) and _plain(unit.text) not in known
+            and not _shouted(unit)]  # fmt: skip
+
+
+def _shouted(unit: Unit) -> bool:
+    """A plain text file's heading ("PARKING PERMITS"): a short capitalised line, no sentence."""
+    letters = [c for c in unit.text if c.isalpha()]
+    return (
+        unit.kind == "sentence" and len(unit.text.split()) <= 6 and bool(letters) and all(c.isupper() for c in letters)
+    )
+
+
+def _plain(text: str) -> str:
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
+def _distinct(units: list[Unit], passages: Sequence[Hit]) -> list[Unit]:
+    """Overlapping chunks of one page repeat their edges: each unit of a page once, from its best passage."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for unit in units:
+        hit = passages[unit.passage]
+        key = (hit.collection, hit.path, unit.text.strip())
+        if key not in seen:
+            seen.add(key)
+            kept.append(unit)
+    return kept
+
+
+def _with_heading(unit: Unit, hit: Hit) -> str:
+    place = " > ".join(part for part in (hit.title, hit.heading) if part)
+    return f"{place}: {unit.header.splitlines()[0] if unit.header else ''}\n{unit.text}" if place else unit.text
+
+
+def _terms(text: str) -> set[str]:
+    """Words cut to a five-letter stem (install, installing, installation alike), CJK as character pairs, and the
+    hard facts (numbers, names) whole."""
+    terms: set[str] = set()
+    for word in _WORDS.findall(text.lower()):
+        if _CJK.search(word):
+            terms.update(word[i : i + 2] for i in range(max(len(word) - 1, 1)))
+        elif len(word) > 2 or word.isdigit():
+            terms.add(word[:5])
+    terms.update(fact.lower() for fact in facts(text))
+    return terms
+
+
+def _lexical(question: str, texts: list[str]) -> np.ndarray:
+    """Per unit, the share of the question's terms it holds, each term weighted by its rarity among the units."""
+    asked = _terms(question)
+    held = [_terms(text) for text in texts]
+    if not asked:
+        return np.zeros(len(texts))
+    counts = {term: sum(term in h for h in held) for term in asked}
+    weight = {term: math.log(1 + len(texts) / (1 + n)) for term, n in counts.items() if n}
+    total = sum(weight.values())  # of the terms some unit holds: a word no unit has tells none apart
+    if not total:
+        return np.zeros(len(texts))
+    return np.array([sum(weight[t] for t in weight if t in h) / total for h in held])
+
+
+def _word_count(text: str) -> int:
+    """Words as a reader counts them: a table's pipes and a list's markers are none; two CJK characters are one."""
+    return sum(max(1, len(_CJK.findall(word)) // 2) for word in _WORDS.findall(text))
+
+
+def _fill_steps(units: list[Unit], chosen: list[int]) -> list[Unit]:
+    """The chosen units, plus every step between two chosen steps of one numbered list: step 2 of 1-3 is needed."""
+    picked = set(chosen)
+    for list_id in {units[i].list_id for i in chosen if units[i].list_id >= 0}:
+        members = [i for i, unit in enumerate(units) if unit.list_id == list_id]
+        ends = [i for i in members if i in picked]
+        if len(ends) >= 2:
+            picked.update(i for i in members if min(ends) <= i <= max(ends))
+    return [units[i] for i in sorted(picked, key=lambda i: (units[i].passage, units[i].order))]
+
+
+def _render(units: list[Unit], passages: Sequence[Hit]) -> Excerpt:
+    """Page by page, best page first (its first chosen unit), units in page order under their heading."""
+    order: list[tuple[str, str]] = []
+    for unit in units:
+        key = (passages[unit.passage].collection, passages[unit.passage].path)
+        if key not in order:
+            order.append(key)
+    pages = {key: sorted((u for u in units if (passages[u.passage].collection, passages[u.passage].path) == key),
+                         key=lambda u: (passages[u.passage].position, u.order)) for key in order}  # fmt: skip
+    blocks: list[str] = []
+    used: list[int] = []
+    shown: list[Unit] = []
+    for key in order:
+        heading, previous = None, None
+        lines: list[str] = []
+        for unit in pages[key]:
+            hit = passages[unit.passage]
+            if unit.passage not in used:
+                used.append(unit.passage)
+            place = hit.heading or hit.title
+            if place != heading:
+                if lines:
+                    blocks.append("\n".join(lines))
+                lines, heading, previous = [f"**{place}**"], place, None
+            joined = previous is not None and unit.kind == previous.kind == "sentence" and unit.block == previous.block
+            if unit.kind == "row" and (previous is None or previous.kind != "row" or previous.header != unit.header):
+                lines.append(unit.header) if unit.header else None
+            if joined:
+                lines[-1] += " " + unit.text
+            else:
+                lines.append(unit.text)
+            previous = unit
+            shown.append(unit)
+        if lines:
+            blocks.append("\n".join(lines))
+    return Excerpt("\n\n".join(blocks), tuple(used), tuple(shown))

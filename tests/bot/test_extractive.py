@@ -1,0 +1,127 @@
+"""The extractive answerer: the pages' own sentences, list items and table rows, cited; nothing else.
+
+Every example question is asked through the conversation manager with both embedders (their cosine scales differ):
+each unit of each answer must stand word for word in a page the answer cites."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.extractive import NAME, ExtractiveAnswerer, cut_passage
+from bot.language import MESSAGES
+from bot.messages import IncomingMessage
+from bot.sentences import split_sentences
+from bot.wiring import Bot, Knowledge
+from knowledge.documents import Hit
+from tests.conftest import synced_handbook
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+QUESTIONS = [json.loads(line) for line in (EXAMPLES / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+VPN_TABLE = """Acme Corp uses **Acme Connect** (version 5.2) as its VPN client.
+
+| Setting | Value |
+|---------|-------|
+| Server  | `vpn.acme.example` |
+| Port    | 1194 (UDP) |
+
+1. Open **Software Center** from the Start menu.
+2. Select **Applications**, find **Acme Connect** and click **Install**.
+3. Click the tray icon and click **Connect**.
+
+Some hotel networks block UDP port 1194. Choose TCP 443 in the
+settings instead, then connect again.
+"""
+
+
+def hit(text: str, *, path: str = "it/vpn.md", heading: str = "Connection details", position: int = 0) -> Hit:
+    return Hit(0.8, f"{path}#{position}", "handbook", path, "VPN", heading, text, position)
+
+
+def extractive_bot(root: Path, embedder: object) -> Bot:
+    config = synced_handbook(root, embedder)
+    config.write_text(config.read_text() + "generator: {backend: extractive}\n")
+    return Bot(Knowledge(load_settings(config), prebuilt_embedder=embedder), warn=print)  # type: ignore[arg-type]
+
+
+def ask(bot: Bot, text: str, thread: str) -> object:
+    return bot.conversations.answer(IncomingMessage("cli", "local", "cli", thread, "U1", text))
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_units_are_rows_with_their_header_whole_items_and_joined_wrapped_sentences() -> None:
+    units = cut_passage(0, hit(VPN_TABLE))
+    kinds = [(unit.kind, unit.text.split("|")[1].strip() if unit.kind == "row" else unit.text) for unit in units]
+    assert kinds[0] == ("sentence", "Acme Corp uses **Acme Connect** (version 5.2) as its VPN client.")
+    assert ("row", "Port") in kinds and ("row", "Setting") not in kinds  # the header row is no unit of its own
+    port = next(unit for unit in units if unit.kind == "row" and "1194" in unit.text)
+    assert port.header.splitlines()[0].startswith("| Setting | Value |")
+    steps = [unit for unit in units if unit.kind == "item"]
+    assert len(steps) == 3 and len({unit.list_id for unit in steps}) == 1 and steps[0].list_id >= 0
+    sentences = [unit.text for unit in units if unit.kind == "sentence"]
+    assert sentences[-2:] == [
+        "Some hotel networks block UDP port 1194.",
+        "Choose TCP 443 in the settings instead, then connect again.",
+    ]  # one line, rejoined
+
+
+@pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
+def test_a_table_row_comes_with_its_header_and_steps_keep_their_numbers(fixture: str, request) -> None:  # type: ignore[no-untyped-def]
+    answerer = ExtractiveAnswerer(request.getfixturevalue(fixture), max_words=80)
+    port = answerer.excerpt("Which port does the VPN use?", [hit(VPN_TABLE)])
+    assert "| Setting | Value |\n|---------|-------|\n" in port.text and "| Port    | 1194 (UDP) |" in port.text
+    steps = answerer.excerpt("How do I install Acme Connect from Software Center?", [hit(VPN_TABLE)])
+    numbered = [line for line in steps.text.splitlines() if re.match(r"\d\. ", line)]
+    assert numbered and all(line in VPN_TABLE.splitlines() for line in numbered)  # verbatim, numbers kept
+    if len(numbered) >= 2:  # no step skipped between two that were chosen
+        numbers = [int(line[0]) for line in numbered]
+        assert numbers == list(range(numbers[0], numbers[-1] + 1))
+
+
+def test_short_answers_stop_near_max_words(e5_embedder) -> None:  # type: ignore[no-untyped-def]
+    long_page = "\n\n".join(
+        f"The VPN rule number {n} says that sessions end after {n} hours of use." for n in range(40)
+    )
+    excerpt = ExtractiveAnswerer(e5_embedder, max_words=30).excerpt("When do VPN sessions end?", [hit(long_page)])
+    assert 0 < len(excerpt.units) <= 3 and len(re.findall(r"\w+", excerpt.text)) <= 30 + 10  # a heading aside
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
+def test_every_sentence_of_every_example_answer_stands_in_a_cited_page(fixture: str, request, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    embedder = request.getfixturevalue(fixture)
+    bot = extractive_bot(tmp_path, embedder)
+    pages = bot.knowledge.lexical_store
+    answered = 0
+    for n, line in enumerate(QUESTIONS):
+        answer = ask(bot, line["question"], thread=f"q{n}")
+        if answer.status != "answered":  # type: ignore[attr-defined]
+            continue
+        answered += 1
+        assert answer.model == NAME and answer.sources, line  # type: ignore[attr-defined]
+        lead, _, body = answer.text.partition("\n\n")  # type: ignore[attr-defined]
+        assert lead == MESSAGES[answer.language]["excerpt_lead"]  # type: ignore[attr-defined]
+        cited = [pages.page(s.collection, s.path) for s in answer.sources]  # type: ignore[attr-defined]
+        text = flat("\n".join(chunk.text for page in cited for chunk in page))
+        places = {part for page in cited for chunk in page for part in (chunk.title, chunk.heading)}
+        for shown in filter(None, body.splitlines()):
+            if shown.startswith("**") and shown.endswith("**") and shown[2:-2] in places:
+                continue  # the heading the next lines sit under
+            for sentence in split_sentences(shown) or [shown]:
+                assert flat(sentence) in text, (line["question"], sentence)
+    assert answered >= 20  # not a vacuous pass: most answerable questions are answered (MiniLM reads English only)
+
+
+@pytest.mark.slow
+def test_the_vpn_question_is_answered_from_the_vpn_page_alone(e5_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(extractive_bot(tmp_path, e5_embedder), "How do I connect to the VPN?", thread="vpn")
+    assert answer.status == "answered" and "Acme Connect" in answer.text  # type: ignore[attr-defined]
+    assert [s.path for s in answer.sources] == ["it/vpn.md"]  # type: ignore[attr-defined]
+    assert answer.supported == 1.0 and answer.sentences.invented == 0  # type: ignore[attr-defined]
