@@ -222,7 +222,9 @@ class Conversations:
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
-        retrieved = self._retriever.retrieve(query, collections=collections, k=self._settings.bot.top_k)
+        retrieved = self._retriever.retrieve(
+            query, collections=collections, k=self._settings.bot.top_k, language=language
+        )  # a translated page: the asker's version
         threshold = self._settings.bot.relevance_threshold
         if threshold is not None:  # deprecated: one cosine for every model and language
             return [h for h in retrieved.hits if h.score >= threshold]

@@ -171,7 +171,9 @@ def cut_passage(index: int, hit: Hit) -> list[Unit]:
     by sentence, code fences whole; a table's rule and header row, and a line repeating the title, are no units."""
     units: list[Unit] = []
     lines = hit.text.splitlines()
-    header, list_id, fence, paragraph, block = "", -1, [], [], 0
+    header, list_id, block = "", -1, 0
+    fence: list[str] = []
+    paragraph: list[str] = []
 
     def flush() -> None:
         if paragraph:

@@ -23,7 +23,7 @@ from bot.generator import (
 )
 from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
-from bot.language import LinguaDetector
+from bot.language import shared_detector
 from bot.llamacpp_generator import LlamaCppGenerator
 from bot.observer import Observer, Unobserved
 from bot.openai_generator import OpenAIGenerator
@@ -39,6 +39,7 @@ from knowledge.roles import Embedder
 from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
 from knowledge.sync_lock import SyncLocks
+from knowledge.translations import Translations
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ class Knowledge:
             locks=self.sync_locks,
             chunking=self.settings.chunking,
             max_file_bytes=int(self.settings.sync.max_file_mb * 1_000_000),
+            translations=self.translations,
+            detect=lambda text: shared_detector().detect(text),  # built on the first page synced, then shared
         )
 
     @cached_property
@@ -199,12 +202,16 @@ class Knowledge:
         return Retriever(
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
             lexical=lexical, candidates=config.candidates, per_source_limit=config.per_source,
-            title_weight=config.title_weight, pages=self.lexical_store,
+            title_weight=config.title_weight, pages=self.lexical_store, translations=self.translations,
         )  # fmt: skip
 
     @cached_property
     def lexical_store(self) -> LexicalStore:
         return LexicalStore(self.manifest.engine)
+
+    @cached_property
+    def translations(self) -> Translations:
+        return Translations(self.manifest.engine)
 
 
 @dataclass
@@ -251,7 +258,7 @@ class Bot:
             history=SqlThreadHistory(
                 self.knowledge.manifest.engine, retention_days=settings.bot.history_retention_days
             ),
-            detector=LinguaDetector(),
+            detector=shared_detector(),
             queue=self.queue,
             records=self.records,
             observer=self.knowledge.observer,

@@ -19,6 +19,8 @@ class Document:
 
     title: str
     sections: tuple[Section, ...]
+    language: str | None = None  # declared by the file (front matter `lang:`), else told from the text at sync
+    translation_of: str | None = None  # front matter: the path of the page this one translates
 
     @property
     def text(self) -> str:

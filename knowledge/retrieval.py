@@ -14,6 +14,7 @@ from knowledge.lexical_store import LexicalStore
 from knowledge.manifest import Manifest
 from knowledge.roles import ChunkStore, Embedder
 from knowledge.titles import boost, titles_collection
+from knowledge.translations import PageLanguage, Translations
 
 
 def source_url(collection: CollectionConfig, path: str) -> str | None:
@@ -61,8 +62,9 @@ class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
                  candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0,
-                 pages: LexicalStore | None = None) -> None:  # fmt: skip
+                 pages: LexicalStore | None = None, translations: Translations | None = None) -> None:  # fmt: skip
         self._lexical = lexical
+        self._translations = translations  # which documents are one page in several languages
         self._pages = pages  # every chunk's text by document: whole pages for the extractive answerer
         self._title_weight = title_weight
         self._candidates = candidates
@@ -72,12 +74,14 @@ class Retriever:
         self._manifest = manifest
         self._collections = {c.name: c for c in collections}
 
-    def search(self, query: str, *, collections: Sequence[str], k: int = 5) -> list[Hit]:
+    def search(self, query: str, *, collections: Sequence[str], k: int = 5, language: str | None = None) -> list[Hit]:
         """The k best passages for `query` among `collections`, best first."""
-        return self.retrieve(query, collections=collections, k=k).hits
+        return self.retrieve(query, collections=collections, k=k, language=language).hits
 
-    def retrieve(self, query: str, *, collections: Sequence[str], k: int = 5) -> Retrieved:
-        """The k best passages for `query` among `collections`, with the dense candidates' scores."""
+    def retrieve(self, query: str, *, collections: Sequence[str], k: int = 5, language: str | None = None) -> Retrieved:
+        """The k best passages for `query` among `collections`, with the dense candidates' scores. A page kept in
+        several languages gives its passages once: from its version in `language` where there is one, else from
+        its best-ranked version."""
         unknown = [name for name in collections if name not in self._collections]
         if unknown:
             raise ValueError(f"unknown collection(s): {', '.join(unknown)}")
@@ -92,7 +96,7 @@ class Retriever:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
-        kept = per_source(self._live(hits), limit=self._per_source)[:k]
+        kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)[:k]
         linked = [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
         return Retrieved(linked, scores, embedding)
 
@@ -126,6 +130,46 @@ class Retriever:
         by_id.update(self._lexical.hits([m for m in matches if m.chunk_id in order and m.chunk_id not in by_id],
                                         embedding))  # fmt: skip
         return [by_id[chunk_id] for chunk_id in order if chunk_id in by_id]
+
+    def _one_per_page(self, hits: list[Hit], language: str | None, embedding: Sequence[float]) -> list[Hit]:
+        """Each hit of a translated page replaced by the next passage of the version chosen for the asker, in the
+        rank of the version that ranked; a version not among the hits gives its passages nearest the question."""
+        if self._translations is None or not hits:
+            return hits
+        page_of: dict[tuple[str, str], tuple[str, str]] = {}
+        versions: dict[tuple[str, str], list[PageLanguage]] = {}
+        for name in dict.fromkeys(h.collection for h in hits):
+            for version in self._translations.versions(name, list(dict.fromkeys(h.path for h in hits
+                                                                                if h.collection == name))):  # fmt: skip
+                page_of[(name, version.path)] = (name, version.page)
+                versions.setdefault((name, version.page), []).append(version)
+        queues: dict[tuple[str, str], list[Hit]] = {}
+        kept: list[Hit] = []
+        for hit in hits:
+            page = page_of.get((hit.collection, hit.path))
+            if page is None or len(versions[page]) < 2:
+                kept.append(hit)
+                continue
+            if page not in queues:
+                queues[page] = self._passages_of(self._chosen(versions[page], hit.path, language), hit, hits, embedding)
+            if queues[page]:
+                kept.append(queues[page].pop(0))
+        return kept
+
+    @staticmethod
+    def _chosen(versions: list[PageLanguage], ranked: str, language: str | None) -> str:
+        """The version in the asker's language, else the one that ranked first."""
+        return next((v.path for v in versions if language and v.language == language), ranked)
+
+    def _passages_of(self, path: str, ranked: Hit, hits: list[Hit], embedding: Sequence[float]) -> list[Hit]:
+        """The passages of version `path`: those retrieved, in rank order, else its stored ones nearest the question;
+        the version that ranked when neither is at hand."""
+        own = [h for h in hits if h.collection == ranked.collection and h.path == path]
+        if not own and self._pages is not None:
+            ids = [h.chunk_id for h in self._pages.page(ranked.collection, path)]
+            found = self._pages.hits(ranked.collection, ids, embedding) if ids else {}
+            own = self._live(sorted(found.values(), key=lambda h: -h.score))
+        return own or [h for h in hits if h.collection == ranked.collection and h.path == ranked.path]
 
     def _live(self, hits: list[Hit]) -> list[Hit]:
         stale: set[str] = set()

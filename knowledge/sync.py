@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from knowledge.chunker import chunk_document
 from knowledge.config import ChunkingConfig, CollectionConfig
 from knowledge.discovery import FileFailure, FoundFile, discover
-from knowledge.documents import StoredChunk
+from knowledge.documents import Document, StoredChunk
 from knowledge.loaders import LoadError, load_document
 from knowledge.manifest import FileRecord, Manifest
 from knowledge.roles import ChunkStore, Embedder
 from knowledge.sync_lock import HeldLock, SyncLocks, process_holder
 from knowledge.titles import title_entry, title_id, titles_collection
+from knowledge.translations import DETECTED_CHARS, Translations
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,12 @@ class Syncer:
     """Indexes new and changed files, drops removed ones; unchanged files cost one hash."""
 
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest, locks: SyncLocks,
-                 chunking: ChunkingConfig, max_file_bytes: int, titles: ChunkStore | None = None) -> None:  # fmt: skip
+                 chunking: ChunkingConfig, max_file_bytes: int, titles: ChunkStore | None = None,
+                 translations: Translations | None = None,
+                 detect: Callable[[str], str | None] | None = None) -> None:  # fmt: skip
         self._store = store
+        self._translations = translations  # each document's language and the page it is a version of
+        self._detect = detect  # a text's language (ISO 639-1), or None when it cannot be told
         self._titles = titles
         self._embedder = embedder
         self._manifest = manifest
@@ -96,6 +102,9 @@ class Syncer:
             for failure in found.failures:
                 self._manifest.record_failure(name, failure.path, failure.reason)
             self.collect_garbage(name)
+            if self._translations is not None:
+                live = [path for path, record in self._manifest.files(name).items() if record.content_hash]
+                self._translations.regroup(name, live, self._detect)
             self._manifest.mark_synced(name)
             self._warn_without_titles(name)
         return report
@@ -131,7 +140,7 @@ class Syncer:
             changed.append(file.path)
             return
         try:
-            stored = self._chunks(name, file, data, digest)
+            document, stored = self._chunks(name, file, data, digest)
         except LoadError as error:
             self._fail(name, file.path, str(error), report)
             return
@@ -140,16 +149,24 @@ class Syncer:
             self._fail(name, file.path, f"unexpected error ({type(error).__name__}: {error})", report)
             return
         self._write(name, file.path, stored, digest)  # store errors end the sync: every file would fail
+        if self._translations is not None:
+            self._translations.record(name, file.path, language=self._language(document),
+                                      declared=document.translation_of)  # fmt: skip
         changed.append(file.path)
         report.chunks_embedded += len(stored)
 
-    def _chunks(self, name: str, file: FoundFile, data: bytes, digest: str) -> list[StoredChunk]:
+    def _language(self, document: Document) -> str | None:
+        if document.language or self._detect is None:
+            return document.language
+        return self._detect(document.text[:DETECTED_CHARS])
+
+    def _chunks(self, name: str, file: FoundFile, data: bytes, digest: str) -> tuple[Document, list[StoredChunk]]:
         document = load_document(data, file.absolute)
         chunks = chunk_document(
             document, counter=self._embedder, max_tokens=self._max_tokens, overlap_tokens=self._overlap
         )
         stem = hashlib.sha1(f"{name}/{file.path}".encode()).hexdigest()[:16]
-        return [StoredChunk(f"{stem}-{digest[:16]}-{c.position}", name, file.path, c) for c in chunks]
+        return document, [StoredChunk(f"{stem}-{digest[:16]}-{c.position}", name, file.path, c) for c in chunks]
 
     def _write(self, name: str, path: str, stored: list[StoredChunk], digest: str) -> None:
         title = [title_entry(name, path, stored[0].chunk.title)] if self._titles and stored else []

@@ -34,8 +34,11 @@ def retrieval(settings: Settings, questions_file: Path, *, collections: list[str
     if not any(knowledge.manifest.status(name).last_sync for name in chosen):
         raise UsageError("The knowledge base has never been synced; run `supportbot sync` first.")
 
-    def search(text: str) -> list[str]:
-        return [hit.path for hit in knowledge.retriever.search(text, collections=chosen, k=DEPTH)]
+    languages = {question.question: question.language for question in questions}
+
+    def search(text: str) -> list[str]:  # in the asker's language, as a translated page is cited to the asker
+        hits = knowledge.retriever.search(text, collections=chosen, k=DEPTH, language=languages.get(text))
+        return [hit.path for hit in hits]
 
     with Progress(*_BAR, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("questions", total=len(questions))

@@ -55,3 +55,11 @@ class SectionBuilder:
     def build(self) -> tuple[Section, ...]:
         self.flush()
         return tuple(self.sections)
+
+
+def language_code(value: object) -> str | None:
+    """A front matter `lang:` value as an ISO 639-1 code: "de", "de-DE" and "DE_at" are German; None otherwise."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if len(code) == 2 and code.isalpha() else None

@@ -8,14 +8,15 @@ import yaml
 from markdown_it import MarkdownIt
 
 from knowledge.documents import Document
-from knowledge.loaders.common import SectionBuilder, decode_text, title_from_path
+from knowledge.loaders.common import SectionBuilder, decode_text, language_code, title_from_path
 
 _PARSER = MarkdownIt("commonmark").enable("table")
 
 
 def load(data: bytes, path: Path) -> Document:
     text = decode_text(data)
-    front_title, text = _split_front_matter(text)
+    meta, text = _split_front_matter(text)
+    front_title = str(meta["title"]) if meta.get("title") else None
     lines = text.splitlines(keepends=True)
     tokens = _PARSER.parse(text)
     builder = SectionBuilder()
@@ -33,20 +34,23 @@ def load(data: bytes, path: Path) -> Document:
         builder.heading(level, heading)
         cursor = after
     builder.add("".join(lines[cursor:]))
-    return Document(title=title or title_from_path(path), sections=builder.build())
+    original = meta.get("translation_of")
+    return Document(title=title or title_from_path(path), sections=builder.build(),
+                    language=language_code(meta.get("lang") or meta.get("language")),
+                    translation_of=str(original) if original else None)  # fmt: skip
 
 
-def _split_front_matter(text: str) -> tuple[str | None, str]:
-    """YAML front matter (`---` ... `---`) is metadata, not content: its `title` names the page."""
+def _split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    """YAML front matter (`---` ... `---`) is metadata, not content: its `title` names the page, `lang` says its
+    language and `translation_of` the page it translates."""
     if not text.startswith("---\n"):
-        return None, text
+        return {}, text
     end = text.find("\n---", 4)
     if end == -1:
-        return None, text
+        return {}, text
     try:
         meta = yaml.safe_load(text[4:end])
     except yaml.YAMLError:
-        return None, text
+        return {}, text
     rest = text[end + 4 :].lstrip("-").lstrip("\n")
-    title = meta.get("title") if isinstance(meta, dict) else None
-    return (str(title) if title else None), rest
+    return ({str(key): value for key, value in meta.items()} if isinstance(meta, dict) else {}), rest
