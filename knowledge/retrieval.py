@@ -133,7 +133,8 @@ class Retriever:
 
     def _one_per_page(self, hits: list[Hit], language: str | None, embedding: Sequence[float]) -> list[Hit]:
         """Each hit of a translated page replaced by the next passage of the version chosen for the asker, in the
-        rank of the version that ranked; a version not among the hits gives its passages nearest the question."""
+        rank of the version that ranked, with its score; a version not among the hits gives its passages nearest
+        the question."""
         if self._translations is None or not hits:
             return hits
         page_of: dict[tuple[str, str], tuple[str, str]] = {}
@@ -152,8 +153,9 @@ class Retriever:
                 continue
             if page not in queues:
                 queues[page] = self._passages_of(self._chosen(versions[page], hit.path, language), hit, hits, embedding)
-            if queues[page]:
-                kept.append(queues[page].pop(0))
+            if queues[page]:  # scored as the slot's hit if that matched better: a page is as relevant as its best
+                passage = queues[page].pop(0)  # version, and a fixed threshold must not drop the asker's one
+                kept.append(replace(passage, score=max(passage.score, hit.score)))
         return kept
 
     @staticmethod

@@ -152,7 +152,9 @@ def test_mention_is_answered_in_its_thread_with_sources_and_buttons(
     else:
         assert first.method == "assistant.threads.setStatus" and first.params["thread_ts"] == MENTION_TS
     if mode == "native":
-        assert fake.calls_to("chat.appendStream") and not fake.calls_to("chat.update")
+        # Streamed natively (a one-sentence answer may come whole with the stream's start), never by chat.update.
+        assert fake.calls_to("chat.startStream") and fake.calls_to("chat.stopStream")
+        assert not fake.calls_to("chat.update")
         assert blocks_of(final, "section") == []  # the text was streamed; the blocks are the footer
     if mode == "refused":
         assert fake.calls_to("chat.startStream") and fake.calls_to("chat.update")
