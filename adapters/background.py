@@ -7,13 +7,13 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 from bot.queue import Queued
 
 
 async def in_background(
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]], message: IncomingMessage
-) -> AsyncIterator[str | Queued | Answer]:
+    stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]], message: IncomingMessage
+) -> AsyncIterator[str | Queued | Preview | Answer]:
     """The bot's blocking stream, run in a worker thread, its items handed to the event loop as they come."""
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[Any] = asyncio.Queue()

@@ -43,15 +43,19 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Generator | None = None) -> Bot:
-    """The bot as `supportbot` builds it over the example knowledge base, synced once (a rerun writes nothing)."""
+def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Generator | None = None,
+             preview: str = "auto") -> Bot:  # fmt: skip
+    """The bot as `supportbot` builds it over the example knowledge base, synced once (a rerun writes nothing).
+    Without LFM2 in the cache, a language model still writes: the bundled stand-in (the default offline fallback,
+    the extractive answerer, has no model to queue for or to wait on)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    bot_config: dict[str, Any] = {} if max_waiting is None else {"max_waiting": max_waiting}
+    bot_config: dict[str, Any] = {"preview": preview} | ({} if max_waiting is None else {"max_waiting": max_waiting})
     settings = Settings.model_validate({
         "data_dir": str(data_dir.resolve()),
         "database": {"auto_upgrade": True},  # a store synced by an older supportbot
         "collections": [{"name": "handbook", "paths": [str(EXAMPLES / "knowledge")]}],
         "bot": bot_config,
+        "generator": {"fallback": "bundled:smollm2-135m-instruct"},
     })  # fmt: skip
     knowledge = Knowledge(settings, progress=lambda line: print(line, file=sys.stderr))
     knowledge.syncer.sync(settings.collection("handbook"))
@@ -97,7 +101,7 @@ class Trace:
             elif isinstance(item, Answer):
                 self.answers.append(item)
                 self.done = now
-            elif self.first_token is None:
+            elif isinstance(item, str) and self.first_token is None:  # a Preview is not the model's first token
                 self.first_token = now
 
 

@@ -72,6 +72,10 @@ class BotConfig(Section):
     max_waiting: int = Field(default=16, ge=0, le=1000)
     answer_timeout_seconds: float = Field(default=300, gt=0)
     default_collections: list[str] = Field(default_factory=list)
+    # While a language model reads the prompt (seconds on a CPU), show the pages' own sentences that answer the
+    # question ("excerpt"), replaced by the model's answer as it streams; "none": a "looking…" placeholder only.
+    # "auto": excerpt, unless the model runs on a local GPU (its first words come within a second anyway).
+    preview: Literal["auto", "excerpt", "none"] = "auto"
 
 
 class ChannelConfig(Section):
@@ -106,6 +110,9 @@ class DiscordConfig(Section):
     admin_roles: list[str] = Field(default_factory=list)
     admin_users: list[str] = Field(default_factory=list)
     helper_role: str | None = None
+    # What a channel, thread, forum or DM with no entry under `channels:` may read: anyone can join a server or DM
+    # the bot, so public collections only, unless the admin says the whole server is internal.
+    default_visibility: Literal["internal", "public"] = "public"
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
 

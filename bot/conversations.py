@@ -16,7 +16,7 @@ from bot.generator import Generator
 from bot.grounding import SentenceGate, SupportChecker
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
-from bot.messages import Answer, IncomingMessage, SentenceCounts, Source, Timings
+from bot.messages import Answer, IncomingMessage, Preview, SentenceCounts, Source, Timings
 from bot.model_pieces import pieces_watched
 from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
@@ -47,7 +47,8 @@ class Conversations:
                  history: SqlThreadHistory, detector: LanguageDetector, relevance: Relevance,
                  queue: GenerationQueue | None = None, records: Records | None = None,
                  observer: Observer | None = None, drain: Drain | None = None,
-                 checker: SupportChecker | None = None) -> None:  # fmt: skip
+                 checker: SupportChecker | None = None,
+                 previewer: ExtractiveAnswerer | None = None) -> None:  # fmt: skip
         self._settings = settings
         self._retriever = retriever
         self._generator = generator
@@ -59,6 +60,7 @@ class Conversations:
         self._drain = drain or Drain()
         self._checker = checker  # None: answers are not checked sentence by sentence (tools without an embedder)
         self._relevance = relevance
+        self._previewer = previewer  # None: no excerpt is shown while the model reads (bot.preview)
 
     def has_answered(self, message: IncomingMessage) -> bool:
         """Follow-ups in a thread the bot has answered need no mention."""
@@ -72,14 +74,15 @@ class Conversations:
                 self._history.add(key, turn)
 
     def answer(self, message: IncomingMessage) -> Answer:
-        for item in self.stream(message):
+        for item in self.stream(message, preview=False):  # nobody watches it grow: no excerpt to show meanwhile
             if isinstance(item, Answer):
                 return item
         raise RuntimeError("the stream ended without an answer")
 
-    def stream(self, message: IncomingMessage) -> Iterator[str | Queued | Answer]:
-        """Queued(0) at once, its place in line while it waits, text pieces as the model writes them, then the
-        final Answer (always, even on failure)."""
+    def stream(self, message: IncomingMessage, *, preview: bool = True) -> Iterator[str | Queued | Preview | Answer]:
+        """Queued(0) at once, a Preview of the pages' own words (with a previewer, before the model reads), its
+        place in line while it waits, text pieces as the model writes them, then the final Answer (always, even on
+        failure)."""
         started = time.perf_counter()
         about = {"question_id": message.id}
         log.info("Question %s in %s/%s", message.id, message.platform, message.channel, extra=about)
@@ -101,6 +104,8 @@ class Conversations:
         if isinstance(self._generator, ExtractiveAnswerer):  # no language model: the pages' own words, at once
             yield self._extracted(self._generator, prepared, started)
             return
+        if preview and self._previewer is not None and (early := self._preview(self._previewer, prepared)):
+            yield early  # usable words now, while the model waits for its turn and reads the prompt
         messages = build_messages(
             question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
@@ -175,6 +180,20 @@ class Conversations:
         counted = SentenceCounts(supported=len(excerpt.units))  # verbatim: every unit is in a cited passage
         return self._finish(prepared, text, "answered", started, time.perf_counter() - started,
                             sources=excerpted(excerpt), sentences=counted)  # fmt: skip
+
+    def _preview(self, previewer: ExtractiveAnswerer, prepared: Prepared) -> Preview | None:
+        """The extractive answer, labelled as an excerpt; none when no unit answers, or when it fails (a preview
+        must never cost the answer)."""
+        try:
+            excerpt = previewer.excerpt(prepared.message.text, prepared.passages)
+        except Exception:
+            log.exception("Question %s: no preview (the excerpt failed)", prepared.message.id,
+                          extra={"question_id": prepared.message.id})  # fmt: skip
+            return None
+        if not excerpt.units:
+            return None
+        text = f"{say('preview_lead', prepared.language)}\n\n{excerpt.text}"
+        return Preview(text=text, sources=excerpted(excerpt), language=prepared.language)
 
     def _deadline_check(self) -> Callable[[], None]:
         """Raises Interrupted once the process is stopping, TimeoutError once bot.answer_timeout_seconds passed."""

@@ -37,7 +37,28 @@ def run_checks(config_path: Path, *, online: bool = False) -> list[Check]:
         checks.append(Check("chroma", "fail", "not checked: opening the store needs the embedding model"))
     else:
         checks.extend(_chroma(knowledge))
-    return [*checks, *_generator(settings), *_language(), *_tokens(settings, online=online)]
+    return [*checks, *_generator(settings), *_language(), *_tokens(settings, online=online), *_exposure(settings)]
+
+
+def _exposure(settings: Settings) -> Iterator[Check]:
+    """Whether an internal collection can reach people the organisation does not know: on Discord anyone may join a
+    server or DM the bot, so what an unmapped channel or a DM reads is checked."""
+    internal = [c.name for c in settings.collections if c.visibility == "internal"]
+    if settings.discord is None or not internal:
+        return
+    named = ", ".join(internal)
+    dm = settings.channels.get("dm")
+    if settings.discord.default_visibility == "internal":
+        yield Check("exposure", "warn", f"discord.default_visibility is internal: every Discord channel, thread, "
+                    f"forum and DM not under channels: reads internal collections ({named}), and anyone who joins "
+                    "the server or DMs the bot can ask", "remove it (public is the default) and map the internal "
+                    "channels under channels:, unless only employees can reach this server")  # fmt: skip
+    elif dm is not None and dm.visibility == "internal":
+        yield Check("exposure", "warn", f"channels: dm reads internal collections ({named}): on Discord anyone may "
+                    "DM the bot", "set visibility: public on the dm entry")  # fmt: skip
+    else:
+        yield Check("exposure", "ok", f"Discord channels, threads and DMs not under channels: read public "
+                    f"collections only; internal ones ({named}) only where channels: maps them")  # fmt: skip
 
 
 def _data_dir(settings: Settings) -> Iterator[Check]:

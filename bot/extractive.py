@@ -39,6 +39,9 @@ RANK_PRIOR = (0.3, 0.15, 0.05)  # the retriever's first, second and third passag
 KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while words remain
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 MAX_EMBEDDED, CACHE_UNITS = 60, 20_000
+# The excerpt shown while a model reads must come within a second, with the model taking the cores: fewer units
+# are embedded (the likeliest by the question's words and the page rank), about 10 ms each here on a free core.
+PREVIEW_EMBEDDED = 20
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,11 @@ class ExtractiveAnswerer:
 
     name = NAME
 
-    def __init__(self, embedder: Embedder, *, max_words: int = 80,
-                 pages: Callable[[Hit], list[Hit]] | None = None) -> None:  # fmt: skip
+    def __init__(self, embedder: Embedder, *, max_words: int = 80, pages: Callable[[Hit], list[Hit]] | None = None,
+                 max_embedded: int = MAX_EMBEDDED) -> None:  # fmt: skip
         self._embedder = embedder
         self._max_words = max_words
+        self._max_embedded = max_embedded
         self._pages = pages  # a document's passages in order: the answer may sit in the top page's next section
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -121,11 +125,11 @@ class ExtractiveAnswerer:
     def _scores(self, question: str, units: list[Unit], passages: Sequence[Hit], rank: list[int],
                 retrieved: int) -> np.ndarray:  # fmt: skip
         """Per unit: its cosine to the question relative to the others', its share of the question's terms, and its
-        page's rank. Only the MAX_EMBEDDED most likely units are embedded (about 5 ms each on a CPU core)."""
+        page's rank. Only the max_embedded most likely units are embedded (about 5 ms each on a CPU core)."""
         lexical = _lexical(question, [unit.text for unit in units])
         prior = np.array([RANK_PRIOR[rank[u.passage]] if rank[u.passage] < len(RANK_PRIOR) else 0.0 for u in units])
         found = np.array([u.passage < retrieved for u in units], dtype=np.float64)  # not only read around them
-        likely = np.argsort(-(LEXICAL_WEIGHT * lexical + prior + 0.2 * found), kind="stable")[:MAX_EMBEDDED]
+        likely = np.argsort(-(LEXICAL_WEIGHT * lexical + prior + 0.2 * found), kind="stable")[: self._max_embedded]
         query = np.asarray(self._embedder.embed_query(question), dtype=np.float64)
         vectors = self._vectors([_with_heading(units[i], passages[units[i].passage]) for i in likely])
         query /= max(float(np.linalg.norm(query)), 1e-12)

@@ -54,6 +54,8 @@ class TransformersGenerator:
         self._tokenizer = tokenizer
         self.name = name
         self._lock = threading.Lock()  # one model, one generation at a time; callers queue in front
+        # Its first words come within a second on a GPU: no excerpt needs showing meanwhile (bot.preview: auto).
+        self.on_gpu = getattr(getattr(model, "device", None), "type", "cpu") == "cuda"
 
     @classmethod
     def load(

@@ -33,6 +33,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": "The bot is restarting and cannot take new questions right now. Please ask again in a moment.",
         "not_grounded": "I could not find an answer the knowledge base backs up; these pages may help.",
         "excerpt_lead": "Here is what the knowledge base says:",
+        "preview_lead": "Excerpt from the knowledge base, while I write a full answer:",
         "sources": "Sources",
     },
     "ar": {
@@ -43,6 +44,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": "تجري الآن إعادة تشغيل البوت ولا يمكنه استقبال أسئلة جديدة. يُرجى طرح سؤالك مرة أخرى بعد قليل.",
         "not_grounded": "لم أجد إجابة تدعمها قاعدة المعرفة؛ قد تفيدك هذه الصفحات.",
         "excerpt_lead": "إليك ما تقوله قاعدة المعرفة:",
+        "preview_lead": "مقتطف من قاعدة المعرفة، ريثما أكتب إجابة كاملة:",
         "sources": "المصادر",
     },
     "zh": {
@@ -53,6 +55,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": "机器人正在重启，暂时无法接收新问题。请稍后再提问。",
         "not_grounded": "未能在知识库中找到有依据的答案；以下页面或许有帮助。",
         "excerpt_lead": "知识库中的相关内容如下：",
+        "preview_lead": "在我撰写完整回答期间，先请看知识库中的相关摘录：",
         "sources": "来源",
     },
     "fr": {
@@ -70,6 +73,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Je n'ai pas trouvé de réponse étayée par la base de connaissances ; ces pages peuvent vous aider."
         ),
         "excerpt_lead": "Voici ce que dit la base de connaissances :",
+        "preview_lead": "Extrait de la base de connaissances, en attendant ma réponse complète :",
         "sources": "Sources",
     },
     "de": {
@@ -87,6 +91,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Ich habe keine durch die Wissensdatenbank belegte Antwort gefunden; diese Seiten können Ihnen helfen."
         ),
         "excerpt_lead": "Das steht dazu in der Wissensdatenbank:",
+        "preview_lead": "Auszug aus der Wissensdatenbank, während ich eine vollständige Antwort schreibe:",
         "sources": "Quellen",
     },
     "ja": {
@@ -104,6 +109,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "ナレッジベースに裏付けのある回答が見つかりませんでした。以下のページが参考になるかもしれません。"
         ),
         "excerpt_lead": "ナレッジベースには次のように記載されています：",
+        "preview_lead": "回答を作成している間に、ナレッジベースの該当箇所をお見せします：",
         "sources": "出典",
     },
     "ko": {
@@ -115,6 +121,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "restarting": "봇이 다시 시작되는 중이라 지금은 새 질문을 받을 수 없습니다. 잠시 후 다시 질문해 주세요.",
         "not_grounded": "지식 베이스에서 근거가 확인된 답변을 찾지 못했습니다. 다음 페이지가 도움이 될 수 있습니다.",
         "excerpt_lead": "지식 베이스의 관련 내용은 다음과 같습니다:",
+        "preview_lead": "전체 답변을 작성하는 동안 지식 베이스의 관련 내용을 먼저 보여 드립니다:",
         "sources": "출처",
     },
     "pt": {
@@ -130,6 +137,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "not_grounded": "Não encontrei uma resposta fundamentada na base de conhecimento; estas páginas podem ajudar.",
         "excerpt_lead": "Eis o que diz a base de conhecimento:",
+        "preview_lead": "Trecho da base de conhecimento, enquanto escrevo uma resposta completa:",
         "sources": "Fontes",
     },
     "es": {
@@ -146,6 +154,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "No encontré una respuesta respaldada por la base de conocimientos; estas páginas pueden ayudarle."
         ),
         "excerpt_lead": "Esto es lo que dice la base de conocimientos:",
+        "preview_lead": "Extracto de la base de conocimientos, mientras escribo una respuesta completa:",
         "sources": "Fuentes",
     },
 }

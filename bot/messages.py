@@ -22,6 +22,9 @@ class IncomingMessage:
     text: str
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     is_direct: bool = False
+    # What a channel with no entry under `channels:` may read: the platform decides (a Discord server, where anyone
+    # may join or DM the bot, or a Slack channel shared with another organisation: "public").
+    default_visibility: Literal["internal", "public"] = "internal"
     # Every log line about this question carries it; not part of equality (the same words twice are equal).
     id: str = field(default_factory=lambda: secrets.token_hex(6), compare=False)
 
@@ -36,6 +39,17 @@ class Source:
     url: str | None
     collection: str
     sentences: tuple[int, ...] = ()  # the answer's sentences (0-based) this document's passages support
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the pages themselves say, shown while a language model still reads the prompt (`bot.preview`): the
+    passages' own sentences under a lead-in in the asker's language, with the pages they come from. The model's
+    answer replaces it; an adapter that cannot replace a message may ignore it."""
+
+    text: str
+    sources: tuple[Source, ...]
+    language: str
 
 
 @dataclass(frozen=True)

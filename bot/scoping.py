@@ -13,7 +13,7 @@ def channel_config(settings: Settings, message: IncomingMessage) -> ChannelConfi
     for key in keys:
         if key in settings.channels:
             return settings.channels[key]
-    return ChannelConfig()
+    return ChannelConfig(visibility=message.default_visibility)  # unmapped: what its platform allows by default
 
 
 def readable_collections(settings: Settings, message: IncomingMessage) -> list[str]:

@@ -12,7 +12,7 @@ from bot.abstention import Relevance
 from bot.config import GeneratorConfig, Settings
 from bot.conversations import Conversations
 from bot.drain import Drain
-from bot.extractive import ExtractiveAnswerer
+from bot.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer
 from bot.generator import (
     Generator,
     GeneratorUnavailable,
@@ -88,6 +88,14 @@ def open_generator(
     if backend == "llamacpp":
         return LlamaCppGenerator.with_settings(Path(folder) / gguf_file, name=display, settings=config.llamacpp)
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
+
+
+def previews(setting: str, generator: Generator) -> bool:
+    """Whether an excerpt is shown while the model reads (bot.preview): never in front of the extractive answerer
+    (it is the excerpt); on "auto", unless the model runs on a local GPU, whose first words come within a second."""
+    if setting == "none" or isinstance(generator, ExtractiveAnswerer):
+        return False
+    return setting == "excerpt" or not getattr(generator, "on_gpu", False)
 
 
 def _extractive(build: Callable[[], Generator] | None) -> Generator:
@@ -238,12 +246,14 @@ class Bot:
         observer.model_state("loaded")
         return generator
 
-    def extractive(self) -> ExtractiveAnswerer:
-        """The answerer with no language model, on the embedding model the knowledge half has loaded anyway."""
+    def extractive(self, *, preview: bool = False) -> ExtractiveAnswerer:
+        """The answerer with no language model, on the embedding model the knowledge half has loaded anyway; with
+        `preview`, the quicker one that shows an excerpt while a model reads."""
         config = self.knowledge.settings.generator.extractive
         return ExtractiveAnswerer(
-            self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page
-        )
+            self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page,
+            max_embedded=PREVIEW_EMBEDDED if preview else MAX_EMBEDDED,
+        )  # fmt: skip
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -265,6 +275,7 @@ class Bot:
             drain=self.drain,
             relevance=self.relevance,
             checker=SupportChecker(self.knowledge.embedder),
+            previewer=self.extractive(preview=True) if previews(settings.bot.preview, self.generator) else None,
         )
 
     @cached_property

@@ -222,11 +222,13 @@ def synced_handbook(root: Path, embedder: object) -> Path:
     return config
 
 
-def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: object):  # type: ignore[no-untyped-def]
-    """A bot over a copy of the synced store: each test starts with empty history and claims."""
+def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: object, **bot: object):  # type: ignore[no-untyped-def]
+    """A bot over a copy of the synced store: each test starts with empty history and claims. `bot` overrides keys
+    of the config's bot section (preview="none")."""
     from bot.config import load_settings
     from bot.wiring import Bot, Knowledge
 
-    settings = load_settings(config).model_copy(update={"data_dir": data_dir})
+    settings = load_settings(config)
+    settings = settings.model_copy(update={"data_dir": data_dir, "bot": settings.bot.model_copy(update=bot)})
     shutil.copytree(load_settings(config).data_dir, data_dir)
     return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=generator)  # type: ignore[arg-type]

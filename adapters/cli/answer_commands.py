@@ -7,11 +7,14 @@ import json
 import sys
 import uuid
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.text import Text
 
 from adapters.cli.knowledge_commands import UsageError
 from bot.config import Settings
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 from bot.queue import Queued
 from bot.wiring import Bot, Knowledge
 
@@ -54,25 +57,58 @@ def chat(settings: Settings, *, channel: str | None) -> None:
         show(bot.conversations.stream(message(question, channel=channel, thread=thread)))
 
 
-def show(stream: object) -> None:
+def show(stream: object, *, console: Console = err) -> None:
     """Pieces are printed as they come (whole sentences, checked against the passages); the final Answer adds its
-    sources, and its own words when it is not the answer that streamed (an apology, an answer no page backs)."""
+    sources, and its own words when it is not the answer that streamed (an apology, an answer no page backs).
+    On a terminal, the pages' own words (a Preview) stand on stderr while the model reads, and vanish when it
+    writes."""
     streamed = False
-    for item in stream:  # type: ignore[attr-defined]
-        if isinstance(item, Queued):
-            if item.position:  # 0 only says the question was received
-                err.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
-        elif isinstance(item, Answer):
-            if not streamed:
-                sys.stdout.write(item.text)
-            elif item.status != "answered":  # cut short, or nothing written could be backed by a page: say so
-                sys.stdout.write(f"\n\n{item.text}")
-            sys.stdout.write("\n")
-            print_sources(item)
-        else:
-            streamed = True
-            sys.stdout.write(item)
-            sys.stdout.flush()
+    previewed: Preview | None = None
+    excerpt: Live | None = None  # the preview on screen, until the model's first words or the final answer
+    try:
+        for item in stream:  # type: ignore[attr-defined]
+            if isinstance(item, Preview):
+                if console.is_terminal:
+                    previewed = item
+                    excerpt = Live(preview_shown(item), console=console, transient=True, auto_refresh=False)
+                    excerpt.start(refresh=True)
+            elif isinstance(item, Queued):
+                if excerpt is not None and previewed is not None:
+                    excerpt.update(preview_shown(previewed, waiting=item.position), refresh=True)
+                elif item.position:  # 0 only says the question was received
+                    console.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
+            else:
+                if excerpt is not None:  # the model's words, or the final answer, take the excerpt's place
+                    excerpt.stop()
+                    excerpt = None
+                streamed = _printed(item, streamed)
+    finally:
+        if excerpt is not None:
+            excerpt.stop()
+
+
+def preview_shown(preview: Preview, *, waiting: int = 0) -> RenderableType:
+    """The excerpt as the terminal shows it while the model reads: its Markdown, its pages, the place in line."""
+    links = "\n".join(f"  - {s.title} ({s.url or s.collection + ':' + s.path})" for s in preview.sources)
+    parts: list[RenderableType] = [Markdown(preview.text), Text(links, style="dim")]
+    if waiting:
+        parts.append(Text(f"Waiting for the model: number {waiting} in line…", style="dim"))
+    return Group(*parts)
+
+
+def _printed(item: str | Answer, streamed: bool) -> bool:
+    """A piece of the model's text, or the final answer with its sources, on stdout; whether text has streamed."""
+    if isinstance(item, Answer):
+        if not streamed:
+            sys.stdout.write(item.text)
+        elif item.status != "answered":  # cut short, or nothing written could be backed by a page: say so
+            sys.stdout.write(f"\n\n{item.text}")
+        sys.stdout.write("\n")
+        print_sources(item)
+        return streamed
+    sys.stdout.write(item)
+    sys.stdout.flush()
+    return True
 
 
 def print_sources(answer: Answer) -> None:

@@ -1,4 +1,5 @@
-"""One question answered in Discord: typing at once, the answer growing by edits, then its embed and buttons."""
+"""One question answered in Discord: typing at once, the pages' own words while the model reads (a Preview), the
+answer growing by edits in their place, then its embed and buttons."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import discord
 
 from adapters.background import in_background
 from adapters.discord.buttons import answer_view
-from adapters.discord.translate import answer_parts, progress_text, queued_text, sources_embed
+from adapters.discord.translate import answer_parts, preview_text, progress_text, queued_text, sources_embed
 from bot.language import say
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 from bot.queue import Queued
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ async def answer_in_discord(
     *,
     target: discord.abc.Messageable,
     message: IncomingMessage,
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]],
+    stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
     can_escalate: bool,
 ) -> Answer | None:
     """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence."""
@@ -50,13 +51,19 @@ async def answer_in_discord(
 
 async def _grow(placeholder: discord.Message, items: Any) -> Answer:
     partial = ""
+    shown: Preview | None = None  # the excerpt in the placeholder, until the model writes
     last_edit = time.monotonic()
     async for item in items:
         if isinstance(item, Answer):
             return item
+        if isinstance(item, Preview):
+            shown, last_edit = item, time.monotonic()
+            await placeholder.edit(content=preview_text(item))
+            continue
         if isinstance(item, Queued):
             if item.position:  # 0 is "received": the placeholder already says the bot is looking
-                await placeholder.edit(content=queued_text(item.position))
+                waiting = preview_text(shown, position=item.position) if shown else queued_text(item.position)
+                await placeholder.edit(content=waiting)
             continue
         partial += item
         if time.monotonic() - last_edit >= EDIT_EVERY:

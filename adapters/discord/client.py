@@ -62,7 +62,7 @@ class SupportClient(discord.Client):
         question = incoming(
             guild=str(message.guild.id) if message.guild else None, channel=channel, thread=thread,
             user=str(message.author.id), content=message.content, bot_user=str(self.user.id if self.user else ""),
-            is_direct=message.guild is None,
+            is_direct=message.guild is None, default_visibility=self.config.default_visibility,
         )  # fmt: skip
         if question is None:
             return

@@ -30,7 +30,7 @@ def register_commands(client: SupportClient) -> None:
         message = incoming(
             guild=str(interaction.guild_id) if interaction.guild_id else None, channel=str(parent),
             thread=f"ask-{interaction.id}", user=str(interaction.user.id), content=question, bot_user="",
-            is_direct=interaction.guild_id is None,
+            is_direct=interaction.guild_id is None, default_visibility=client.config.default_visibility,
         )  # fmt: skip
         if message is None:
             await interaction.followup.send("Please ask a question.", ephemeral=True)

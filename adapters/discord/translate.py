@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from adapters.splitting import split_message
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 
+Visibility = Literal["internal", "public"]
 MESSAGE_LIMIT = 2000  # Discord's limit for a message's content
 _EMBED_DESCRIPTION_LIMIT = 4096
 
 
 def incoming(*, guild: str | None, channel: str, thread: str, user: str, content: str, bot_user: str,
-             is_direct: bool) -> IncomingMessage | None:  # fmt: skip
-    """The question in a message, with the bot's own mention taken out; None when nothing is left."""
+             is_direct: bool, default_visibility: Visibility = "public") -> IncomingMessage | None:  # fmt: skip
+    """The question in a message, with the bot's own mention taken out; None when nothing is left. An unmapped
+    channel or DM reads `default_visibility` collections (discord.default_visibility)."""
     text = re.sub(rf"<@!?{re.escape(bot_user)}>", "", content).strip()
     if not text:
         return None
     return IncomingMessage(
         platform="discord", workspace=guild or "dm", channel=channel, thread=thread, user=user, text=text,
-        is_direct=is_direct,
+        is_direct=is_direct, default_visibility=default_visibility,
     )  # fmt: skip
 
 
@@ -51,9 +53,12 @@ def sources_embed(answer: Answer) -> dict[str, Any] | None:
     return embed
 
 
-def _source_line(title: str, heading: str, url: str | None, where: str) -> str:
+def _source_line(title: str, heading: str, url: str | None, where: str, *, unfurl: bool = True) -> str:
+    """A source as a Markdown link; `unfurl=False` in a message's content (<url> keeps Discord from adding an embed
+    of the page under it)."""
     label = " › ".join(part for part in (title, heading) if part).replace("[", "(").replace("]", ")")
-    return f"• [{label}]({url})" if url else f"• {label} (`{where}`)"
+    target = url if unfurl else f"<{url}>"
+    return f"• [{label}]({target})" if url else f"• {label} (`{where}`)"
 
 
 def progress_text(partial: str) -> str:
@@ -62,3 +67,13 @@ def progress_text(partial: str) -> str:
 
 def queued_text(position: int) -> str:
     return f"Waiting for the model: number {position} in line… ▍"
+
+
+def preview_text(preview: Preview, *, position: int = 0) -> str:
+    """The placeholder while the model reads: the pages' own words and links (the model's answer replaces them),
+    with the place in line while it waits."""
+    links = "\n".join(
+        _source_line(s.title, s.heading, s.url, f"{s.collection}:{s.path}", unfurl=False) for s in preview.sources
+    )
+    waiting = f"\n*{queued_text(position).removesuffix(' ▍')}*" if position else ""
+    return f"{preview.text[:1400]}\n{links[:500]}{waiting} ▍"

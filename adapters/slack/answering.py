@@ -2,7 +2,8 @@
 
 Where the app may stream natively (an AI app: the assistant status and chat.startStream work), the text is
 streamed; elsewhere a placeholder message is posted and updated. The first refusal switches to the placeholder
-for the rest of the process, without losing what was already written.
+for the rest of the process, without losing what was already written. An excerpt of the pages shown while the
+model reads (a Preview) needs a message the answer can replace: that answer grows in a placeholder.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from adapters.background import in_background
-from adapters.slack.translate import answer_blocks, notification_text, progress_text, queued_text
+from adapters.slack.translate import answer_blocks, notification_text, preview_text, progress_text, queued_text
 from bot.language import say
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 from bot.queue import Queued
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ async def answer_in_slack(
     channel: str,
     thread_ts: str | None,
     message: IncomingMessage,
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Answer]],
+    stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
     can_escalate: bool,
     native: NativeStreaming,
 ) -> Answer | None:
@@ -53,6 +54,8 @@ async def answer_in_slack(
                 return item
             if isinstance(item, Queued):
                 await view.queued(item.position)
+            elif isinstance(item, Preview):
+                await view.preview(item)
             else:
                 await view.write(item)
     except Exception:  # the store or Slack failed: the asker still gets an apology, the log gets the cause
@@ -70,6 +73,7 @@ class _GrowingAnswer:
         self._ts: str | None = None  # the placeholder, or the streamed message once started
         self._streaming = False
         self._text = ""  # everything written so far
+        self._preview: Preview | None = None  # the pages' own words, shown until the model's first text
         self._sent = 0  # how much of it Slack has
         self._last = time.monotonic()
 
@@ -88,7 +92,17 @@ class _GrowingAnswer:
         if self._ts is None and self._native is not None and self._native.allowed:
             await self._status(queued_text(position).rstrip(" ▍"))
         elif self._ts is not None and not self._streaming:
-            await self._client.chat_update(channel=self._channel, ts=self._ts, text=queued_text(position))
+            text = preview_text(self._preview, position=position) if self._preview and not self._text else None
+            await self._client.chat_update(channel=self._channel, ts=self._ts, text=text or queued_text(position))
+
+    async def preview(self, preview: Preview) -> None:
+        """The excerpt in the placeholder (posted now if only a status was shown), until the model writes."""
+        self._preview = preview
+        if self._ts is None:
+            await self._post_placeholder(preview_text(preview))
+        else:
+            await self._client.chat_update(channel=self._channel, ts=self._ts, text=preview_text(preview))
+        self._last = time.monotonic()  # Slack's one update a second counts this one
 
     async def write(self, piece: str) -> None:
         self._text += piece
@@ -138,9 +152,9 @@ class _GrowingAnswer:
     async def _status(self, status: str) -> None:
         await self._client.assistant_threads_setStatus(channel_id=self._channel, thread_ts=self._thread, status=status)
 
-    async def _post_placeholder(self) -> None:
+    async def _post_placeholder(self, text: str | None = None) -> None:
         posted = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread, text=progress_text(self._text)
+            channel=self._channel, thread_ts=self._thread, text=text or progress_text(self._text)
         )
         self._ts = posted["ts"]
 

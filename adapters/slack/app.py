@@ -71,14 +71,17 @@ class SlackAdapter:
         app.command("/kb")(KbCommand(bot=self._bot, admins=self._config.admins).handle)
         return app
 
-    async def _on_mention(self, event: dict[str, Any]) -> None:
-        await self._maybe_answer(event, mentioned=True)
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await self._maybe_answer(event, mentioned=True, shared=bool(body.get("is_ext_shared_channel")))
 
-    async def _on_message(self, event: dict[str, Any]) -> None:
-        await self._maybe_answer(event, mentioned=f"<@{self._bot_user}" in (event.get("text") or ""))
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        mentioned = f"<@{self._bot_user}" in (event.get("text") or "")
+        await self._maybe_answer(event, mentioned=mentioned, shared=bool(body.get("is_ext_shared_channel")))
 
-    async def _maybe_answer(self, event: dict[str, Any], *, mentioned: bool) -> None:
-        message = incoming(event, team=self._team, bot_user=self._bot_user)
+    async def _maybe_answer(self, event: dict[str, Any], *, mentioned: bool, shared: bool) -> None:
+        """`shared`: a Slack Connect channel (other organisations in it), which reads public collections unless
+        `channels:` maps it."""
+        message = incoming(event, team=self._team, bot_user=self._bot_user, shared=shared)
         if message is None or not (mentioned or await self._unprompted(event, message)):
             return
         conversations = self._bot.conversations

@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.splitting import split_message
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 
 # Message subtypes that are people asking something; every other subtype (edits, joins, bot posts…) is not.
 _ASKING_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -24,9 +24,10 @@ def mention_of(user: str) -> str:
     return f"<@{user}>"
 
 
-def incoming(event: dict[str, Any], *, team: str, bot_user: str) -> IncomingMessage | None:
+def incoming(event: dict[str, Any], *, team: str, bot_user: str, shared: bool = False) -> IncomingMessage | None:
     """The question in a message or app_mention event, or None for what the bot must ignore: its own
-    messages, other bots, edits, deletions, joins and empty messages."""
+    messages, other bots, edits, deletions, joins and empty messages. `shared`: the channel is shared with other
+    organisations (Slack Connect), so unless `channels:` maps it, it reads public collections only."""
     if event.get("subtype") not in _ASKING_SUBTYPES or event.get("bot_id") or event.get("user") in (None, bot_user):
         return None
     text = re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?>", "", event.get("text") or "").strip()
@@ -37,7 +38,7 @@ def incoming(event: dict[str, Any], *, team: str, bot_user: str) -> IncomingMess
     thread = event.get("thread_ts") or ("dm" if direct else event["ts"])
     return IncomingMessage(
         platform="slack", workspace=event.get("team") or team, channel=event["channel"], thread=thread,
-        user=event["user"], text=text, is_direct=direct,
+        user=event["user"], text=text, is_direct=direct, default_visibility="public" if shared else "internal",
     )  # fmt: skip
 
 
@@ -94,3 +95,11 @@ def progress_text(partial: str) -> str:
 
 def queued_text(position: int) -> str:
     return f"Waiting for the model: number {position} in line… ▍"
+
+
+def preview_text(preview: Preview, *, position: int = 0) -> str:
+    """The placeholder while the model reads: the pages' own words and links (the model's answer replaces them),
+    with the place in line while it waits."""
+    links = " · ".join(_source_link(s.title, s.heading, s.url or f"{s.collection}:{s.path}") for s in preview.sources)
+    waiting = f"\n_{queued_text(position).removesuffix(' ▍')}_" if position else ""
+    return f"{to_mrkdwn(preview.text)[:2500]}\n{links[:400]}{waiting} ▍"

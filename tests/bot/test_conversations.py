@@ -12,10 +12,10 @@ import pytest
 
 from bot.config import load_settings
 from bot.language import say
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Preview
 from bot.prompt import ChatMessage
 from bot.queue import Queued
-from bot.wiring import Bot, Knowledge
+from bot.wiring import Bot, Knowledge, previews
 from tests.conftest import EXAMPLES
 
 
@@ -198,6 +198,9 @@ class RecordingRetriever:
     def warm(self) -> None:
         self._retriever.warm()
 
+    def page(self, hit):  # type: ignore[no-untyped-def]
+        return self._retriever.page(hit)
+
 
 def watched_bot(config: Path, embedder, generator: Recording) -> tuple[Bot, RecordingRetriever]:  # type: ignore[no-untyped-def]
     knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
@@ -225,14 +228,61 @@ def test_while_the_model_is_busy_a_question_hears_back_then_learns_its_place(syn
     generator = Recording(tiny_generator)
     bot, _ = watched_bot(synced, embedder, generator)
     busy = bot.conversations.stream(vpn_question("busy"))
-    assert next(busy) == Queued(0) and isinstance(next(busy), str)  # the model is writing this answer now
+    assert next(busy) == Queued(0) and isinstance(next(busy), Preview)  # the pages' words while the model reads
+    assert isinstance(next(busy), str)  # the model is writing this answer now
     waiting = bot.conversations.stream(vpn_question("waiting"))
-    assert [next(waiting), next(waiting)] == [Queued(0), Queued(1)]
+    assert next(waiting) == Queued(0) and isinstance(next(waiting), Preview)  # usable words though the model is busy
+    assert next(waiting) == Queued(1)
     assert len(generator.prompts) == 1  # the second question has not reached the model
     assert isinstance(list(busy)[-1], Answer)
     rest = list(waiting)
     assert isinstance(rest[-1], Answer) and rest[-1].status == "answered" and len(generator.prompts) == 2
     assert not any(isinstance(item, Queued) for item in rest)
+
+
+def test_the_pages_own_words_come_before_the_model_reads_them(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    """bot.preview on auto, a model on a CPU: right after retrieval, before the model is called, an excerpt of
+    the pages' own sentences, labelled in the asker's language, with the pages it quotes; then the model's answer,
+    which never carries the excerpt's label. `answer()` (nobody watching the answer grow) computes none."""
+    generator = Recording(tiny_generator)
+    bot, _ = watched_bot(synced, embedder, generator)
+    stream = bot.conversations.stream(vpn_question("preview"))
+    assert next(stream) == Queued(0)
+    preview = next(stream)
+    assert isinstance(preview, Preview) and generator.prompts == []  # the model has not started reading
+    lead = say("preview_lead", "en")
+    assert preview.text.startswith(lead) and "it/vpn.md" in {s.path for s in preview.sources}
+    vpn_page = (EXAMPLES / "it" / "vpn.md").read_text()
+    quoted_lines = [line.strip(" *") for line in preview.text.removeprefix(lead).splitlines() if line.strip()]
+    assert any(line in vpn_page for line in quoted_lines)  # the page's own words
+    rest = list(stream)
+    assert not any(isinstance(item, Preview) for item in rest) and len(generator.prompts) == 1
+    assert isinstance(rest[-1], Answer) and lead not in rest[-1].text
+    german = bot.conversations.stream(
+        IncomingMessage("slack", "T1", "C1", "de", "U1", "Wie verbinde ich mich mit dem VPN?")
+    )
+    shown = next(item for item in german if isinstance(item, Preview))
+    assert shown.text.startswith(say("preview_lead", "de")) and shown.language == "de"
+    for _ in german:
+        pass
+    prompts = len(generator.prompts)
+    assert bot.conversations.answer(vpn_question("no preview")).status == "answered"
+    assert len(generator.prompts) == prompts + 1
+
+
+def test_no_excerpt_when_turned_off_or_when_the_model_runs_on_a_gpu(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    settings = load_settings(synced)
+    off = settings.model_copy(update={"bot": settings.bot.model_copy(update={"preview": "none"})})
+    bot = Bot(Knowledge(off, prebuilt_embedder=embedder), warn=print, prebuilt_generator=Recording(tiny_generator))
+    items = list(bot.conversations.stream(vpn_question("off")))
+    assert not any(isinstance(item, Preview) for item in items) and isinstance(items[-1], Answer)
+
+    class OnGpu:
+        on_gpu = True
+
+    assert previews("auto", tiny_generator) and not previews("auto", OnGpu())  # type: ignore[arg-type]
+    assert previews("excerpt", OnGpu()) and not previews("none", tiny_generator)  # type: ignore[arg-type]
+    assert not previews("excerpt", bot.extractive())  # the extractive answerer is the excerpt already
 
 
 def thread_layout(synced: Path, tmp_path: Path) -> Path:

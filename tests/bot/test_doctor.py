@@ -111,3 +111,15 @@ def test_online_checks_the_slack_token_against_the_api(
     assert good.status == "ok" and "valid (supportbot)" in good.detail
     assert bad.status == "fail" and "invalid_auth" in bad.detail and "revoked" not in bad.detail
     assert [c.token for c in fake.calls_to("auth.test")] == ["xoxb-good-token", "xoxb-revoked-token"]
+
+
+def test_an_internal_collection_open_to_discord_by_default_is_a_warning(make_config, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    """Anyone may join a Discord server or DM the bot: unmapped channels and DMs read public collections unless the
+    admin opens them, and doctor says so when they are opened."""
+    closed = by_name(run_checks(make_config(docs, discord={})))
+    assert closed["exposure"].status == "ok" and "public collections only" in closed["exposure"].detail
+    opened = by_name(run_checks(make_config(docs, discord={"default_visibility": "internal"})))
+    assert opened["exposure"].status == "warn" and "internal collections (kb)" in opened["exposure"].detail
+    dm = by_name(run_checks(make_config(docs, discord={}, channels={"dm": {"visibility": "internal"}})))
+    assert dm["exposure"].status == "warn" and "DM" in dm["exposure"].detail
+    assert "exposure" not in by_name(run_checks(make_config(docs)))  # no Discord: nothing to say

@@ -4,6 +4,7 @@ real knowledge store, and the stand-in model answering."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ pytest.importorskip("discord")
 from adapters.discord.client import SupportClient
 from bot.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
-from bot.wiring import Bot
+from bot.wiring import Bot, Knowledge
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
 from tests.adapters.discord.fake_discord_payloads import (
@@ -36,8 +37,19 @@ def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
         tmp_path_factory.mktemp("discord"), minilm_path=minilm_path, embedder=embedder,
         extra_yaml=f"channels: {{'{GENERAL_ID}': {{visibility: public}}}}\n"
         "discord: {answer_channels: [help], auto_answer_channels: [general], forum_channels: [questions],"
-        " admin_roles: [admins], helper_role: helpers}\n",
+        " admin_roles: [admins], helper_role: helpers, default_visibility: internal}\n",
     )  # fmt: skip
+
+
+@pytest.fixture
+def community_bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
+    """The same server with Discord's default: channels and DMs not under `channels:` read public collections."""
+    bot = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=smollm2_generator)
+    settings = bot.knowledge.settings
+    assert settings.discord is not None
+    discord = settings.discord.model_copy(update={"default_visibility": "public"})
+    public = settings.model_copy(update={"discord": discord})
+    return Bot(Knowledge(public, prebuilt_embedder=embedder), warn=print, prebuilt_generator=smollm2_generator)
 
 
 @pytest.fixture
@@ -320,8 +332,9 @@ class Watching:
 
 def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot) -> None:
     knowledge = bot.knowledge
-    quoting = Bot(knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder,
-                                                                               pages=knowledge.retriever.page))
+    quoting = Bot(
+        knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page)
+    )
 
     async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
         asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
@@ -365,3 +378,81 @@ def test_invite_url_has_exactly_the_needed_permissions() -> None:
         embed_links=True, read_message_history=True,
     )  # fmt: skip
     assert granted == needed and not granted.administrator
+
+
+class Reading(Watching):
+    """The real model with a prefill: its first words come once the bot has sent `until` (or 10 s passed), as an
+    LFM2 reading a long prompt on a CPU gives the adapter seconds; the contents sent by then are noted."""
+
+    def __init__(self, generator: Any, *, until: str) -> None:
+        super().__init__(generator)
+        self._until = until
+        self.sent_before: list[str] = []
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        assert self.fake is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(self._until in text for text in self._sent()):
+            time.sleep(0.02)
+        self.sent_before = self._sent()
+        yield from super().stream(messages, max_new_tokens=max_new_tokens)
+
+    def _sent(self) -> list[str]:
+        assert self.fake is not None
+        return [str(c.json.get("content", "")) for c in list(self.fake.calls) if isinstance(c.json, dict)]
+
+
+def test_the_pages_own_words_show_while_the_model_reads_then_its_answer_takes_their_place(bot: Bot) -> None:
+    """bot.preview on auto (the stand-in runs on a CPU): before the model writes, the placeholder shows the VPN
+    page's own sentence with the port, labelled as an excerpt, with the page; the model's answer then replaces it
+    (one message of the bot's in the thread, the model's, with its sources)."""
+    model = Reading(bot.generator, until="Excerpt from the knowledge base")
+    watched = Bot(bot.knowledge, warn=print, prebuilt_generator=model)
+
+    async def steps(fake: FakeDiscord) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        model.fake = fake
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        return await final(fake, asked.id), await settled(fake, asked.id)
+
+    (answer,), mine = run(watched, steps)
+    (excerpt,) = [text for text in model.sent_before if "Excerpt from the knowledge base" in text]
+    assert "1194" in excerpt and "vpn.md" in excerpt
+    assert "1194" in answer["content"] and "Excerpt from the knowledge base" not in answer["content"]
+    assert [m["id"] for m in mine] == [answer["id"]]  # replaced in place, not a second message
+    assert answer["embeds"][0]["footer"]["text"] == "Answered by SmolLM2-135M-Instruct (offline stand-in)"
+
+
+class Prompted:
+    """The real model, keeping every prompt it was given."""
+
+    def __init__(self, generator: Any) -> None:
+        self._generator, self.name, self.prompts = generator, generator.name, []  # type: ignore[var-annotated]
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        self.prompts.append("\n".join(m.content for m in messages))
+        yield from self._generator.stream(messages, max_new_tokens=max_new_tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._generator.count_tokens(text))
+
+
+def test_by_default_an_unmapped_channel_and_a_dm_never_read_internal_pages(community_bot: Bot) -> None:
+    """No `channels:` entry for the help channel nor for DMs, discord.default_visibility left at public: an
+    internal-only fact (the VPN port, in the internal handbook) reaches neither the model nor the asker, by a
+    mention or a DM, while a fact of the public collection is answered."""
+    model = Prompted(community_bot.generator)
+    bot = Bot(community_bot.knowledge, warn=print, prebuilt_generator=model)
+
+    async def steps(fake: FakeDiscord) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
+        in_channel = await settled(fake, asked.id)
+        said = await fake.dm("What port does the VPN server use?")
+        in_dm = await settled(fake, int(said.data["channel_id"]))
+        public = await fake.message(HELP_ID, "Where does the community forum live?", mentions_bot=True)
+        return in_channel, in_dm, await final(fake, public.id)
+
+    in_channel, in_dm, (forum,) = run(bot, steps)
+    for shown in (" ".join(str(m) for m in in_channel), " ".join(str(m) for m in in_dm)):
+        assert "1194" not in shown and "vpn.md" not in shown and "handbook" not in shown
+    assert not any("1194" in prompt or "Acme Connect" in prompt for prompt in model.prompts)
+    assert "forum.example.org" in forum["content"] and "forum.md" in forum["embeds"][0]["description"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,11 +124,14 @@ def blocks_of(update: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("mode", ["native", "placeholder", "refused"])
 def test_mention_is_answered_in_its_thread_with_sources_and_buttons(
-    bot: Bot, fake: FakeSlack, mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    config: Path, embedder: Any, smollm2_generator: Any, tmp_path: Path, fake: FakeSlack, mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """native: an AI app streams (chat.startStream…stopStream); placeholder: not an AI app, so a placeholder
-    grows by chat.update; refused: streaming refused mid-answer, the placeholder takes over, nothing lost."""
+    grows by chat.update; refused: streaming refused mid-answer, the placeholder takes over, nothing lost. With no
+    excerpt shown first (bot.preview: none): an excerpt needs a message the answer can replace (the preview test)."""
     monkeypatch.setattr("adapters.slack.answering.UPDATE_EVERY", 0.05)  # several updates even for a short answer
+    bot = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=smollm2_generator, preview="none")
     if mode == "placeholder":
         fake.fail("assistant.threads.setStatus", "not_allowed")
     if mode == "refused":
@@ -292,6 +296,27 @@ def test_a_public_channel_never_gets_internal_passages(bot: Bot, fake: FakeSlack
             assert "handbook" not in json.dumps(context) and "vpn.md" not in json.dumps(context)
 
 
+def test_a_channel_shared_with_another_organisation_reads_public_pages_unless_mapped(bot: Bot, fake: FakeSlack) -> None:
+    """Slack Connect (the event says is_ext_shared_channel): people of other organisations are in the channel, so
+    with no `channels:` entry it reads public collections only; the same question in an internal channel is
+    answered from the internal handbook."""
+
+    def shared(text: str, ts: str) -> dict[str, Any]:
+        return mention(text, channel="C_CONNECT", ts=ts) | {"is_ext_shared_channel": True}
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(shared("<@UBOT> What port does the VPN server use?", "1700000400.000100"))
+        await slack.event(shared("<@UBOT> Where is the community forum?", "1700000500.000100"))
+        await slack.event(mention(ts="1700000600.000100"))  # C1: an internal channel of the organisation
+        return await slack.answers(3)
+
+    answers = {final["thread_ts"]: final for final in scenario(bot, fake, steps)}
+    vpn, forum, internal = (answers[ts] for ts in ("1700000400.000100", "1700000500.000100", "1700000600.000100"))
+    assert "1194" not in json.dumps(vpn) and "vpn.md" not in json.dumps(vpn) and "handbook" not in json.dumps(vpn)
+    assert "forum.example.org" in forum["text"] and "handbook" not in json.dumps(forum)
+    assert "1194" in internal["text"] and "vpn.md" in json.dumps(blocks_of(internal, "context"))
+
+
 def test_a_thread_joined_late_is_seeded(bot: Bot, fake: FakeSlack) -> None:
     fake.set_replies("C1", "1699999000.000100", [
         {"ts": "1699999000.000100", "user": "U2", "text": "My VPN keeps dropping on the train."},
@@ -336,8 +361,9 @@ def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) ->
 
 def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot, fake: FakeSlack) -> None:
     knowledge = bot.knowledge
-    quoting = Bot(knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder,
-                                                                               pages=knowledge.retriever.page))
+    quoting = Bot(
+        knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page)
+    )
 
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(mention())
@@ -355,14 +381,33 @@ class Watching:
     def __init__(self, generator: Any, fake: FakeSlack) -> None:
         self._generator, self._fake = generator, fake
         self.seen_before: list[list[str]] = []
+        self.messages_before: list[list[str]] = []  # the texts of the messages posted so far, as they stood
         self.name = generator.name
 
     def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
         self.seen_before.append([c.method for c in self._fake.calls])
+        self.messages_before.append([str(m.get("text", "")) for m in self._fake.messages()])
         yield from self._generator.stream(messages, max_new_tokens=max_new_tokens)
 
     def count_tokens(self, text: str) -> int:
         return int(self._generator.count_tokens(text))
+
+
+class Reading(Watching):
+    """The real model with a prefill: its first words come once the thread shows `until` (or 10 s passed), as an
+    LFM2 reading a long prompt on a CPU gives the adapter seconds; what the thread showed then is noted."""
+
+    def __init__(self, generator: Any, fake: FakeSlack, *, until: str) -> None:
+        super().__init__(generator, fake)
+        self._until = until
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(self._until in str(m.get("text")) for m in self._fake.messages()):
+            time.sleep(0.02)
+        self.seen_before.append([c.method for c in self._fake.calls])
+        self.messages_before.append([str(m.get("text", "")) for m in self._fake.messages()])
+        yield from self._generator.stream(messages, max_new_tokens=max_new_tokens)
 
 
 @pytest.mark.parametrize("mode", ["native", "placeholder"])
@@ -383,3 +428,28 @@ def test_the_asker_sees_a_sign_of_life_before_the_model_starts(bot: Bot, fake: F
     assert ("assistant.threads.setStatus" if mode == "native" else "chat.postMessage") in model.seen_before[0]
     shown = [str(c.params.get("text") or c.params.get("status") or "") for c in fake.calls]
     assert not any("in line" in text for text in shown)
+
+
+@pytest.mark.parametrize("mode", ["native", "placeholder"])
+def test_the_pages_own_words_show_while_the_model_reads_then_its_answer_takes_their_place(
+    bot: Bot, fake: FakeSlack, mode: str
+) -> None:
+    """bot.preview on auto (the stand-in runs on a CPU): before the model is called, the thread already shows the
+    VPN page's own sentence with the port, labelled as an excerpt, with the page's link; the model's answer then
+    replaces that message (one reply in the thread, the model's), whether the app may stream natively or not."""
+    if mode == "placeholder":
+        fake.fail("assistant.threads.setStatus", "not_allowed")
+    model = Reading(bot.generator, fake, until="Excerpt from the knowledge base")
+    watched = Bot(bot.knowledge, warn=print, prebuilt_generator=model)
+
+    async def steps(slack: Slack) -> list[dict[str, Any]]:
+        await slack.event(mention())
+        return await slack.answers()
+
+    (final,) = scenario(watched, fake, steps)
+    (excerpt,) = [text for text in model.messages_before[0] if "Excerpt from the knowledge base" in text]
+    assert "1194" in excerpt and "vpn.md" in excerpt
+    assert "1194" in final["text"] and "Excerpt from the knowledge base" not in final["text"]
+    assert len(fake.calls_to("chat.postMessage")) == 1  # replaced in place, not a second message
+    sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
+    assert "SmolLM2-135M-Instruct (offline stand-in)" in sources  # the model's answer, not the excerpt
