@@ -236,6 +236,7 @@ def test_every_language_has_every_message() -> None:
                 "restarting",
                 "sources",
                 "excerpt_lead",
+                "preview_lead",
             }
         )
         assert all(text.strip() for text in MESSAGES[code].values())
