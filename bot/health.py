@@ -42,11 +42,16 @@ def _store(bot: Bot) -> Check:
     knowledge = bot.knowledge
     if "store" not in knowledge.__dict__:  # opened with the models at start-up; not before
         return Check("store", False, "not open yet (the bot is starting)")
+    names = [c.name for c in knowledge.settings.collections]
     try:
-        counts = [f"{c.name}: {knowledge.store.count(c.name)} chunks" for c in knowledge.settings.collections]
+        counts = [f"{name}: {knowledge.store.count(name)} chunks" for name in names]
+        never = knowledge.manifest.never_synced(names)
     except Exception as error:
         return Check("store", False, f"{knowledge.store.location}: {error}")
-    return Check("store", True, f"{knowledge.store.location}: " + ("; ".join(counts) or "no collections"))
+    detail = f"{knowledge.store.location}: " + ("; ".join(counts) or "no collections")
+    if never:  # its questions go unanswered: a killed first sync, or none run yet
+        detail += f"; never completed a sync: {', '.join(never)}"
+    return Check("store", not names or len(never) < len(names), detail)
 
 
 def _database(bot: Bot) -> Check:

@@ -167,6 +167,14 @@ class Manifest:
             failures=tuple(sorted((r.path, r.error) for r in records if r.error)),
         )
 
+    def never_synced(self, collections: list[str]) -> list[str]:
+        """The collections of these that have never completed a sync (a first sync killed midway included)."""
+        with self.engine.connect() as db:
+            done = set(db.execute(select(collections_table.c.collection).where(
+                collections_table.c.collection.in_(collections), collections_table.c.synced_at.is_not(None))
+            ).scalars())  # fmt: skip
+        return [name for name in collections if name not in done]
+
     def forget_collection(self, collection: str) -> None:
         with self.engine.begin() as db:
             for table in (files_table, garbage_table, collections_table):

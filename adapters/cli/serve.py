@@ -43,6 +43,9 @@ def serve(settings: Settings, platform: str | None) -> None:
         settings, progress=lambda line: err.print(line, highlight=False), observer=metrics, serving=True
     )
     bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
+    for name in knowledge.manifest.never_synced([c.name for c in settings.collections]):  # logged: JSON stays JSON
+        log.warning("Collection %s has never completed a sync (none was run, or the first one died): the bot cannot "
+                    "answer from it until `supportbot sync %s` completes.", name, name)  # fmt: skip
     try:
         asyncio.run(_serve_all(bot, metrics, settings, chosen))
     except StartError as error:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from knowledge.database import open_database
 from knowledge.manifest import Manifest
 from knowledge.sync_lock import RENEW_EVERY, SyncAlreadyRunning, SyncLocks, locks_table
 
+REPO = Path(__file__).resolve().parents[2]
 KEY = ThreadKey("slack", "C1", "1700000000.000100")
 
 
@@ -160,7 +165,8 @@ def test_racing_takers_get_the_lock_once(engine: Engine, database_url: str) -> N
 def test_a_stale_lock_is_taken_over_and_its_old_holder_cannot_release_it(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    locks = SyncLocks(engine)
+    """Where nothing dies with its holder (no fcntl), the leased row: taken over after an hour of silence."""
+    locks = SyncLocks(engine, live=False)
     dead = locks.take("handbook", holder="old-host:7 (cli)")
     with engine.begin() as db:  # its process died two hours ago
         db.execute(update(locks_table).values(renewed_at=datetime.now(UTC) - timedelta(hours=2)))
@@ -173,7 +179,7 @@ def test_a_stale_lock_is_taken_over_and_its_old_holder_cannot_release_it(
 
 
 def test_a_renewed_lock_is_not_stale(engine: Engine) -> None:
-    locks = SyncLocks(engine)
+    locks = SyncLocks(engine, live=False)
     held = locks.take("handbook", holder="long sync")
     with engine.begin() as db:  # silent for two hours so far…
         db.execute(update(locks_table).values(renewed_at=datetime.now(UTC) - timedelta(hours=2)))
@@ -182,3 +188,46 @@ def test_a_renewed_lock_is_not_stale(engine: Engine) -> None:
     with pytest.raises(SyncAlreadyRunning, match="started by long sync"):
         locks.take("handbook", holder="other")
     held.release()
+
+
+HOLDER = """
+import sys, time
+from knowledge.database import open_database
+from knowledge.sync_lock import SyncLocks
+SyncLocks(open_database(sys.argv[1])).take("handbook", holder="doomed-host:99 (cli)")
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_holders_lock_is_free_at_once(
+    engine: Engine, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync process killed with SIGKILL holds nothing: the next taker gets the lock at once (not after an
+    hour), and the row it left is replaced. While it lives, it is refused and named."""
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER)
+    child = subprocess.Popen([sys.executable, str(script), database_url], stdout=subprocess.PIPE, text=True,
+                             cwd=REPO)  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        locks = SyncLocks(engine)
+        with pytest.raises(SyncAlreadyRunning, match=r"started by doomed-host:99 \(cli\)"):
+            locks.take("handbook", holder="slack:U123")
+    finally:
+        child.kill()  # SIGKILL: no finally, no atexit, no release
+        child.wait()
+    deadline = time.monotonic() + 10  # PostgreSQL ends the dead client's session when it sees the socket close
+    while True:
+        try:
+            held = locks.take("handbook", holder="slack:U123")
+            break
+        except SyncAlreadyRunning:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    assert "Took over the sync lock of handbook from doomed-host:99 (cli)" in caplog.text
+    with pytest.raises(SyncAlreadyRunning, match="started by slack:U123"):
+        SyncLocks(engine).take("handbook", holder="discord:alice")
+    held.release()
+    SyncLocks(engine).take("handbook", holder="discord:alice").release()

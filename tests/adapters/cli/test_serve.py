@@ -197,3 +197,24 @@ def test_a_second_ctrl_c_stops_without_waiting_and_still_tells_the_asker(  # typ
     interrupted = posted(slack, say("interrupted", "en"))()
     assert interrupted is not None and interrupted["thread_ts"] == "1700000004.000100"
     assert any("SIGINT again" in line["message"] for line in running.log_lines())
+
+
+def test_a_collection_never_synced_is_said_at_start_up_and_in_healthz(  # type: ignore[no-untyped-def]
+    synced: Path, tmp_path: Path, slack: FakeSlack
+) -> None:
+    """A configured collection whose first sync never completed (killed, or never run): the process still starts
+    and answers from the others, but says so in its log at start-up and in /healthz."""
+    config = yaml.safe_load(synced.read_text())
+    (tmp_path / "wiki").mkdir()
+    config["collections"].append({"name": "wiki", "paths": [str(tmp_path / "wiki")]})
+    with_wiki = tmp_path / "with-wiki.yaml"
+    with_wiki.write_text(yaml.safe_dump(config))
+    with HeldModel(**GROUNDED) as model:
+        running = Running(with_wiki, tmp_path, slack=slack, model=model, drain=5)
+        try:
+            body = running.wait_ready()
+        finally:
+            running.stop()
+    assert "never completed a sync: wiki" in body["checks"]["store"]["detail"] and body["checks"]["store"]["ok"]
+    said = [line["message"] for line in running.log_lines() if line.get("level") == "warning"]
+    assert any(m.startswith("Collection wiki has never completed a sync") for m in said), said
