@@ -89,8 +89,9 @@ class HeldLock:
             with self._engine.begin() as db:
                 db.execute(delete(locks_table).where(*self._mine()))
         finally:
-            if self._alive is not None:
-                self._alive()
+            alive, self._alive = self._alive, None  # released once, however often release is called
+            if alive is not None:
+                alive()
 
     def _mine(self) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
         return (locks_table.c.collection == self.collection, locks_table.c.token == self.token)

@@ -1,4 +1,5 @@
-"""Application commands: /ask (deferred at once, answered by a followup) and /kb sync|status for admins."""
+"""Application commands: /ask (deferred at once, the pages' own words while the model reads, then the answer in
+their place) and /kb sync|status for admins."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from discord import app_commands
 
 from adapters.background import in_background
 from adapters.discord.buttons import answer_view
-from adapters.discord.translate import answer_parts, incoming, matches, sources_embed
+from adapters.discord.translate import answer_parts, incoming, matches, preview_text, sources_embed
 from adapters.kb_admin import status_lines, sync_lines
-from bot.messages import Answer
+from bot.messages import Answer, Preview
+from bot.queue import Queued
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
@@ -37,9 +39,15 @@ def register_commands(client: SupportClient) -> None:
             return
         with client.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
             answer: Answer | None = None
+            shown: Preview | None = None  # the excerpt in the deferred reply, until the answer takes its place
             async for item in in_background(client.bot.conversations.stream, message):
                 if isinstance(item, Answer):
                     answer = item
+                elif isinstance(item, Preview):
+                    shown = item
+                    await interaction.edit_original_response(content=preview_text(item))
+                elif isinstance(item, Queued) and shown is not None and item.position:
+                    await interaction.edit_original_response(content=preview_text(shown, position=item.position))
             assert answer is not None
             await _follow_up(client, interaction, answer)
 
@@ -83,6 +91,8 @@ async def _admin_or_refuse(client: SupportClient, interaction: discord.Interacti
 
 
 async def _follow_up(client: SupportClient, interaction: discord.Interaction[Any], answer: Answer) -> None:
+    """The deferred reply (a "thinking…" placeholder, or the excerpt) becomes the answer's first part; longer
+    answers go on in followups, the sources and buttons with the last part."""
     data = sources_embed(answer)
     parts = answer_parts(answer)
     view = answer_view(answer.id, can_escalate=client.config.helper_role is not None) if answer.id else None
@@ -93,4 +103,7 @@ async def _follow_up(client: SupportClient, interaction: discord.Interaction[Any
             extra["embed"] = discord.Embed.from_dict(data)
         if last and view and answer.status == "answered":
             extra["view"] = view
-        await interaction.followup.send(part, **extra)
+        if index == 0:
+            await interaction.edit_original_response(content=part, **extra)
+        else:
+            await interaction.followup.send(part, **extra)

@@ -167,15 +167,25 @@ def test_feedback_is_stored_ask_a_human_mentions_the_role_and_buttons_survive_a_
     assert contents[0].startswith(f"<@&{HELPERS_ROLE_ID}>") and contents[1] == "Thanks for the feedback!"
 
 
-def test_ask_command_is_deferred_then_answered(bot: Bot) -> None:
-    async def steps(fake: FakeDiscord) -> tuple[Any, Any]:
-        await fake.slash("ask", {"question": "What port does the VPN server use?"})
-        followup = await fake.wait_for("POST", "/webhooks/{app}/{token}")
-        return fake.calls_to("POST", "/interactions/{id}/{token}/callback")[0].json, followup.json
+def test_ask_command_is_deferred_then_answered_in_place_of_the_excerpt(bot: Bot) -> None:
+    """Deferred at once; the pages' own words fill the deferred reply while the model reads; the answer, with its
+    sources, then takes their place (the same message, no second one)."""
 
-    deferred, followup = run(bot, steps)
+    async def steps(fake: FakeDiscord) -> tuple[Any, list[Any], list[Any]]:
+        await fake.slash("ask", {"question": "What port does the VPN server use?"})
+        edits = "/webhooks/{app}/{token}/messages/{id}"
+        for _ in range(600):
+            if any((c.json or {}).get("embeds") for c in fake.calls_to("PATCH", edits)):
+                break
+            await asyncio.sleep(0.1)
+        deferred = fake.calls_to("POST", "/interactions/{id}/{token}/callback")[0].json
+        return deferred, [c.json for c in fake.calls_to("PATCH", edits)], fake.calls_to("POST", "/webhooks/{a}/{t}")
+
+    deferred, edits, followups = run(bot, steps)
     assert deferred["type"] == 5  # "thinking…" within Discord's 3 seconds
-    assert "1194" in followup["content"] and followup["embeds"][0]["title"] == "Sources"
+    excerpt, final = edits[0], edits[-1]
+    assert excerpt["content"].startswith("Excerpt from the knowledge base") and "vpn.md" in excerpt["content"]
+    assert "1194" in final["content"] and final["embeds"][0]["title"] == "Sources" and not followups
 
 
 def test_kb_is_refused_to_non_admins_and_works_for_admins(bot: Bot) -> None:
