@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from bot.messages import Visibility
 from knowledge.config import (
     ChromaConfig,
     ChunkingConfig,
@@ -80,7 +81,7 @@ class BotConfig(Section):
 
 class ChannelConfig(Section):
     collections: list[str] = Field(default_factory=list)
-    visibility: Literal["internal", "public"] = "internal"
+    visibility: Visibility = "internal"
     language: Literal["en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"] | None = None
 
 
@@ -112,7 +113,7 @@ class DiscordConfig(Section):
     helper_role: str | None = None
     # What a channel, thread, forum or DM with no entry under `channels:` may read: anyone can join a server or DM
     # the bot, so public collections only, unless the admin says the whole server is internal.
-    default_visibility: Literal["internal", "public"] = "public"
+    default_visibility: Visibility = "public"
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 Status = Literal["answered", "abstained", "failed"]
+Visibility = Literal["internal", "public"]  # who may read a collection, or what a channel may read
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class IncomingMessage:
     is_direct: bool = False
     # What a channel with no entry under `channels:` may read: the platform decides (a Discord server, where anyone
     # may join or DM the bot, or a Slack channel shared with another organisation: "public").
-    default_visibility: Literal["internal", "public"] = "internal"
+    default_visibility: Visibility = "internal"
     # Every log line about this question carries it; not part of equality (the same words twice are equal).
     id: str = field(default_factory=lambda: secrets.token_hex(6), compare=False)
 

@@ -116,9 +116,9 @@ class SyncLocks:
 
     def take(self, collection: str, *, holder: str) -> HeldLock:
         """The lock, or SyncAlreadyRunning naming who holds it."""
+        if not self._live:
+            return self._take_leased(collection, holder=holder)
         try:
-            if not self._live:
-                raise _NoLiveLock
             alive = _hold_while_alive(self._engine, collection)
         except _NoLiveLock:
             return self._take_leased(collection, holder=holder)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from adapters.splitting import split_message
-from bot.messages import Answer, IncomingMessage, Preview
+from bot.messages import Answer, IncomingMessage, Preview, Visibility
 
-Visibility = Literal["internal", "public"]
 MESSAGE_LIMIT = 2000  # Discord's limit for a message's content
 _EMBED_DESCRIPTION_LIMIT = 4096
 
