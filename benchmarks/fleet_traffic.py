@@ -147,7 +147,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def database_counts(url: str) -> tuple[Counter[str], int]:
-    """The answer log in PostgreSQL: answers by status, and threads the model answered more than once."""
+    """The answer log in PostgreSQL: answers by status, threads the model answered more than once, and questions
+    another process took over."""
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as db:
@@ -155,9 +156,10 @@ def database_counts(url: str) -> tuple[Counter[str], int]:
             statuses = Counter({str(status): int(count) for status, count in rows})
             repeated = "SELECT channel, thread FROM answers GROUP BY channel, thread HAVING count(*) > 1"
             twice = db.execute(text(f"SELECT count(*) FROM ({repeated}) AS t")).scalar_one()
+            recovered = db.execute(text("SELECT count(*) FROM handled_events WHERE attempts > 0")).scalar_one()
     finally:
         engine.dispose()
-    return statuses, int(twice)
+    return statuses, int(twice), int(recovered)
 
 
 def summary(traffic: Traffic, *, database_url: str, bots: int) -> dict[str, Any]:
@@ -167,7 +169,7 @@ def summary(traffic: Traffic, *, database_url: str, bots: int) -> dict[str, Any]
     latencies = [min(finished[t]) - traffic.sent_at[t] for t in threads if finished[t]]
     first_sent = min(traffic.sent_at.values())
     elapsed = traffic.ended_at - first_sent
-    statuses, answered_twice = database_counts(database_url)
+    statuses, answered_twice, recovered = database_counts(database_url)
     answered = len(latencies)
     return {
         "questions": len(threads),
@@ -176,6 +178,7 @@ def summary(traffic: Traffic, *, database_url: str, bots: int) -> dict[str, Any]
         "answered": answered,
         "duplicated": max(duplicated, answered_twice),
         "lost": len(threads) - answered,
+        "recovered": recovered,  # answered by another process than the one that claimed them (it died)
         "throughput_qps": round(answered / elapsed, 3) if elapsed > 0 else None,
         "latency_p50_s": round(percentile(latencies, 0.50), 2),
         "latency_p95_s": round(percentile(latencies, 0.95), 2),

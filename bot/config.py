@@ -77,6 +77,11 @@ class BotConfig(Section):
     # question ("excerpt"), replaced by the model's answer as it streams; "none": a "looking…" placeholder only.
     # "auto": excerpt, unless the model runs on a local GPU (its first words come within a second anyway).
     preview: Literal["auto", "excerpt", "none"] = "auto"
+    # A question whose process died mid-answer (its lease, renewed while it lives, lapsed this long ago) is answered
+    # by another process of the fleet, or the same one after its restart, replacing the stale placeholder; one
+    # older than recover_max_age_minutes gets a short apology instead of a late answer.
+    recover_after_seconds: float = Field(default=60, ge=1, le=3600)
+    recover_max_age_minutes: float = Field(default=30, gt=0)
 
 
 class ChannelConfig(Section):

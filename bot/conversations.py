@@ -73,6 +73,17 @@ class Conversations:
             for turn in turns:
                 self._history.add(key, turn)
 
+    def language(self, message: IncomingMessage) -> str:
+        """The language to answer this message in (its channel's, or the one it is written in)."""
+        return response_language(message.text, detector=self._detector,
+                                 forced=channel_config(self._settings, message).language)  # fmt: skip
+
+    def answer_again(self, message: IncomingMessage) -> Answer:
+        """A question whose process died before answering it: answered as if first asked (the dead process's
+        unanswered turn is forgotten, so the thread does not hold it twice)."""
+        self._history.drop_unanswered(ThreadKey(message.platform, message.channel, message.thread), message.text)
+        return self.answer(message)
+
     def answer(self, message: IncomingMessage) -> Answer:
         for item in self.stream(message, preview=False):  # nobody watches it grow: no excerpt to show meanwhile
             if isinstance(item, Answer):
@@ -274,8 +285,7 @@ class Conversations:
         return answer
 
     def _turned_away(self, message: IncomingMessage, started: float) -> Answer:
-        language = response_language(message.text, detector=self._detector,
-                                     forced=channel_config(self._settings, message).language)  # fmt: skip
+        language = self.language(message)
         answer = Answer(say("restarting", language), (), language, "failed", None,
                         Timings(generation=time.perf_counter() - started))  # fmt: skip
         self._observed(message, answer)

@@ -60,6 +60,20 @@ class SqlThreadHistory:
             )  # fmt: skip
             db.execute(delete(turns_table).where(turns_table.c.created_at < now - self._retention))
 
+    def drop_unanswered(self, key: ThreadKey, text: str) -> bool:
+        """Forget the thread's last turn if it is this question, unanswered (its process died answering it), so
+        that answering it again does not ask it twice."""
+        newest = select(turns_table.c.id, turns_table.c.role, turns_table.c.text).where(
+            turns_table.c.platform == key.platform, turns_table.c.channel == key.channel,
+            turns_table.c.thread == key.thread,
+        ).order_by(turns_table.c.id.desc()).limit(1)  # fmt: skip
+        with self._engine.begin() as db:
+            row = db.execute(newest).first()
+            if row is None or row.role != "user" or row.text != text:
+                return False
+            db.execute(delete(turns_table).where(turns_table.c.id == row.id))
+        return True
+
     def has_answered(self, key: ThreadKey) -> bool:
         """Whether the bot has answered in this thread (its follow-ups then need no mention)."""
         query = select(turns_table.c.id).where(

@@ -34,6 +34,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": "I could not find an answer the knowledge base backs up; these pages may help.",
         "excerpt_lead": "Here is what the knowledge base says:",
         "preview_lead": "Excerpt from the knowledge base, while I write a full answer:",
+        "restarted": "Sorry for the wait, I restarted:",
+        "too_late": (
+            "Sorry, I restarted, and your question has waited too long for me to answer it now. Please ask it again."
+        ),
         "sources": "Sources",
     },
     "ar": {
@@ -45,6 +49,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": "لم أجد إجابة تدعمها قاعدة المعرفة؛ قد تفيدك هذه الصفحات.",
         "excerpt_lead": "إليك ما تقوله قاعدة المعرفة:",
         "preview_lead": "مقتطف من قاعدة المعرفة، ريثما أكتب إجابة كاملة:",
+        "restarted": "عذرًا على الانتظار، لقد أُعيد تشغيلي:",
+        "too_late": "عذرًا، أُعيد تشغيلي وانتظر سؤالك طويلًا. يُرجى طرحه مرة أخرى.",
         "sources": "المصادر",
     },
     "zh": {
@@ -56,6 +62,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": "未能在知识库中找到有依据的答案；以下页面或许有帮助。",
         "excerpt_lead": "知识库中的相关内容如下：",
         "preview_lead": "在我撰写完整回答期间，先请看知识库中的相关摘录：",
+        "restarted": "抱歉久等了，我刚刚重启过：",
+        "too_late": "抱歉，我重启了，您的问题已等待太久。请重新提问。",
         "sources": "来源",
     },
     "fr": {
@@ -74,6 +82,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "excerpt_lead": "Voici ce que dit la base de connaissances :",
         "preview_lead": "Extrait de la base de connaissances, en attendant ma réponse complète :",
+        "restarted": "Désolé pour l'attente, j'ai redémarré :",
+        "too_late": "Désolé, j'ai redémarré et votre question a attendu trop longtemps. Veuillez la reposer.",
         "sources": "Sources",
     },
     "de": {
@@ -92,6 +102,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "excerpt_lead": "Das steht dazu in der Wissensdatenbank:",
         "preview_lead": "Auszug aus der Wissensdatenbank, während ich eine vollständige Antwort schreibe:",
+        "restarted": "Entschuldigung für die Wartezeit, ich wurde neu gestartet:",
+        "too_late": (
+            "Entschuldigung, ich wurde neu gestartet und Ihre Frage hat zu lange gewartet. "
+            "Bitte stellen Sie sie noch einmal."
+        ),
         "sources": "Quellen",
     },
     "ja": {
@@ -110,6 +125,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "excerpt_lead": "ナレッジベースには次のように記載されています：",
         "preview_lead": "回答を作成している間に、ナレッジベースの該当箇所をお見せします：",
+        "restarted": "お待たせしました。再起動しました：",
+        "too_late": "申し訳ありません。再起動したため、ご質問への回答が遅くなりすぎました。もう一度質問してください。",
         "sources": "出典",
     },
     "ko": {
@@ -122,6 +139,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": "지식 베이스에서 근거가 확인된 답변을 찾지 못했습니다. 다음 페이지가 도움이 될 수 있습니다.",
         "excerpt_lead": "지식 베이스의 관련 내용은 다음과 같습니다:",
         "preview_lead": "전체 답변을 작성하는 동안 지식 베이스의 관련 내용을 먼저 보여 드립니다:",
+        "restarted": "기다리게 해서 죄송합니다. 다시 시작했습니다:",
+        "too_late": "죄송합니다. 다시 시작하는 동안 질문이 너무 오래 기다렸습니다. 다시 질문해 주세요.",
         "sources": "출처",
     },
     "pt": {
@@ -138,6 +157,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "not_grounded": "Não encontrei uma resposta fundamentada na base de conhecimento; estas páginas podem ajudar.",
         "excerpt_lead": "Eis o que diz a base de conhecimento:",
         "preview_lead": "Trecho da base de conhecimento, enquanto escrevo uma resposta completa:",
+        "restarted": "Desculpe a espera, fui reiniciado:",
+        "too_late": "Desculpe, fui reiniciado e a sua pergunta esperou demasiado tempo. Por favor, faça-a de novo.",
         "sources": "Fontes",
     },
     "es": {
@@ -155,6 +176,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "excerpt_lead": "Esto es lo que dice la base de conocimientos:",
         "preview_lead": "Extracto de la base de conocimientos, mientras escribo una respuesta completa:",
+        "restarted": "Perdona la espera, me he reiniciado:",
+        "too_late": "Lo siento, me he reiniciado y tu pregunta ha esperado demasiado. Vuelve a hacerla, por favor.",
         "sources": "Fuentes",
     },
 }

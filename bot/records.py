@@ -7,10 +7,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Column, DateTime, Engine, Float, Integer, String, Table, Text, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, DateTime, Engine, Float, Index, Integer, String, Table, Text, insert, select, update
 
-from bot.messages import Answer, IncomingMessage
+from bot.messages import Answer, IncomingMessage, Source
 from knowledge.database import METADATA
 
 claims_table = Table(
@@ -19,6 +18,15 @@ claims_table = Table(
     Column("platform", String(32), primary_key=True),
     Column("event_key", String(256), primary_key=True),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
+    # A question in flight (bot/inflight.py): claimed -> answering (a placeholder is posted) -> answered, or
+    # abandoned; its holder renews `lease_until` while it lives, and another process takes over once it lapses.
+    Column("state", String(16), nullable=False, server_default="answered"),
+    Column("holder", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("placeholder", String(128), nullable=True),  # the message that stands for the answer until it comes
+    Column("question", Text, nullable=True),  # the question and where to answer it, while it is in flight
+    Column("attempts", Integer, nullable=False, server_default="0"),  # takings-over by another process
+    Index("handled_events_unfinished", "state"),
 )
 answers_table = Table(
     "answers",
@@ -57,13 +65,11 @@ class Records:
         self._engine = engine
 
     def claim(self, platform: str, event_key: str) -> bool:
-        """True for the first caller only, across processes: an atomic insert, never check-then-write."""
-        try:
-            with self._engine.begin() as db:
-                db.execute(insert(claims_table).values(platform=platform, event_key=event_key, claimed_at=_now()))
-        except IntegrityError:
-            return False
-        return True
+        """True for the first caller only, across processes, for an event handled in one step (nothing to recover
+        if the process dies); a question to answer is claimed with bot.inflight.InFlight.claim."""
+        from bot.inflight import InFlight  # it builds on this module's table
+
+        return InFlight(self._engine).claim(platform, event_key)
 
     def record_answer(self, message: IncomingMessage, answer: Answer) -> str:
         answer_id = uuid.uuid4().hex
@@ -80,6 +86,30 @@ class Records:
                 )
             )  # fmt: skip
         return answer_id
+
+    def recorded(self, message: IncomingMessage, *, since: datetime) -> Answer | None:
+        """The answer this question got since then, if one was written and logged (a process that died before
+        posting it leaves it here: posting it beats asking the model again)."""
+        query = (
+            select(answers_table)
+            .where(
+                answers_table.c.platform == message.platform, answers_table.c.channel == message.channel,
+                answers_table.c.thread == message.thread, answers_table.c.user == message.user,
+                answers_table.c.question == message.text, answers_table.c.created_at >= since,
+            )
+            .order_by(answers_table.c.created_at.desc())
+            .limit(1)
+        )  # fmt: skip
+        with self._engine.connect() as db:
+            row = db.execute(query).mappings().first()
+        if row is None:
+            return None
+        sources = tuple(
+            Source(title=s["title"], heading="", path=s["path"], url=s["url"], collection=s["collection"])
+            for s in json.loads(row["sources"])
+        )
+        return Answer(text=row["answer"], sources=sources, language=row["language"], status=row["status"],
+                      model=row["model"], id=row["id"])  # fmt: skip
 
     def answer(self, answer_id: str) -> dict[str, object] | None:
         with self._engine.connect() as db:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bot.generator import (
 )
 from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
+from bot.inflight import InFlight
 from bot.language import shared_detector
 from bot.llamacpp_generator import LlamaCppGenerator
 from bot.observer import Observer, Unobserved
@@ -303,3 +305,9 @@ class Bot:
     @cached_property
     def records(self) -> Records:
         return Records(self.knowledge.manifest.engine)
+
+    @cached_property
+    def inflight(self) -> InFlight:
+        """This process's claims on the questions it answers, renewed while it lives (`supportbot run`)."""
+        seconds = self.knowledge.settings.bot.recover_after_seconds
+        return InFlight(self.knowledge.manifest.engine, lease=timedelta(seconds=seconds))

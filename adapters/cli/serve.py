@@ -69,18 +69,24 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
     for number in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(number, on_signal, number)
     server = settings.server
-    async with serving_ops(bot, metrics, host=server.host, port=server.port):
-        adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(bot, settings, chosen)))
-        stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
-        await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if adapters.done():
-            stop.cancel()
-            adapters.result()  # a start-up error, told by serve()
-            return
-        await drain(bot, seconds=server.drain_seconds, why=received[0])
-        adapters.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await adapters
+    # The leases of the questions this process answers, renewed while it lives: once it dies they lapse, and
+    # another process of the fleet (or this one, restarted) answers them (adapters/recovery.py).
+    stop_renewing = bot.inflight.keep_alive()
+    try:
+        async with serving_ops(bot, metrics, host=server.host, port=server.port):
+            adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(bot, settings, chosen)))
+            stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if adapters.done():
+                stop.cancel()
+                adapters.result()  # a start-up error, told by serve()
+                return
+            await drain(bot, seconds=server.drain_seconds, why=received[0])
+            adapters.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await adapters
+    finally:
+        stop_renewing()
     log.info("Stopped.")
 
 

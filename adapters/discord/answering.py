@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import discord
 
 from adapters.background import in_background
 from adapters.discord.buttons import answer_view
-from adapters.discord.translate import answer_parts, preview_text, progress_text, queued_text, sources_embed
+from adapters.discord.translate import (
+    answer_parts,
+    preview_text,
+    progress_text,
+    queued_text,
+    sources_embed,
+    thread_name,
+)
+from bot.inflight import Claim
 from bot.language import say
 from bot.messages import Answer, IncomingMessage, Preview
 from bot.queue import Queued
@@ -29,12 +37,16 @@ async def answer_in_discord(
     message: IncomingMessage,
     stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
     can_escalate: bool,
+    placed: Callable[[str], Awaitable[None]] | None = None,
 ) -> Answer | None:
-    """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence."""
+    """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence. `placed`
+    hears "channel id:message id" of the placeholder once posted (kept to be replaced if this process dies)."""
     placeholder: discord.Message | None = None
     try:
         async with target.typing():
             placeholder = await target.send(progress_text(""))
+            if placed is not None:
+                await placed(f"{placeholder.channel.id}:{placeholder.id}")
             answer = await _grow(placeholder, in_background(stream, message))
         await _finish(target, placeholder, answer, can_escalate=can_escalate)
         return answer
@@ -72,8 +84,8 @@ async def _grow(placeholder: discord.Message, items: Any) -> Answer:
     raise RuntimeError("the answer stream ended without an answer")
 
 
-async def _finish(target: discord.abc.Messageable, placeholder: discord.Message, answer: Answer, *,
-                  can_escalate: bool) -> None:  # fmt: skip
+async def _finish(target: discord.abc.Messageable, placeholder: discord.Message | discord.PartialMessage,
+                  answer: Answer, *, can_escalate: bool) -> None:  # fmt: skip
     """The placeholder becomes the first part; longer answers continue in new messages; the sources and
     buttons go with the last part."""
     parts = answer_parts(answer)
@@ -85,3 +97,27 @@ async def _finish(target: discord.abc.Messageable, placeholder: discord.Message,
     for index, part in enumerate(parts[1:], 1):
         extra: dict[str, Any] = {"embed": embed, "view": view} if index == last else {}
         await target.send(part, **{k: v for k, v in extra.items() if v is not None})
+
+
+async def post_recovered(client: discord.Client, claim: Claim, answer: Answer, *, can_escalate: bool) -> None:
+    """The answer to a question whose process died, in place of the placeholder it left; where it left none, in
+    the thread on the question (opened now if it did not live to open it) or the DM."""
+    if claim.placeholder:
+        channel_id, message_id = (int(part) for part in claim.placeholder.split(":"))
+        target = client.get_partial_messageable(channel_id)
+        await _finish(target, target.get_partial_message(message_id), answer, can_escalate=can_escalate)
+        return
+    guild = claim.message.workspace
+    channel = client.get_partial_messageable(
+        int(claim.reply["channel"]), guild_id=int(guild) if guild.isdigit() else None
+    )
+    into: discord.abc.Messageable = channel
+    if claim.reply.get("open_thread"):  # a thread on a message in a server's text channel
+        question = channel.get_partial_message(int(claim.reply["message"]))
+        try:
+            into = await question.create_thread(name=thread_name(claim.message.text))
+        except discord.HTTPException as error:  # the dead process opened it: a thread on a message has its id
+            log.info("The thread on question %s exists already (%s)", claim.message.id, error.text)
+            into = client.get_partial_messageable(question.id)
+    placeholder = await into.send(progress_text(""))
+    await _finish(into, placeholder, answer, can_escalate=can_escalate)

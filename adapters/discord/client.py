@@ -11,13 +11,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.answering import answer_in_discord
+from adapters.discord.answering import answer_in_discord, post_recovered
 from adapters.discord.buttons import AnswerButton
 from adapters.discord.commands import register_commands
 from adapters.discord.translate import incoming, matches, thread_name
+from adapters.recovery import Recovery, finishing
 from bot.config import DiscordConfig
 from bot.history import Turn
-from bot.messages import IncomingMessage
+from bot.inflight import Claim
+from bot.messages import Answer, IncomingMessage
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,12 @@ class SupportClient(discord.Client):
                 "The Message Content intent is off for this application: enable it in the Discord developer "
                 "portal (Bot → Privileged Gateway Intents), or follow-ups arrive empty."
             )
+        self._tasks.add(asyncio.create_task(self.recovery().forever()))  # questions of processes that died
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await super().close()
 
     def helper_mention(self, guild: discord.Guild | None) -> str | None:
         if guild is None or not self.config.helper_role:
@@ -66,18 +74,41 @@ class SupportClient(discord.Client):
         )  # fmt: skip
         if question is None:
             return
-        # The gateway may deliver a message again after a reconnect: an atomic claim answers it once.
-        if not await asyncio.to_thread(self.records.claim, "discord", f"{message.channel.id}:{message.id}"):
+        # The gateway may deliver a message again after a reconnect: an atomic claim answers it once. The claim
+        # keeps the question and where to answer it until the answer is posted: if this process dies meanwhile,
+        # another one (or this one, restarted) answers it (adapters/recovery.py).
+        key = f"{message.channel.id}:{message.id}"
+        open_thread = not isinstance(target, discord.Thread | discord.DMChannel)
+        reply = {
+            "channel": str(message.channel.id),
+            "message": str(message.id),
+            "open_thread": "1" if open_thread else "",
+        }
+        inflight = self.bot.inflight
+        if not await asyncio.to_thread(inflight.claim, "discord", key, message=question, reply=reply):
             return
-        with self.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
-            if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
-                await self._seed(message.channel, message, question)
-            if not isinstance(target, discord.Thread | discord.DMChannel):
-                target = await message.create_thread(name=thread_name(question.text))
-            await answer_in_discord(
-                target=target, message=question, stream=self.bot.conversations.stream,
-                can_escalate=self.config.helper_role is not None,
-            )  # fmt: skip
+
+        async def placed(where: str) -> None:
+            await asyncio.to_thread(inflight.placed, "discord", key, where)
+
+        async with finishing(inflight, "discord", key):
+            with self.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+                if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
+                    await self._seed(message.channel, message, question)
+                if open_thread:
+                    target = await message.create_thread(name=thread_name(question.text))
+                await answer_in_discord(
+                    target=target, message=question, stream=self.bot.conversations.stream,
+                    can_escalate=self.config.helper_role is not None, placed=placed,
+                )  # fmt: skip
+
+    def recovery(self) -> Recovery:
+        """Answers the questions of Discord processes that died mid-answer (started with the client)."""
+
+        async def post(claim: Claim, answer: Answer) -> None:
+            await post_recovered(self, claim, answer, can_escalate=self.config.helper_role is not None)
+
+        return Recovery(self.bot, "discord", post)
 
     async def _route(self, message: discord.Message) -> tuple[Any, str, str]:
         """(where to answer, thread key, the channel whose scope applies), or (None, …) to stay quiet."""

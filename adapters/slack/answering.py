@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -44,8 +44,11 @@ async def answer_in_slack(
     stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
     can_escalate: bool,
     native: NativeStreaming,
+    placed: Callable[[str], Awaitable[None]] | None = None,
 ) -> Answer | None:
-    view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native)
+    """`placed` hears the ts of the message that stands for the answer, once posted (bot/inflight.py keeps it, to be
+    replaced if this process dies before the answer is in)."""
+    view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native, placed=placed)
     try:
         await view.start()
         async for item in in_background(stream, message):
@@ -67,8 +70,9 @@ async def answer_in_slack(
 
 class _GrowingAnswer:
     def __init__(self, client: Any, *, channel: str, thread_ts: str | None, message: IncomingMessage,
-                 native: NativeStreaming) -> None:  # fmt: skip
+                 native: NativeStreaming, placed: Callable[[str], Awaitable[None]] | None = None) -> None:  # fmt: skip
         self._client, self._channel, self._thread, self._message = client, channel, thread_ts, message
+        self._placed = placed
         self._native = native if thread_ts else None  # Slack streams only into threads
         self._ts: str | None = None  # the placeholder, or the streamed message once started
         self._streaming = False
@@ -137,6 +141,7 @@ class _GrowingAnswer:
                     recipient_team_id=self._message.workspace, recipient_user_id=self._message.user,
                 )  # fmt: skip
                 self._ts, self._streaming, self._sent = started["ts"], True, len(self._text)
+                await self._noted()
                 return
             except SlackApiError as error:
                 self._refused(error)
@@ -157,6 +162,11 @@ class _GrowingAnswer:
             channel=self._channel, thread_ts=self._thread, text=text or progress_text(self._text)
         )
         self._ts = posted["ts"]
+        await self._noted()
+
+    async def _noted(self) -> None:
+        if self._placed is not None and self._ts is not None:
+            await self._placed(self._ts)
 
     def _refused(self, error: SlackApiError) -> None:
         if error.response.status_code == 429 or error.response.get("error") in {"ratelimited", "invalid_auth"}:
@@ -166,3 +176,18 @@ class _GrowingAnswer:
         )
         assert self._native is not None
         self._native.allowed = False
+
+
+async def post_recovered(client: Any, *, channel: str, thread_ts: str | None, placeholder: str | None, answer: Answer,
+                         can_escalate: bool) -> None:  # fmt: skip
+    """The answer to a question whose process died, in place of the placeholder it left (a new message in the
+    thread if it left none, or if Slack will not update it)."""
+    blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=can_escalate)
+    if placeholder:
+        try:
+            await client.chat_update(channel=channel, ts=placeholder, text=notification_text(answer), blocks=blocks)
+            return
+        except SlackApiError as error:
+            log.info("Could not replace the placeholder %s (%s); posting the answer anew", placeholder,
+                     error.response.get("error"))  # fmt: skip
+    await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=notification_text(answer), blocks=blocks)

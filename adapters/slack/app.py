@@ -13,13 +13,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.answering import NativeStreaming, answer_in_slack
+from adapters.recovery import Recovery, finishing
+from adapters.slack.answering import NativeStreaming, answer_in_slack, post_recovered
 from adapters.slack.commands import KbCommand
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
 from adapters.start_error import StartError
 from bot.config import SlackConfig
 from bot.history import Turn
-from bot.messages import IncomingMessage
+from bot.inflight import Claim
+from bot.messages import Answer, IncomingMessage
 from bot.records import Rating
 from bot.wiring import Bot
 
@@ -86,17 +88,53 @@ class SlackAdapter:
             return
         conversations = self._bot.conversations
         # A mention arrives twice (app_mention and message) and Slack retries what it thinks was missed:
-        # claiming the message itself, atomically, answers it exactly once whichever copy comes first.
-        if not await asyncio.to_thread(self._bot.records.claim, "slack", f"{event['channel']}:{event['ts']}"):
+        # claiming the message itself, atomically, answers it exactly once whichever copy comes first. The claim
+        # keeps the question and where to answer it until the answer is posted: if this process dies meanwhile,
+        # another one (or this one, restarted) answers it (adapters/recovery.py).
+        key, thread_ts = f"{event['channel']}:{event['ts']}", reply_thread(event)
+        reply = {"channel": event["channel"], "thread_ts": thread_ts or ""}
+        inflight = self._bot.inflight
+        if not await asyncio.to_thread(inflight.claim, "slack", key, message=message, reply=reply):
             return
-        with self._bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
-            if event.get("thread_ts") and mentioned:
-                await self._seed(event, message)
-            await answer_in_slack(
-                client=self._client, channel=event["channel"], thread_ts=reply_thread(event), message=message,
-                stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
-                native=self._native,
+
+        async def placed(ts: str) -> None:
+            await asyncio.to_thread(inflight.placed, "slack", key, ts)
+
+        async with finishing(inflight, "slack", key):
+            with self._bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+                if event.get("thread_ts") and mentioned:
+                    await self._seed(event, message)
+                await answer_in_slack(
+                    client=self._client, channel=event["channel"], thread_ts=thread_ts, message=message,
+                    stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
+                    native=self._native, placed=placed,
+                )  # fmt: skip
+
+    def recovery(self) -> Recovery:
+        """Answers the questions of Slack processes that died mid-answer (run it with `forever()`)."""
+
+        async def post(claim: Claim, answer: Answer) -> None:
+            thread_ts = claim.reply.get("thread_ts") or None
+            placeholder = claim.placeholder or await self._left_placeholder(claim, thread_ts)
+            await post_recovered(
+                self._client, channel=claim.reply["channel"], thread_ts=thread_ts, placeholder=placeholder,
+                answer=answer, can_escalate=self._config.escalation_group is not None,
             )  # fmt: skip
+
+        return Recovery(self._bot, "slack", post)
+
+    async def _left_placeholder(self, claim: Claim, thread_ts: str | None) -> str | None:
+        """A placeholder the dead process posted but did not live to note: its newest unfinished message (no
+        blocks yet) in the thread after the question."""
+        if not thread_ts:
+            return None
+        asked = float(claim.event_key.rsplit(":", 1)[1])
+        found = await self._client.conversations_replies(channel=claim.reply["channel"], ts=thread_ts, limit=200)
+        messages: list[dict[str, Any]] = found.get("messages", [])
+        mine = [
+            m for m in messages if m.get("user") == self._bot_user and float(m["ts"]) > asked and not m.get("blocks")
+        ]
+        return str(mine[-1]["ts"]) if mine else None
 
     async def _unprompted(self, event: dict[str, Any], message: IncomingMessage) -> bool:
         """Without a mention: DMs, new questions in auto-answer channels, follow-ups in the bot's threads."""

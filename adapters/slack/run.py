@@ -24,11 +24,12 @@ async def run_slack(bot: Bot, config: SlackConfig) -> None:
     await adapter.identify()
     await asyncio.to_thread(lambda: bot.conversations)  # load the models before the first question, not during it
     app = adapter.build()
+    recovery = adapter.recovery()  # runs for as long as the adapter: questions of processes that died mid-answer
     if config.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         app_token = _env("SLACK_APP_TOKEN", "Socket Mode needs the app-level token (xapp-…)")
-        await AsyncSocketModeHandler(app, app_token).start_async()
+        await asyncio.gather(AsyncSocketModeHandler(app, app_token).start_async(), recovery.forever())
         return
     from aiohttp import web
 
@@ -36,4 +37,4 @@ async def run_slack(bot: Bot, config: SlackConfig) -> None:
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", config.port).start()
     print(f"Slack events and interactivity: http://0.0.0.0:{config.port}/slack/events")
-    await asyncio.Event().wait()
+    await recovery.forever()

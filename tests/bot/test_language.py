@@ -237,6 +237,8 @@ def test_every_language_has_every_message() -> None:
                 "sources",
                 "excerpt_lead",
                 "preview_lead",
+                "restarted",
+                "too_late",
             }
         )
         assert all(text.strip() for text in MESSAGES[code].values())

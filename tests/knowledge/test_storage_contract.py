@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -13,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from bot.history import SqlThreadHistory, ThreadKey, Turn
+from bot.inflight import MAX_ATTEMPTS, InFlight
 from bot.messages import Answer, IncomingMessage, Source
-from bot.records import Records
+from bot.records import Records, claims_table
 from knowledge.database import open_database
 from knowledge.manifest import Manifest
 from knowledge.sync_lock import RENEW_EVERY, SyncAlreadyRunning, SyncLocks, locks_table
@@ -231,3 +233,108 @@ def test_a_killed_holders_lock_is_free_at_once(
         SyncLocks(engine).take("handbook", holder="discord:alice")
     held.release()
     SyncLocks(engine).take("handbook", holder="discord:alice").release()
+
+
+class Clock:
+    """Time that a test moves: leases lapse without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _question(text: str = "What port does the VPN use?") -> IncomingMessage:
+    return IncomingMessage("slack", "T1", "C1", "1700000000.000100", "U1", text, is_direct=False,
+                           default_visibility="public")  # fmt: skip
+
+
+def test_a_question_in_flight_is_recovered_once_its_holders_lease_lapses(engine: Engine) -> None:
+    clock = Clock()
+    dying = InFlight(engine, lease=timedelta(seconds=60), holder="host-a:ns:1:aaaa", clock=clock)
+    other = InFlight(engine, lease=timedelta(seconds=60), holder="host-b:ns:2:bbbb", clock=clock)
+    asked = _question()
+    assert dying.claim("slack", "C1:1700000000.000100", message=asked, reply={"channel": "C1", "thread_ts": "1.2"})
+    assert not other.claim("slack", "C1:1700000000.000100", message=asked)  # a copy of the event: once
+    dying.placed("slack", "C1:1700000000.000100", "1700000001.000200")
+    clock.now += timedelta(seconds=45)
+    assert dying.renew() == 1  # alive: renewed, so not stale however long it takes
+    clock.now += timedelta(seconds=45)
+    assert other.stale(["slack"]) == []
+    clock.now += timedelta(seconds=16)  # 61 s of silence: the holder is gone
+    assert other.stale(["discord"]) == []  # each platform's processes recover their own
+    [claim] = other.stale(["slack"])
+    assert claim.message == asked and claim.message.id == asked.id and claim.message.time == asked.time
+    assert claim.message.default_visibility == "public"  # what the channel may read survives too
+    assert (claim.reply, claim.placeholder, claim.holder) == ({"channel": "C1", "thread_ts": "1.2"},
+                                                              "1700000001.000200", "host-a:ns:1:aaaa")  # fmt: skip
+    assert other.take_over(claim)
+    assert not dying.take_over(claim)  # found with the old holder: one taker only
+    assert other.stale(["slack"]) == [] and other.renew() == 1  # the new holder's lease
+    other.done("slack", "C1:1700000000.000100")
+    clock.now += timedelta(hours=1)
+    assert other.stale(["slack"]) == [] and other.renew() == 0
+    with engine.connect() as db:
+        row = db.execute(select(claims_table)).mappings().one()
+    assert row["state"] == "answered" and row["question"] is None  # the words are not kept once answered
+
+
+def test_a_stale_question_is_taken_over_by_one_of_racing_processes(engine: Engine, database_url: str) -> None:
+    clock = Clock()
+    dead = InFlight(engine, lease=timedelta(seconds=1), holder="gone:ns:1:dead", clock=clock)
+    dead.claim("slack", "C1:1700000000.000300", message=_question())
+    clock.now += timedelta(seconds=5)
+    [claim] = InFlight(engine, holder="finder:ns:2:find", clock=clock).stale(["slack"])
+    counter = iter(range(100))
+    results = race(database_url, lambda own: InFlight(own, holder=f"taker:ns:3:{next(counter)}").take_over(claim))
+    assert sorted(results, key=str) == [False] * 7 + [True]
+
+
+def test_a_question_that_keeps_killing_its_processes_is_abandoned(engine: Engine) -> None:
+    clock = Clock()
+    InFlight(engine, lease=timedelta(seconds=1), holder="h:ns:0:x", clock=clock).claim(
+        "slack", "C1:1700000000.000400", message=_question()
+    )
+    for attempt in range(MAX_ATTEMPTS):
+        clock.now += timedelta(seconds=5)
+        taker = InFlight(engine, lease=timedelta(seconds=1), holder=f"h:ns:{attempt + 1}:x", clock=clock)
+        [claim] = taker.stale(["slack"])
+        assert taker.take_over(claim)  # and dies answering it
+    clock.now += timedelta(seconds=5)
+    last = InFlight(engine, lease=timedelta(seconds=1), holder="h:ns:9:x", clock=clock)
+    [claim] = last.stale(["slack"])
+    assert not last.take_over(claim)
+    assert last.stale(["slack"]) == []
+
+
+def _claim_and_die(url: str) -> None:
+    InFlight(open_database(url), lease=timedelta(hours=1)).claim("slack", "C1:1700000000.000500", message=_question())
+    os._exit(0)  # no clean-up: as if killed
+
+
+@pytest.mark.slow
+def test_a_question_of_a_dead_process_of_this_machine_is_recovered_without_waiting_for_its_lease(
+    engine: Engine, database_url: str
+) -> None:
+    child = multiprocessing.get_context("spawn").Process(target=_claim_and_die, args=(database_url,))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    [claim] = InFlight(engine, lease=timedelta(hours=1)).stale(["slack"])  # its hour-long lease notwithstanding
+    assert claim.message.text == "What port does the VPN use?"
+    alive = InFlight(engine, lease=timedelta(hours=1), holder="another:ns:1:x")
+    alive.claim("slack", "C1:1700000000.000600", message=_question())
+    assert [c.event_key for c in InFlight(engine).stale(["slack"])] == ["C1:1700000000.000500"]
+
+
+def test_a_question_its_living_process_could_not_post_is_given_back_to_any_process(engine: Engine) -> None:
+    clock = Clock()
+    alive = InFlight(engine, lease=timedelta(seconds=60), holder="host-a:ns:1:aaaa", clock=clock)
+    alive.claim("slack", "C1:1700000000.000700", message=_question())
+    assert alive.stale(["slack"]) == []  # its own, and renewed
+    alive.release("slack", "C1:1700000000.000700")  # Slack refused the answer and the apology
+    assert alive.renew() == 0  # no longer renewed by it
+    clock.now += timedelta(seconds=1)
+    [claim] = alive.stale(["slack"])  # any process may take it over, this one included
+    assert alive.take_over(claim) and alive.renew() == 1

@@ -44,12 +44,19 @@ def synced(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
 class Running:
     """One `python -m adapters.cli run slack` process (this checkout's code), its ports and its stderr."""
 
-    def __init__(self, synced: Path, tmp_path: Path, *, slack: FakeSlack, model: HeldModel, drain: float):
+    def __init__(self, synced: Path, tmp_path: Path, *, slack: FakeSlack, model: HeldModel, drain: float,
+                 data: Path | None = None, bot: dict[str, Any] | None = None):  # fmt: skip
+        """`data`: another process's data folder (its database), shared as a fleet or a restart would."""
         values = yaml.safe_load(synced.read_text())
-        shutil.copytree(values["data_dir"], tmp_path / "data")
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        if data is None:
+            data = tmp_path / "data"
+            shutil.copytree(values["data_dir"], data)
+        self.data = data
         self.slack_port, self.ops_port = free_port(), free_port()
         values |= {
-            "data_dir": str(tmp_path / "data"),
+            "data_dir": str(data),
+            "bot": {**values.get("bot", {}), **(bot or {})},
             "generator": {"backend": "openai", "base_url": model.url, "model": "held", "max_new_tokens": 40},
             "slack": {"mode": "http", "port": self.slack_port, "api_base_url": slack.url},
             "server": {"port": self.ops_port, "host": "127.0.0.1", "drain_seconds": drain},
@@ -218,3 +225,40 @@ def test_a_collection_never_synced_is_said_at_start_up_and_in_healthz(  # type: 
     assert "never completed a sync: wiki" in body["checks"]["store"]["detail"] and body["checks"]["store"]["ok"]
     said = [line["message"] for line in running.log_lines() if line.get("level") == "warning"]
     assert any(m.startswith("Collection wiki has never completed a sync") for m in said), said
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_question_whose_process_was_killed_mid_answer_is_answered_once_after_a_restart(  # type: ignore[no-untyped-def]
+    synced: Path, tmp_path: Path, slack: FakeSlack, late: bool
+) -> None:
+    """SIGKILL while the model writes (an OOM kill, a node lost): the question stays claimed, with its placeholder;
+    the process started again answers it in place of the placeholder, once, or (asked too long ago) apologises."""
+    ts = "1700000005.000100"
+    with HeldModel(**GROUNDED) as held:  # never released: the first process dies with the answer unwritten
+        first = Running(synced, tmp_path / "first", slack=slack, model=held, drain=5)
+        try:
+            first.wait_ready()
+            ask_and_hold(first, held, ts=ts)
+            until(lambda: [m for m in slack.messages() if m.get("thread_ts") == ts] or None, first, "a placeholder")
+            first.process.send_signal(signal.SIGKILL)
+            first.process.wait(WAIT)
+        finally:
+            first.stop()
+    assert not [m for m in slack.messages() if m.get("blocks")]  # no answer: the asker sees a placeholder only
+    recover = {"recover_after_seconds": 2} | ({"recover_max_age_minutes": 0.001} if late else {})
+    with HeldModel(**GROUNDED, hold=False) as model:
+        second = Running(synced, tmp_path / "second", slack=slack, model=model, drain=5, data=first.data, bot=recover)
+        try:
+            second.wait_ready()
+            final = until(lambda: next((m for m in slack.messages() if m.get("blocks")), None), second, "the answer")
+            time.sleep(3)  # several more rounds of recovery: none may answer again
+        finally:
+            second.stop()
+    in_thread = [m for m in slack.messages() if m.get("thread_ts") == ts]
+    assert in_thread == [final]  # the placeholder itself, replaced: one message in the thread
+    if late:
+        assert final["text"] == say("too_late", "en") and not model.requests
+    else:
+        assert final["text"].startswith(say("restarted", "en")) and "Acme Connect" in final["text"]
+        assert len(model.requests) == 1
+    assert any("which is gone; answering it here" in line["message"] for line in second.log_lines())

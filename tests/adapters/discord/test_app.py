@@ -4,18 +4,28 @@ real knowledge store, and the stand-in model answering."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 pytest.importorskip("discord")
 
+from adapters.discord.answering import post_recovered
 from adapters.discord.client import SupportClient
+from adapters.recovery import Recovery
 from bot.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
+from bot.inflight import InFlight
+from bot.language import say
+from bot.messages import IncomingMessage
+from bot.records import claims_table
 from bot.wiring import Bot, Knowledge
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
@@ -23,6 +33,7 @@ from tests.adapters.discord.fake_discord_payloads import (
     ADA,
     ALICE,
     GENERAL_ID,
+    GUILD_ID,
     HANA,
     HELP_ID,
     HELPERS_ROLE_ID,
@@ -466,3 +477,83 @@ def test_by_default_an_unmapped_channel_and_a_dm_never_read_internal_pages(commu
         assert "1194" not in shown and "vpn.md" not in shown and "handbook" not in shown
     assert not any("1194" in prompt or "Acme Connect" in prompt for prompt in model.prompts)
     assert "forum.example.org" in forum["content"] and "forum.md" in forum["embeds"][0]["description"]
+
+
+class Hanging:
+    """A model whose process is about to die: it never writes (released only to end the test)."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def stream(self, messages: Any, *, max_new_tokens: int) -> Iterator[str]:
+        self.released.wait(120)
+        raise RuntimeError("the process is gone")
+        yield ""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+@pytest.mark.parametrize("placeholder", [True, False])
+def test_a_question_whose_process_died_is_answered_once_by_another(bot: Bot, placeholder: bool) -> None:
+    """placeholder: the dying process opened the thread and posted its placeholder, then its model never wrote
+    (and its lease, never renewed, lapsed); otherwise it died right after claiming the question. Another process
+    answers in place of the placeholder, or opens the thread itself; a second round answers nothing."""
+    engine = bot.knowledge.manifest.engine
+    hung = Hanging()
+    dying = Bot(bot.knowledge, warn=print, prebuilt_generator=hung)
+    dying.inflight = InFlight(engine, lease=timedelta(seconds=0.5), holder="dying:ns:1:x")  # type: ignore[misc]
+    survivor = Bot(bot.knowledge, warn=print, prebuilt_generator=bot.generator)
+    survivor.inflight = InFlight(engine, holder="survivor:ns:2:y")  # type: ignore[misc]
+    question = "What port does the VPN server use?"
+
+    async def scenario() -> tuple[int, list[int], list[dict[str, Any]]]:
+        async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
+            client = SupportClient(bot=dying, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+            async with connected(client, fake):
+                try:
+                    if placeholder:
+                        asked = await fake.message(HELP_ID, question, mentions_bot=True)
+                        await until_state(engine, f"{HELP_ID}:{asked.id}", "answering")
+                    else:  # not for the bot (no mention): the claim a process left the moment it died
+                        asked = await fake.message(HELP_ID, question)
+                        message = IncomingMessage("discord", str(GUILD_ID), str(HELP_ID), str(asked.id),
+                                                  str(ALICE.id), question)  # fmt: skip
+                        reply = {"channel": str(HELP_ID), "message": str(asked.id), "open_thread": "1"}
+                        dying.inflight.claim("discord", f"{HELP_ID}:{asked.id}", message=message, reply=reply)
+                    await asyncio.sleep(0.6)  # the lease lapses
+                    recovery = Recovery(
+                        survivor, "discord", lambda c, a: post_recovered(client, c, a, can_escalate=True)
+                    )
+                    rounds = [await recovery.once(), await recovery.once()]
+                    return asked.id, rounds, copy.deepcopy(await settled(fake, asked.id))
+                finally:
+                    hung.released.set()  # (a dead process would say nothing more; this one apologises, then ends)
+                    if placeholder:
+                        await until_said(fake, asked.id, say("failed", "en"))
+
+    asked_id, rounds, mine = asyncio.run(scenario())
+    assert rounds == [1, 0]
+    (answer,) = mine  # the placeholder, replaced (or the one message of the thread the survivor opened)
+    assert int(answer["channel_id"]) == asked_id and answer["content"].startswith("Sorry for the wait, I restarted:")
+    assert "1194" in answer["content"] and "vpn.md" in answer["embeds"][0]["description"]
+
+
+async def until_state(engine: Any, key: str, state: str) -> None:
+    for _ in range(600):
+        with engine.connect() as db:
+            found = db.execute(select(claims_table.c.state).where(claims_table.c.event_key == key)).scalar()
+        if found == state:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"claim {key} never reached {state}")
+
+
+async def until_said(fake: FakeDiscord, channel_id: int, text: str) -> None:
+    for _ in range(600):
+        if any(text in m["content"] for m in fake.messages_in(channel_id)):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{text!r} never said in {channel_id}")

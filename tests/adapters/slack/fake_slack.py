@@ -318,7 +318,10 @@ class FakeSlack:
         return _ok(channel=p["channel"], ts=p["ts"])
 
     def _api_conversations_replies(self, p: Params) -> dict[str, Any]:
-        messages = self._replies.get((p["channel"], p["ts"]), [])
+        """The thread as set for the test, and what the bot posted in it since, oldest first (as Slack lists it)."""
+        posted = [m for (channel, _), m in self._messages.items()
+                  if channel == p["channel"] and p["ts"] in (m.get("thread_ts"), m["ts"])]  # fmt: skip
+        messages = sorted(self._replies.get((p["channel"], p["ts"]), []) + posted, key=lambda m: float(m["ts"]))
         return _ok(messages=messages, has_more=False, response_metadata={"next_cursor": ""})
 
     def _api_reactions_add(self, p: Params) -> dict[str, Any]:

@@ -8,16 +8,22 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from aiohttp import ClientSession
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, SlackStartError
 from bot.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
+from bot.inflight import InFlight
+from bot.messages import Answer, IncomingMessage
+from bot.records import claims_table
 from bot.wiring import Bot
 from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
 from tests.conftest import BrokenModel, fresh_bot, synced_example_config
@@ -453,3 +459,58 @@ def test_the_pages_own_words_show_while_the_model_reads_then_its_answer_takes_th
     assert len(fake.calls_to("chat.postMessage")) == 1  # replaced in place, not a second message
     sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
     assert "SmolLM2-135M-Instruct (offline stand-in)" in sources  # the model's answer, not the excerpt
+
+
+def dead_claim(bot: Bot, text: str, *, ts: str, ago: timedelta = timedelta(seconds=5)) -> IncomingMessage:
+    """What a process killed mid-answer leaves: a claim of the question, under a lease that has lapsed."""
+    asked = IncomingMessage("slack", "T1", "C1", ts, "U1", text)
+    then = datetime.now(UTC) - ago
+    dead = InFlight(bot.knowledge.manifest.engine, lease=timedelta(seconds=1), holder="gone:ns:1:dead",
+                    clock=lambda: then)  # fmt: skip
+    assert dead.claim("slack", f"C1:{ts}", message=asked, reply={"channel": "C1", "thread_ts": ts})
+    return asked
+
+
+def unfinished(bot: Bot) -> list[str]:
+    with bot.knowledge.manifest.engine.connect() as db:
+        return [r.event_key for r in db.execute(select(claims_table).where(claims_table.c.state != "answered"))]
+
+
+@pytest.mark.parametrize("noted", [True, False])
+def test_a_question_whose_process_died_is_answered_once_in_place_of_its_placeholder(
+    bot: Bot, fake: FakeSlack, noted: bool
+) -> None:
+    """noted: the dead process noted its placeholder's ts; not noted: it died between posting it and noting it,
+    and the thread shows it (the bot's newest unfinished message after the question)."""
+    dead_claim(bot, "What port does the VPN server use?", ts=MENTION_TS)
+
+    async def steps() -> tuple[int, ...]:
+        adapter = adapter_for(bot, fake, TOKEN)
+        await adapter.identify()
+        client = AsyncWebClient(token=TOKEN, base_url=fake.url)  # the dead process's placeholder
+        posted = await client.chat_postMessage(channel="C1", thread_ts=MENTION_TS, text="is looking…")
+        if noted:
+            InFlight(bot.knowledge.manifest.engine).placed("slack", f"C1:{MENTION_TS}", posted["ts"])
+        # Two rounds at once (two processes would be two; a race all the same): one takes it over.
+        return await asyncio.gather(adapter.recovery().once(), adapter.recovery().once())
+
+    assert sorted(asyncio.run(steps())) == [0, 1]
+    (final,) = fake.messages()  # the placeholder, replaced: no second message in the thread
+    assert final["thread_ts"] == MENTION_TS and final["text"].startswith("Sorry for the wait, I restarted:")
+    assert "1194" in final["text"] and "vpn.md" in json.dumps(blocks_of(final, "context"))
+    assert unfinished(bot) == []
+    assert asyncio.run(adapter_for(bot, fake, TOKEN).recovery().once()) == 0  # answered: never again
+
+
+def test_an_answer_written_before_the_process_died_is_posted_and_an_old_question_gets_an_apology(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    broken = Bot(bot.knowledge, warn=print, prebuilt_generator=BrokenModel())  # no model call may be needed
+    asked = dead_claim(broken, "What port does the VPN server use?", ts="1700000700.000100")
+    broken.records.record_answer(asked, Answer("The VPN server listens on port 1194.", (), "en", "answered", "m"))
+    dead_claim(broken, "Welchen Port verwendet der VPN-Server?", ts="1700000800.000100", ago=timedelta(hours=2))
+    assert asyncio.run(adapter_for(broken, fake, TOKEN).recovery().once()) == 2
+    old, written = sorted(fake.messages(), key=lambda m: m["thread_ts"], reverse=True)
+    assert written["text"] == "Sorry for the wait, I restarted:\n\nThe VPN server listens on port 1194."
+    assert old["thread_ts"] == "1700000800.000100" and "zu lange gewartet" in old["text"]  # German, no answer
+    assert unfinished(broken) == []

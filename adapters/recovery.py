@@ -1,0 +1,82 @@
+"""Questions whose process died mid-answer, answered by this one (bot/inflight.py): the same for every platform,
+which only says how to post the answer in place of the stale placeholder.
+
+Every `every` seconds the stale claims of the platform are looked up; each one this process wins the taking-over
+of is answered once: with the answer the dead process had already written and logged, if it got that far, or
+afresh; "Sorry for the wait, I restarted:" (in the asker's language) comes first. A question older than
+`bot.recover_max_age_minutes` gets a short apology instead: a late answer to a question asked long ago helps
+nobody and might surprise. A stopping process takes over nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.inflight import Claim, InFlight
+from bot.language import say
+from bot.messages import Answer
+from bot.wiring import Bot
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[Claim, Answer], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def finishing(inflight: InFlight, platform: str, event_key: str) -> AsyncIterator[None]:
+    """Around answering a claimed question: done once posted; given back if posting failed or was cut short
+    (the platform refused even the apology, the process is stopping), for a later round to answer."""
+    try:
+        yield
+    except BaseException:
+        await asyncio.shield(asyncio.to_thread(inflight.release, platform, event_key))
+        raise
+    await asyncio.to_thread(inflight.done, platform, event_key)
+
+
+class Recovery:
+    def __init__(self, bot: Bot, platform: str, post: Post) -> None:
+        self._bot, self._platform, self._post = bot, platform, post
+        settings = bot.knowledge.settings.bot
+        self.every = min(max(settings.recover_after_seconds / 4, 0.5), 15.0)
+        self.max_age = timedelta(minutes=settings.recover_max_age_minutes)
+
+    async def forever(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception:  # the database or the platform is away for a moment: the next round tries again
+                log.exception("Looking for questions to recover on %s failed", self._platform)
+            await asyncio.sleep(self.every)
+
+    async def once(self) -> int:
+        """One round; how many questions this process answered for a dead one."""
+        inflight, drain = self._bot.inflight, self._bot.drain
+        if drain.closing:
+            return 0
+        recovered = 0
+        for claim in await asyncio.to_thread(inflight.stale, [self._platform]):
+            if drain.closing or not await asyncio.to_thread(inflight.take_over, claim):
+                continue
+            log.warning("Question %s was claimed by %s, which is gone; answering it here", claim.message.id,
+                        claim.holder, extra={"question_id": claim.message.id})  # fmt: skip
+            async with finishing(inflight, claim.platform, claim.event_key):
+                with drain.question():
+                    await self._post(claim, await self._answer(claim))
+            recovered += 1
+        return recovered
+
+    async def _answer(self, claim: Claim) -> Answer:
+        conversations = self._bot.conversations
+        if datetime.now(UTC) - claim.claimed_at > self.max_age:
+            language = await asyncio.to_thread(conversations.language, claim.message)
+            return Answer(say("too_late", language), (), language, "failed", None)
+        answer = await asyncio.to_thread(self._bot.records.recorded, claim.message, since=claim.claimed_at)
+        if answer is None:
+            answer = await asyncio.to_thread(conversations.answer_again, claim.message)
+        return replace(answer, text=f"{say('restarted', answer.language)}\n\n{answer.text}")
