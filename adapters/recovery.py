@@ -55,21 +55,26 @@ class Recovery:
             await asyncio.sleep(self.every)
 
     async def once(self) -> int:
-        """One round; how many questions this process answered for a dead one."""
+        """One round: every stale claim this process wins is answered, all at once (the generation queue puts
+        them in line, as any questions); how many were answered for a dead process."""
         inflight, drain = self._bot.inflight, self._bot.drain
         if drain.closing:
             return 0
-        recovered = 0
-        for claim in await asyncio.to_thread(inflight.stale, [self._platform]):
-            if drain.closing or not await asyncio.to_thread(inflight.take_over, claim):
-                continue
-            log.warning("Question %s was claimed by %s, which is gone; answering it here", claim.message.id,
-                        claim.holder, extra={"question_id": claim.message.id})  # fmt: skip
-            async with finishing(inflight, claim.platform, claim.event_key):
-                with drain.question():
-                    await self._post(claim, await self._answer(claim))
-            recovered += 1
-        return recovered
+        won = [claim for claim in await asyncio.to_thread(inflight.stale, [self._platform])
+               if not drain.closing and await asyncio.to_thread(inflight.take_over, claim)]  # fmt: skip
+        results = await asyncio.gather(*(self._recover(claim) for claim in won), return_exceptions=True)
+        for claim, result in zip(won, results, strict=True):
+            if isinstance(result, BaseException):  # given back (finishing): a later round tries again
+                log.error("Recovering question %s failed", claim.message.id, exc_info=result,
+                          extra={"question_id": claim.message.id})  # fmt: skip
+        return sum(1 for result in results if not isinstance(result, BaseException))
+
+    async def _recover(self, claim: Claim) -> None:
+        log.warning("Question %s was claimed by %s, which is gone; answering it here", claim.message.id,
+                    claim.holder, extra={"question_id": claim.message.id})  # fmt: skip
+        async with finishing(self._bot.inflight, claim.platform, claim.event_key):
+            with self._bot.drain.question():
+                await self._post(claim, await self._answer(claim))
 
     async def _answer(self, claim: Claim) -> Answer:
         conversations = self._bot.conversations

@@ -71,6 +71,7 @@ def write_config(path: Path, *, port: int, services: dict[str, str], args: argpa
         # The whole burst may wait in line: the benchmark counts answers, not polite "busy" replies.
         "bot": {"max_waiting": args.questions},
         "slack": {"mode": "http", "port": port, "api_base_url": services["slack"]},
+        "server": {"host": "127.0.0.1", "port": free_port()},  # each process its own health and metrics port
     }
     path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
     return path
