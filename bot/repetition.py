@@ -41,7 +41,7 @@ class RepetitionGuard:
 def _repeated_phrase(text: str) -> int | None:
     """Where the second copy starts when the text ends in one phrase repeated MIN_REPEATS times over MIN_SPAN chars."""
     tail = text[-(MAX_PERIOD * MIN_REPEATS * 2) :]
-    for period in range(MIN_PERIOD, MAX_PERIOD + 1):
+    for period in range(MIN_PERIOD, min(MAX_PERIOD, len(tail)) + 1):  # no shorter tail: "" ends with "" forever
         unit = tail[-period:]
         repeats = 1
         while tail.endswith(unit * (repeats + 1)):

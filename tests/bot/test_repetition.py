@@ -60,3 +60,12 @@ def test_ordinary_answers_pass_untouched() -> None:
     for answer in answers:
         guard, stopped = fed(answer)
         assert stopped is None and guard.text == answer
+
+
+def test_a_model_that_wrote_nothing_or_a_few_characters_is_answered_at_once() -> None:
+    """An empty completion (a model server cut short) once spun forever here, a core at 100 %, the asker waiting."""
+    for text in ("", "a", "ab", "abc", "ab ab"):
+        guard = RepetitionGuard()
+        if text:
+            assert not guard.feed(text)
+        assert guard.text == text
