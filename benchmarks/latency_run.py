@@ -31,7 +31,7 @@ Stream = Callable[[Sequence[ChatMessage], int], Iterator[str]]
 def _transformers(cache: Path, threads: int) -> tuple[Stream, Any]:
     import torch
 
-    from bot.generator import TransformersGenerator
+    from bot.engines.transformers import TransformersGenerator
 
     torch.set_num_threads(threads)
     generator = TransformersGenerator.load(str(cache / "model"), name="transformers-bf16", local_only=True)
@@ -39,7 +39,7 @@ def _transformers(cache: Path, threads: int) -> tuple[Stream, Any]:
 
 
 def _product_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, Any]:
-    from bot.llamacpp_generator import LlamaCppGenerator
+    from bot.engines.llamacpp.generator import LlamaCppGenerator
 
     layout = True if "repack" in options else False if "plain" in options else None  # None: the product's choice
     generator = LlamaCppGenerator.load(
@@ -51,7 +51,7 @@ def _product_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stre
 def _raw_llamacpp(gguf: Path, threads: int, options: set[str]) -> tuple[Stream, Any]:
     import llama_cpp
 
-    from bot.llamacpp_buffers import plain_buffers
+    from bot.engines.llamacpp.buffers import plain_buffers
 
     batch = 2048 if "ub2048" in options else 512
     with plain_buffers("nobufts" in options):  # llama.cpp's own choice of weight layouts unless nobufts

@@ -33,7 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
-from bot.generator import Generator
+from bot.engines import Generator
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.messages import Answer, IncomingMessage
 from bot.queue import Queued

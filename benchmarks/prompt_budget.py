@@ -35,7 +35,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_settings
-from bot.generator import stand_in_location
+from bot.engines.choice import stand_in_location
 from bot.prompt import fit_passages, passage_text
 from bot.wiring import Knowledge
 from knowledge.documents import Hit

@@ -21,8 +21,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Settings, load_settings
-from bot.generator import stand_in_location
-from bot.llamacpp_generator import LlamaCppGenerator
+from bot.engines.choice import stand_in_location
+from bot.engines.llamacpp.generator import LlamaCppGenerator
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
 

@@ -39,7 +39,7 @@ import numpy as np
 from load import message, open_bot, questions
 
 from bot import wiring
-from bot.generator import Generator
+from bot.engines import Generator
 from bot.messages import Preview
 from bot.prompt import ChatMessage
 from bot.queue import Queued
@@ -135,7 +135,7 @@ def main() -> None:
         "--preview-units",
         type=int,
         default=None,
-        help="units the excerpt may embed (default: bot.extractive.PREVIEW_EMBEDDED)",
+        help="units the excerpt may embed (default: bot.engines.extractive.PREVIEW_EMBEDDED)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -40,7 +40,7 @@ class LlamaCppConfig(Section):
 
 
 class ExtractiveConfig(Section):
-    """The answerer with no language model (bot/extractive.py): how long its excerpt may grow."""
+    """The answerer with no language model (bot/engines/extractive.py): how long its excerpt may grow."""
 
     max_words: int = Field(default=80, ge=10, le=1000)
 

@@ -11,13 +11,13 @@ from bot.abstention import Relevance
 from bot.citations import cited, closest, counts, excerpted
 from bot.config import Settings
 from bot.drain import Drain, Interrupted
-from bot.extractive import ExtractiveAnswerer
-from bot.generator import Generator
+from bot.engines import Generator
+from bot.engines.extractive import ExtractiveAnswerer
+from bot.engines.pieces import pieces_watched
 from bot.grounding import SentenceGate, SupportChecker
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Preview, SentenceCounts, Source, Timings
-from bot.model_pieces import pieces_watched
 from bot.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.generator import GeneratorUnavailable, stand_in_location
-from bot.wiring import Knowledge, resolve_backend
+from bot.engines import GeneratorUnavailable
+from bot.engines.choice import resolve_backend, stand_in_location
+from bot.wiring import Knowledge
 
 Status = Literal["ok", "warn", "fail"]
 

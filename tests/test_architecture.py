@@ -35,3 +35,20 @@ def test_only_the_store_module_imports_chromadb() -> None:
         if m.split(".")[0] == "chromadb"
     }
     assert users == {"knowledge/store.py"}
+
+
+def test_only_the_wiring_and_the_engine_choice_name_a_concrete_model_engine() -> None:
+    """bot/engines/ holds the engines; the choice among them (bot/engines/choice.py) is asked by the wiring and by
+    doctor. The extractive answerer is also the conversation's excerpt-maker (bot.preview), so the conversation and
+    its citations may name it; no one else outside bot/engines/ names an engine."""
+    concrete = ("bot.engines.transformers", "bot.engines.openai", "bot.engines.llamacpp")
+    allowed = {"bot.engines.extractive": {"bot/wiring.py", "bot/conversations.py", "bot/citations.py"}}
+    wrong = []
+    for package in ("knowledge", "bot", "adapters"):
+        for path, module in imports(package):
+            where = path.relative_to(REPO).as_posix()
+            if where.startswith("bot/engines/"):
+                continue
+            if module.startswith(concrete) or where not in allowed.get(module, {where}):
+                wrong.append(f"{where}: {module}")
+    assert not wrong

@@ -70,18 +70,23 @@ def test_the_image_installs_the_cpu_extra_with_torch_pinned() -> None:
     assert '"torch==2.13.0"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert "FROM python:3.11-slim AS model-server" in dockerfile
     server = dockerfile.split("AS model-server", 1)[1]
-    assert 'ENTRYPOINT ["python", "-m", "bot.llamacpp_server"]' in server
-    for copied in re.search(r"COPY (bot/\S+ )+\./bot/", server).group(0).split()[1:-1]:  # type: ignore[union-attr]
-        assert (REPO / copied).is_file()
-    imported = re.findall(r"^from (bot\.\w+) import", (REPO / "bot/llamacpp_server.py").read_text(), re.M)
-    buffers = re.findall(r"^from (bot\.\w+) import", (REPO / "bot/llamacpp_buffers.py").read_text(), re.M)
-    assert {f"bot/{name.split('.')[1]}.py" for name in imported + buffers} <= set(server.split())
+    assert 'ENTRYPOINT ["python", "-m", "bot.engines.llamacpp.server"]' in server
+    copied = {path for line in re.findall(r"^COPY (.+)$", server, re.M) for path in line.split()[:-1]}
+    assert all((REPO / path).is_file() for path in copied)
+    # What `python -m bot.engines.llamacpp.server` imports of supportbot, its packages' __init__ files included.
+    needed, modules = set(), ["bot.engines.llamacpp.server"]
+    while modules:
+        parts = modules.pop().split(".")
+        needed |= {"/".join(parts[:i]) + "/__init__.py" for i in range(1, len(parts))} | {"/".join(parts) + ".py"}
+        source = (REPO / ("/".join(parts) + ".py")).read_text(encoding="utf-8")
+        modules += re.findall(r"^from (bot[\w.]*) import", source, re.M)
+    assert needed <= copied, needed - copied
 
 
 def test_the_readme_fleet_section_names_commands_and_keys_that_exist(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Running for a whole company", 1)[1].split("\n## ", 1)[0]
-    for command in ("supportbot db upgrade", "chroma run", "vllm serve", "python -m bot.llamacpp_server",
+    for command in ("supportbot db upgrade", "chroma run", "vllm serve", "python -m bot.engines.llamacpp.server",
                     "supportbot run"):  # fmt: skip
         assert command in section
     example = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])

@@ -12,7 +12,7 @@ import typer
 
 from adapters.cli import answer_commands, knowledge_commands
 from bot.config import ConfigError, Settings, find_config, load_settings
-from bot.generator import GeneratorUnavailable
+from bot.engines import GeneratorUnavailable
 from knowledge.database import DatabaseError
 from knowledge.embedder import EmbeddingModelError
 from knowledge.store import StoreError

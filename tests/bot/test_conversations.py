@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.engines.choice import previews
 from bot.language import say
 from bot.messages import Answer, IncomingMessage, Preview
 from bot.prompt import ChatMessage
 from bot.queue import Queued
-from bot.wiring import Bot, Knowledge, previews
+from bot.wiring import Bot, Knowledge
 from tests.conftest import EXAMPLES
 
 
@@ -168,7 +169,7 @@ def test_real_answer_from_the_stand_in_model(synced, embedder, smollm2_transform
 
 
 def test_an_answer_over_its_time_is_stopped_with_an_apology(synced, embedder, tiny_lfm2) -> None:  # type: ignore[no-untyped-def]
-    from bot.generator import TransformersGenerator
+    from bot.engines.transformers import TransformersGenerator
 
     generator = TransformersGenerator.load(str(tiny_lfm2), local_only=True)
     bot = open_bot(synced, embedder, generator)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.doctor import Check, run_checks
-from bot.generator import stand_in_location
+from bot.engines.choice import stand_in_location
 from bot.wiring import Knowledge
 
 

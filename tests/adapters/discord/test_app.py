@@ -20,7 +20,7 @@ pytest.importorskip("discord")
 from adapters.discord.answering import post_recovered
 from adapters.discord.client import SupportClient
 from adapters.recovery import Recovery
-from bot.extractive import ExtractiveAnswerer
+from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
 from bot.language import say

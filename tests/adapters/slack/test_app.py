@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, SlackStartError
-from bot.extractive import ExtractiveAnswerer
+from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
 from bot.messages import Answer, IncomingMessage

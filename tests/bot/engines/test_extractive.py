@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.extractive import NAME, ExtractiveAnswerer, cut_passage
+from bot.engines.extractive import NAME, ExtractiveAnswerer, cut_passage
 from bot.language import MESSAGES
 from bot.messages import IncomingMessage
 from bot.sentences import split_sentences
 from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
-from tests.conftest import synced_handbook
+from tests.conftest import REPO, synced_handbook
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = REPO / "examples"
 QUESTIONS = [json.loads(line) for line in (EXAMPLES / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
 VPN_TABLE = """Acme Corp uses **Acme Connect** (version 5.2) as its VPN client.
 

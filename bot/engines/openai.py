@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bot.config import GeneratorConfig
-from bot.generator import GeneratorUnavailable
+from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
 
 

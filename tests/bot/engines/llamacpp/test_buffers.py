@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.generator import stand_in_location
-from bot.llamacpp_buffers import AMX, drop_amx, extra_buffer_types, plain_buffers
+from bot.engines.choice import stand_in_location
+from bot.engines.llamacpp.buffers import AMX, drop_amx, extra_buffer_types, plain_buffers
+from tests.conftest import REPO
 
 # Loads a GGUF in a fresh process (a segfault must not take pytest with it) and reads a batch of 8 tokens: the
 # batch size at which llama.cpp's AMX kernels crash on this machine. llama.cpp logs its buffers on stderr.
 LOAD = textwrap.dedent("""
     import sys
     import llama_cpp
-    from bot.llamacpp_buffers import safe_buffers
+    from bot.engines.llamacpp.buffers import safe_buffers
     with safe_buffers(sys.argv[2] == "extra") as layouts:
         llama = llama_cpp.Llama(sys.argv[1], n_ctx=256, n_threads=1, use_mmap=False, verbose=True)
     tokens = llama.tokenize(b"hello", add_bos=True)
@@ -44,7 +45,7 @@ def q4_0_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _load(gguf: Path, layouts: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", LOAD, str(gguf), layouts], capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+                          timeout=300, cwd=REPO)  # fmt: skip
 
 
 def test_drop_amx_keeps_the_other_layouts_in_order() -> None:

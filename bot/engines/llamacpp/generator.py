@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import GeneratorConfig, LlamaCppConfig
-from bot.generator import GeneratorUnavailable
-from bot.llamacpp_buffers import cpu_has_amx, safe_buffers
-from bot.model_states import SavedState, StateCache
+from bot.engines import GeneratorUnavailable
+from bot.engines.llamacpp.buffers import cpu_has_amx, safe_buffers
+from bot.engines.llamacpp.states import SavedState, StateCache
 from bot.prompt import ChatMessage
 
 
@@ -44,8 +44,8 @@ class LlamaCppGenerator:
     def load(cls, path: str | Path, *, name: str, n_ctx: int = 8192, n_threads: int | None = None,
              state_cache_mb: int = 512, extra_buffers: bool | None = None) -> LlamaCppGenerator:  # fmt: skip
         """`extra_buffers`: llama.cpp's repacked 4-bit layout (never its AMX one, which crashes: see
-        bot/llamacpp_buffers.py). None means on, except on CPUs with AMX: on one, the repacked layout decoded 17%
-        faster but prefilled 30% slower than the plain one (benchmarks/answer_latency.py, `-repack`)."""
+        bot/engines/llamacpp/buffers.py). None means on, except on CPUs with AMX: on one, the repacked layout
+        decoded 17% faster but prefilled 30% slower than the plain one (benchmarks/answer_latency.py, `-repack`)."""
         try:
             from llama_cpp import Llama
         except ImportError:

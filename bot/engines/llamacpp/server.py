@@ -1,11 +1,11 @@
 """llama.cpp's OpenAI-compatible model server, started with the weight layouts llama.cpp can run on this CPU.
 
-    python -m bot.llamacpp_server --model FILE.gguf [any option of python -m llama_cpp.server]
+    python -m bot.engines.llamacpp.server --model FILE.gguf [any option of python -m llama_cpp.server]
 
 The model server behind `generator.backend: openai` on a machine without a GPU (deploy/, the tests,
 benchmarks/fleet.py). It is `python -m llama_cpp.server`, unchanged, except that its weights never go into
 llama.cpp's AMX layout, which segfaults at the first answer on some Sapphire Rapids machines, and that, as the
-bot's own llama.cpp engine does, it keeps them in plain buffers on a CPU with AMX (bot/llamacpp_buffers.py says
+bot's own llama.cpp engine does, it keeps them in plain buffers on a CPU with AMX (bot/engines/llamacpp/buffers.py says
 why). Only llama-cpp-python[server] is needed, not the rest of supportbot.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import runpy
 
-from bot.llamacpp_buffers import cpu_has_amx, safe_buffers
+from bot.engines.llamacpp.buffers import cpu_has_amx, safe_buffers
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.model_states import SavedState, StateCache
+from bot.engines.llamacpp.states import SavedState, StateCache
 
 
 def state(tokens: list[int], size: int = 10) -> SavedState:

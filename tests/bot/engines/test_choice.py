@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import GeneratorConfig
-from bot.extractive import ExtractiveAnswerer
-from bot.generator import GeneratorUnavailable, hub_unreachable, stand_in_location
-from bot.llamacpp_generator import LlamaCppGenerator
+from bot.engines import GeneratorUnavailable
+from bot.engines.choice import hub_unreachable, open_generator, resolve_backend, stand_in_location
+from bot.engines.extractive import ExtractiveAnswerer
+from bot.engines.llamacpp.generator import LlamaCppGenerator
 from bot.prompt import ChatMessage
-from bot.wiring import open_generator, resolve_backend
 
 QUESTION = [ChatMessage("user", "Where is the VPN server?")]
 STAND_IN = "bundled:smollm2-135m-instruct"
@@ -123,12 +123,18 @@ def test_llamacpp_falls_back_to_the_stand_in_through_llamacpp() -> None:
 
 @pytest.mark.usefixtures("no_hub")
 def test_the_stand_in_loads_with_the_configured_weight_layout() -> None:
-    from bot.llamacpp_buffers import drop_amx, extra_buffer_types
+    from bot.engines.llamacpp.buffers import drop_amx, extra_buffer_types
 
     drop_amx()  # what loading with extra layouts does first: AMX is never offered
     for setting, offered in (("on", tuple(extra_buffer_types())), ("off", ())):
-        config = offline_llamacpp(fallback=STAND_IN, llamacpp={"repo": "LiquidAI/LFM2-1.2B-RAG-GGUF", "file": "LFM2-1.2B-RAG-Q4_K_M.gguf",
-                                            "extra_buffers": setting})  # fmt: skip
+        config = offline_llamacpp(
+            fallback=STAND_IN,
+            llamacpp={
+                "repo": "LiquidAI/LFM2-1.2B-RAG-GGUF",
+                "file": "LFM2-1.2B-RAG-Q4_K_M.gguf",
+                "extra_buffers": setting,
+            },
+        )
         generator = open_generator(config, warn=lambda line: None)
         assert isinstance(generator, LlamaCppGenerator) and generator.extra_layouts == offered
 

@@ -17,10 +17,10 @@ from typing import ClassVar
 import pytest
 
 from bot.config import GeneratorConfig
-from bot.generator import GeneratorUnavailable, stand_in_location
-from bot.openai_generator import ModelServerError, OpenAIGenerator
+from bot.engines import GeneratorUnavailable
+from bot.engines.choice import open_generator, stand_in_location
+from bot.engines.openai import ModelServerError, OpenAIGenerator
 from bot.prompt import ChatMessage
-from bot.wiring import open_generator
 from tests.conftest import EXAMPLES
 from tests.fixtures.ports import free_port
 
@@ -33,7 +33,7 @@ VPN = [
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's server (`python -m bot.llamacpp_server`: llama_cpp.server without the AMX layout that crashes
+    """llama.cpp's server (`python -m bot.engines.llamacpp.server`: llama_cpp.server without the AMX layout that crashes
     on this machine) on loopback with the stand-in model, its API key, one thread."""
     pytest.importorskip("sse_starlette", reason="needs the llama-cpp-python[server] extra")
     folder, gguf_file, _ = stand_in_location("bundled:smollm2-135m-instruct")
@@ -45,7 +45,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  "--n_threads", "1", "--n_threads_batch", "1", "--api_key", KEY]  # fmt: skip
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.llamacpp_server", *arguments], stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot.engines.llamacpp.server", *arguments], stdout=log, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:

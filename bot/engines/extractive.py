@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.engines import GeneratorUnavailable
 from bot.facts import facts
-from bot.generator import GeneratorUnavailable
 from bot.prompt import ChatMessage
 from bot.sentences import FENCE, MARKER, split_sentences
 from knowledge.documents import Hit
