@@ -154,7 +154,16 @@ def main() -> None:
     loaded = time.perf_counter() - start
     run = answer if args.job == "answer" else thread
     result = run(stream, generator, job, args.answer_tokens)
-    print(json.dumps({"load_s": loaded, **result}), flush=True)
+    print(json.dumps({"load_s": loaded, **result, "peak_rss_gb": own_peak_gb()}), flush=True)
+
+
+def own_peak_gb() -> float:
+    """This process's own peak resident memory (VmHWM), counted from its exec. Not the parent's ru_maxrss of the
+    child: that starts from the parent's own peak at fork (a parent holding 1.5 GB made a 11 MB child read 1.51)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e9  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":
