@@ -27,8 +27,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling answer_sets
 
-from bot.abstention import LEVELS, Relevance
-from bot.answer_evaluation import AnswerQuestion, read_answer_questions
+from bot.checks.abstention import LEVELS, Relevance
+from bot.checks.evaluation import AnswerQuestion, read_answer_questions
 from bot.config import Settings
 from bot.wiring import Knowledge, calibration_stamp
 

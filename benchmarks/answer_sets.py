@@ -30,7 +30,7 @@ from lxml import etree
 from knowledge.loaders import LoadError, load_document
 
 if TYPE_CHECKING:
-    from bot.answer_evaluation import AnswerQuestion
+    from bot.checks.evaluation import AnswerQuestion
 
 DATA = Path(__file__).resolve().parent / "data"
 ARABIC = DATA / "gnome_arabic.jsonl"
@@ -65,7 +65,7 @@ def indexable_pages(help_dir: Path) -> list[str]:
 
 def gnome_set(work: Path, help_dir: Path = HELP_DIR, *, per_language: int = 40) -> tuple[Path, list[AnswerQuestion]]:
     """The indexable English pages copied into `work`/gnome-help (the folder to index) and the set's questions."""
-    from bot.answer_evaluation import AnswerQuestion
+    from bot.checks.evaluation import AnswerQuestion
 
     names = indexable_pages(help_dir)
     folder = work / "gnome-help"

@@ -7,22 +7,22 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from bot.abstention import Relevance
-from bot.citations import cited, closest, counts, excerpted
+from bot.checks.abstention import Relevance
+from bot.checks.citations import cited, closest, counts, excerpted
+from bot.checks.grounding import SentenceGate, SupportChecker
+from bot.checks.repetition import RepetitionGuard
 from bot.config import Settings
 from bot.drain import Drain, Interrupted
 from bot.engines import Generator
 from bot.engines.extractive import ExtractiveAnswerer
 from bot.engines.pieces import pieces_watched
-from bot.grounding import SentenceGate, SupportChecker
 from bot.history import SqlThreadHistory, ThreadKey, Turn
 from bot.language import LanguageDetector, response_language, say
 from bot.messages import Answer, IncomingMessage, Preview, SentenceCounts, Source, Timings
-from bot.observer import Observer, Unobserved
+from bot.operations.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Records
-from bot.repetition import RepetitionGuard
 from bot.scoping import channel_config, readable_collections
 from knowledge.documents import Hit
 from knowledge.retrieval import Retriever

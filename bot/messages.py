@@ -1,8 +1,10 @@
-"""The platform-neutral values adapters exchange with the bot: an incoming message and an answer."""
+"""The platform-neutral values adapters exchange with the bot: an incoming message, an answer, and the events of
+an answer as it is written."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -62,8 +64,8 @@ class Timings:
 
 @dataclass(frozen=True)
 class SentenceCounts:
-    """What the support check found in an answer (bot/grounding.py): sentences a cited passage backs, sentences
-    kept without backing (filler aside), and sentences dropped for stating what no passage holds."""
+    """What the support check found in an answer (bot/checks/grounding.py): sentences a cited passage backs,
+    sentences kept without backing (filler aside), and sentences dropped for stating what no passage holds."""
 
     supported: int = 0
     unsupported: int = 0
@@ -122,3 +124,49 @@ class Answer:
                 "generation": round(self.timings.generation, 4),
             },
         }
+
+
+# The answer as it is written, event by event: what an adapter's view shows (adapters/answering.py).
+
+
+@dataclass(frozen=True)
+class Started:
+    """The question is taken: comes first, before any work, so that the asker sees a sign of life at once."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The question waits for the model: `position` 1 means next in line. (The bot's stream also yields position 0
+    first, before any work: the question was received; as an event, that is Started.)"""
+
+    position: int
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of the answer as the model writes it (whole sentences, checked against the passages)."""
+
+    piece: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The final answer, always last, also when nothing could be written (an abstention, an apology)."""
+
+    answer: Answer
+
+
+AnswerEvent = Started | Queued | Preview | Text | Finished
+
+
+def answer_events(stream: Iterable[str | Queued | Preview | Answer]) -> Iterator[AnswerEvent]:
+    """The conversation's stream as typed events: Started at once, then its places in line, the excerpt, the text
+    pieces and the final answer."""
+    yield Started()
+    for item in stream:
+        if isinstance(item, Answer):
+            yield Finished(item)
+        elif isinstance(item, str):
+            yield Text(item)
+        elif not (isinstance(item, Queued) and item.position == 0):  # "received" is Started
+            yield item

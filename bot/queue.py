@@ -8,13 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from bot.messages import Queued
 
-@dataclass(frozen=True)
-class Queued:
-    """Yielded while a question waits: `position` 1 means next in line. Position 0 comes first, at once,
-    before any work: the question was received (adapters already show a sign of life; nothing to add)."""
-
-    position: int
+__all__ = ["GenerationQueue", "QueueFull", "Queued", "Ticket"]
 
 
 class QueueFull(Exception):

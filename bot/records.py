@@ -44,7 +44,8 @@ answers_table = Table(
     Column("model", String(200), nullable=True),
     Column("sources", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # Grounding (bot/grounding.py): the share of sentences a cited passage supports; sentences dropped as invented.
+    # Grounding (bot/checks/grounding.py): the share of sentences a cited passage supports; sentences dropped as
+    # invented.
     Column("supported", Float, nullable=True),
     Column("invented_sentences", Integer, nullable=True),
 )

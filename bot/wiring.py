@@ -8,18 +8,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
-from bot.abstention import Relevance
+from bot.checks.abstention import Relevance
+from bot.checks.grounding import SupportChecker
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.drain import Drain
 from bot.engines import Generator
 from bot.engines.choice import open_generator, previews, resolve_backend
 from bot.engines.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer
-from bot.grounding import SupportChecker
 from bot.history import SqlThreadHistory
 from bot.inflight import InFlight
 from bot.language import shared_detector
-from bot.observer import Observer, Unobserved
+from bot.operations.observer import Observer, Unobserved
 from bot.queue import GenerationQueue
 from bot.records import Records
 from knowledge.database import open_database, sqlite_url

@@ -51,7 +51,7 @@ def per_source(hits: Sequence[Hit], *, limit: int) -> list[Hit]:
 class Retrieved:
     """The passages for a question, the cosines of every dense candidate looked at (best first) and the question's
     vector: the best cosine, set against the question's likeness to everyday questions, is what tells a question
-    the knowledge base answers from one it does not (bot/abstention.py)."""
+    the knowledge base answers from one it does not (bot/checks/abstention.py)."""
 
     hits: list[Hit]
     pool: tuple[float, ...]

@@ -42,7 +42,7 @@ def test_only_the_wiring_and_the_engine_choice_name_a_concrete_model_engine() ->
     doctor. The extractive answerer is also the conversation's excerpt-maker (bot.preview), so the conversation and
     its citations may name it; no one else outside bot/engines/ names an engine."""
     concrete = ("bot.engines.transformers", "bot.engines.openai", "bot.engines.llamacpp")
-    allowed = {"bot.engines.extractive": {"bot/wiring.py", "bot/conversations.py", "bot/citations.py"}}
+    allowed = {"bot.engines.extractive": {"bot/wiring.py", "bot/conversations.py", "bot/checks/citations.py"}}
     wrong = []
     for package in ("knowledge", "bot", "adapters"):
         for path, module in imports(package):
@@ -51,4 +51,18 @@ def test_only_the_wiring_and_the_engine_choice_name_a_concrete_model_engine() ->
                 continue
             if module.startswith(concrete) or where not in allowed.get(module, {where}):
                 wrong.append(f"{where}: {module}")
+    assert not wrong
+
+
+def test_chat_platforms_reach_the_bot_only_through_the_desk() -> None:
+    """Slack, Discord and what they share (the answer loop, recovery) see the desk (bot/desk.py), the messages they
+    exchange and their config types; never the wiring, the conversation, the records or the store behind it."""
+    allowed = {"bot.desk", "bot.messages", "bot.config"}
+    wrong = [
+        f"{where}: {module}"
+        for path, module in imports("adapters")
+        if not (where := path.relative_to(REPO).as_posix()).startswith("adapters/cli/")
+        and module.split(".")[0] in ("bot", "knowledge")
+        and module not in allowed
+    ]
     assert not wrong

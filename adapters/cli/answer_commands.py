@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 import sys
 import uuid
+from collections.abc import AsyncIterator, Iterable
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
+from adapters.answering import show_answer
 from adapters.cli.knowledge_commands import UsageError
 from bot.config import Settings
-from bot.messages import Answer, IncomingMessage, Preview
-from bot.queue import Queued
+from bot.messages import Answer, AnswerEvent, IncomingMessage, Preview, Queued, answer_events
 from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
@@ -57,34 +59,73 @@ def chat(settings: Settings, *, channel: str | None) -> None:
         show(bot.conversations.stream(message(question, channel=channel, thread=thread)))
 
 
-def show(stream: object, *, console: Console = err) -> None:
+def show(stream: Iterable[str | Queued | Preview | Answer], *, console: Console = err) -> None:
     """Pieces are printed as they come (whole sentences, checked against the passages); the final Answer adds its
     sources, and its own words when it is not the answer that streamed (an apology, an answer no page backs).
     On a terminal, the pages' own words (a Preview) stand on stderr while the model reads, and vanish when it
     writes."""
-    streamed = False
-    previewed: Preview | None = None
-    excerpt: Live | None = None  # the preview on screen, until the model's first words or the final answer
+
+    async def events() -> AsyncIterator[AnswerEvent]:  # the terminal waits for nothing else meanwhile
+        for event in answer_events(stream):
+            yield event
+
+    view = _Terminal(console)
     try:
-        for item in stream:  # type: ignore[attr-defined]
-            if isinstance(item, Preview):
-                if console.is_terminal:
-                    previewed = item
-                    excerpt = Live(preview_shown(item), console=console, transient=True, auto_refresh=False)
-                    excerpt.start(refresh=True)
-            elif isinstance(item, Queued):
-                if excerpt is not None and previewed is not None:
-                    excerpt.update(preview_shown(previewed, waiting=item.position), refresh=True)
-                elif item.position:  # 0 only says the question was received
-                    console.print(f"Waiting for the model: number {item.position} in line…", highlight=False)
-            else:
-                if excerpt is not None:  # the model's words, or the final answer, take the excerpt's place
-                    excerpt.stop()
-                    excerpt = None
-                streamed = _printed(item, streamed)
+        asyncio.run(show_answer(view, events()))
     finally:
-        if excerpt is not None:
-            excerpt.stop()
+        view.stop_excerpt()
+
+
+class _Terminal:
+    every = 0.0  # every piece at once
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._printed = 0  # how much of the text is on stdout
+        self._previewed: Preview | None = None
+        self._excerpt: Live | None = None  # the preview on screen, until the model's first words or the answer
+
+    async def start(self) -> None:
+        pass
+
+    async def queued(self, position: int) -> None:
+        if self._excerpt is not None and self._previewed is not None:
+            self._excerpt.update(preview_shown(self._previewed, waiting=position), refresh=True)
+        else:
+            self._console.print(f"Waiting for the model: number {position} in line…", highlight=False)
+
+    async def preview(self, preview: Preview) -> None:
+        if self._console.is_terminal:
+            self.stop_excerpt()
+            self._previewed = preview
+            self._excerpt = Live(preview_shown(preview), console=self._console, transient=True, auto_refresh=False)
+            self._excerpt.start(refresh=True)
+
+    async def write(self, text: str) -> None:
+        self.stop_excerpt()  # the model's words take the excerpt's place
+        sys.stdout.write(text[self._printed :])
+        sys.stdout.flush()
+        self._printed = len(text)
+
+    async def finish(self, answer: Answer, text: str) -> None:
+        """The final answer with its sources on stdout; its words too when they are not what streamed (an
+        apology, or a note that the answer was cut short or that nothing written could be backed by a page)."""
+        self.stop_excerpt()
+        if not self._printed:
+            sys.stdout.write(answer.text)
+        elif answer.status != "answered":
+            sys.stdout.write(f"\n\n{answer.text}")
+        sys.stdout.write("\n")
+        print_sources(answer)
+
+    async def fail(self, error: Exception) -> None:  # the command's own error handling tells the user
+        self.stop_excerpt()
+        raise error
+
+    def stop_excerpt(self) -> None:
+        if self._excerpt is not None:
+            self._excerpt.stop()
+            self._excerpt = None
 
 
 def preview_shown(preview: Preview, *, waiting: int = 0) -> RenderableType:
@@ -94,21 +135,6 @@ def preview_shown(preview: Preview, *, waiting: int = 0) -> RenderableType:
     if waiting:
         parts.append(Text(f"Waiting for the model: number {waiting} in line…", style="dim"))
     return Group(*parts)
-
-
-def _printed(item: str | Answer, streamed: bool) -> bool:
-    """A piece of the model's text, or the final answer with its sources, on stdout; whether text has streamed."""
-    if isinstance(item, Answer):
-        if not streamed:
-            sys.stdout.write(item.text)
-        elif item.status != "answered":  # cut short, or nothing written could be backed by a page: say so
-            sys.stdout.write(f"\n\n{item.text}")
-        sys.stdout.write("\n")
-        print_sources(item)
-        return streamed
-    sys.stdout.write(item)
-    sys.stdout.flush()
-    return True
 
 
 def print_sources(answer: Answer) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from adapters.cli.answer_commands import message, open_bot
 from adapters.cli.knowledge_commands import UsageError, err, out
 from adapters.cli.knowledge_commands import _chosen as chosen_collections
-from bot.answer_evaluation import AnswerEvaluation, AnswerQuestion, evaluate_answers, read_answer_questions
+from bot.checks.evaluation import AnswerEvaluation, AnswerQuestion, evaluate_answers, read_answer_questions
 from bot.config import Settings
 from bot.language import LinguaDetector
 from bot.messages import Answer

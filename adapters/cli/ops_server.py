@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from adapters.start_error import StartError
-from bot.health import Check, health_checks
-from bot.metrics import PrometheusMetrics
+from bot.operations.health import Check, health_checks
+from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from adapters.cli.knowledge_commands import UsageError
 from adapters.cli.ops_server import serving_ops
 from adapters.start_error import StartError
 from bot.config import Settings
-from bot.metrics import PrometheusMetrics
+from bot.desk import BotDesk
+from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
@@ -92,14 +93,15 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
 
 def _runs(bot: Bot, settings: Settings, chosen: list[str]) -> list[Coroutine[Any, Any, None]]:
     runs: list[Coroutine[Any, Any, None]] = []
+    desk = BotDesk(bot)
     if "slack" in chosen and settings.slack is not None:
         from adapters.slack.run import run_slack
 
-        runs.append(run_slack(bot, settings.slack))
+        runs.append(run_slack(desk, settings.slack))
     if "discord" in chosen and settings.discord is not None:
         from adapters.discord.run import run_discord
 
-        runs.append(run_discord(bot, settings.discord))
+        runs.append(run_discord(desk, settings.discord))
     return runs
 
 

@@ -3,14 +3,14 @@ answer growing by edits in their place, then its embed and buttons."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import discord
 
-from adapters.background import in_background
+from adapters.answering import show_answer
 from adapters.discord.buttons import answer_view
 from adapters.discord.translate import (
     answer_parts,
@@ -20,10 +20,8 @@ from adapters.discord.translate import (
     sources_embed,
     thread_name,
 )
-from bot.inflight import Claim
-from bot.language import say
-from bot.messages import Answer, IncomingMessage, Preview
-from bot.queue import Queued
+from bot.desk import Claim, say
+from bot.messages import Answer, AnswerEvent, IncomingMessage, Preview
 
 log = logging.getLogger(__name__)
 
@@ -35,53 +33,70 @@ async def answer_in_discord(
     *,
     target: discord.abc.Messageable,
     message: IncomingMessage,
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
+    events: AsyncIterator[AnswerEvent],
     can_escalate: bool,
     placed: Callable[[str], Awaitable[None]] | None = None,
 ) -> Answer | None:
     """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence. `placed`
     hears "channel id:message id" of the placeholder once posted (kept to be replaced if this process dies)."""
-    placeholder: discord.Message | None = None
-    try:
-        async with target.typing():
-            placeholder = await target.send(progress_text(""))
-            if placed is not None:
-                await placed(f"{placeholder.channel.id}:{placeholder.id}")
-            answer = await _grow(placeholder, in_background(stream, message))
-        await _finish(target, placeholder, answer, can_escalate=can_escalate)
-        return answer
-    except Exception:  # the store, the model worker or Discord failed: an apology, and the cause in the log
-        log.exception("Answering question %s in Discord channel %s failed", message.id, message.channel,
-                      extra={"question_id": message.id})  # fmt: skip
+    return await show_answer(_GrowingAnswer(target, message, can_escalate=can_escalate, placed=placed), events)
+
+
+class _GrowingAnswer:
+    """Typing at once and a placeholder, the excerpt in it while the model reads, the answer by edits in its place,
+    then its embed and buttons."""
+
+    every = EDIT_EVERY
+
+    def __init__(self, target: discord.abc.Messageable, message: IncomingMessage, *, can_escalate: bool,
+                 placed: Callable[[str], Awaitable[None]] | None) -> None:  # fmt: skip
+        self._target, self._message, self._can_escalate, self._placed = target, message, can_escalate, placed
+        self._typing: contextlib.AbstractAsyncContextManager[None] | None = None
+        self._placeholder: discord.Message | None = None
+        self._shown: Preview | None = None  # the excerpt in the placeholder, until the model writes
+
+    async def start(self) -> None:
+        self._typing = self._target.typing()
+        await self._typing.__aenter__()
+        self._placeholder = await self._target.send(progress_text(""))
+        if self._placed is not None:
+            await self._placed(f"{self._placeholder.channel.id}:{self._placeholder.id}")
+
+    async def queued(self, position: int) -> None:
+        waiting = preview_text(self._shown, position=position) if self._shown else queued_text(position)
+        await self._edit(waiting)
+
+    async def preview(self, preview: Preview) -> None:
+        self._shown = preview
+        await self._edit(preview_text(preview))
+
+    async def write(self, text: str) -> None:
+        await self._edit(progress_text(text))
+
+    async def finish(self, answer: Answer, text: str) -> None:
+        await self._stop_typing()
+        assert self._placeholder is not None
+        await _finish(self._target, self._placeholder, answer, can_escalate=self._can_escalate)
+
+    async def fail(self, error: Exception) -> None:
+        """The store, the model worker or Discord failed: an apology, and the cause in the log."""
+        log.error("Answering question %s in Discord channel %s failed", self._message.id, self._message.channel,
+                  exc_info=error, extra={"question_id": self._message.id})  # fmt: skip
+        await self._stop_typing()
         apology = say("failed", "en")
-        if placeholder is not None:
-            await placeholder.edit(content=apology)
+        if self._placeholder is not None:
+            await self._placeholder.edit(content=apology)
         else:
-            await target.send(apology)
-        return None
+            await self._target.send(apology)
 
+    async def _edit(self, content: str) -> None:
+        assert self._placeholder is not None
+        await self._placeholder.edit(content=content)
 
-async def _grow(placeholder: discord.Message, items: Any) -> Answer:
-    partial = ""
-    shown: Preview | None = None  # the excerpt in the placeholder, until the model writes
-    last_edit = time.monotonic()
-    async for item in items:
-        if isinstance(item, Answer):
-            return item
-        if isinstance(item, Preview):
-            shown, last_edit = item, time.monotonic()
-            await placeholder.edit(content=preview_text(item))
-            continue
-        if isinstance(item, Queued):
-            if item.position:  # 0 is "received": the placeholder already says the bot is looking
-                waiting = preview_text(shown, position=item.position) if shown else queued_text(item.position)
-                await placeholder.edit(content=waiting)
-            continue
-        partial += item
-        if time.monotonic() - last_edit >= EDIT_EVERY:
-            last_edit = time.monotonic()
-            await placeholder.edit(content=progress_text(partial))
-    raise RuntimeError("the answer stream ended without an answer")
+    async def _stop_typing(self) -> None:
+        if self._typing is not None:
+            typing, self._typing = self._typing, None
+            await typing.__aexit__(None, None, None)
 
 
 async def _finish(target: discord.abc.Messageable, placeholder: discord.Message | discord.PartialMessage,

@@ -3,7 +3,6 @@ setup_hook, so a button on an answer from before a restart still works: its cust
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -41,10 +40,7 @@ class AnswerButton(
                 allowed_mentions=discord.AllowedMentions(roles=True, users=True),
             )
             return
-        records = client.records
-        stored = await asyncio.to_thread(
-            records.record_feedback, self.answer_id, user=str(interaction.user.id), rating=self.action
-        )
+        stored = await client.desk.feedback(self.answer_id, user=str(interaction.user.id), rating=self.action)
         text = "Thanks for the feedback!" if stored else "That answer is too old to rate, sorry."
         await interaction.response.send_message(text, ephemeral=True)
 

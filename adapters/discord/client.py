@@ -15,24 +15,21 @@ from adapters.discord.answering import answer_in_discord, post_recovered
 from adapters.discord.buttons import AnswerButton
 from adapters.discord.commands import register_commands
 from adapters.discord.translate import incoming, matches, thread_name
-from adapters.recovery import Recovery, finishing
+from adapters.recovery import Recovery
 from bot.config import DiscordConfig
-from bot.history import Turn
-from bot.inflight import Claim
+from bot.desk import Claim, Desk, Turn
 from bot.messages import Answer, IncomingMessage
-from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 _ASKING_TYPES = {discord.MessageType.default, discord.MessageType.reply}
 
 
 class SupportClient(discord.Client):
-    def __init__(self, *, bot: Bot, config: DiscordConfig, **options: Any) -> None:
+    def __init__(self, *, desk: Desk, config: DiscordConfig, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # follow-ups arrive empty without it (enable it in the developer portal)
         super().__init__(intents=intents, **options)
-        self.bot, self.config = bot, config
-        self.records = bot.records
+        self.desk, self.config = desk, config
         self.tree = app_commands.CommandTree(self)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -84,22 +81,18 @@ class SupportClient(discord.Client):
             "message": str(message.id),
             "open_thread": "1" if open_thread else "",
         }
-        inflight = self.bot.inflight
-        if not await asyncio.to_thread(inflight.claim, "discord", key, message=question, reply=reply):
-            return
+        joined_late = isinstance(message.channel, discord.Thread) and self.user in message.mentions
 
-        async def placed(where: str) -> None:
-            await asyncio.to_thread(inflight.placed, "discord", key, where)
+        async def earlier() -> list[Turn]:
+            return await self._earlier(message.channel, message)  # type: ignore[arg-type]
 
-        async with finishing(inflight, "discord", key):
-            with self.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
-                if isinstance(message.channel, discord.Thread) and self.user in message.mentions:
-                    await self._seed(message.channel, message, question)
+        async with self.desk.ask(question, key=key, reply=reply, earlier=earlier if joined_late else None) as asking:
+            if asking is not None:
                 if open_thread:
                     target = await message.create_thread(name=thread_name(question.text))
                 await answer_in_discord(
-                    target=target, message=question, stream=self.bot.conversations.stream,
-                    can_escalate=self.config.helper_role is not None, placed=placed,
+                    target=target, message=question, events=asking.events,
+                    can_escalate=self.config.helper_role is not None, placed=asking.placed,
                 )  # fmt: skip
 
     def recovery(self) -> Recovery:
@@ -108,7 +101,7 @@ class SupportClient(discord.Client):
         async def post(claim: Claim, answer: Answer) -> None:
             await post_recovered(self, claim, answer, can_escalate=self.config.helper_role is not None)
 
-        return Recovery(self.bot, "discord", post)
+        return Recovery(self.desk, "discord", post)
 
     async def _route(self, message: discord.Message) -> tuple[Any, str, str]:
         """(where to answer, thread key, the channel whose scope applies), or (None, …) to stay quiet."""
@@ -130,7 +123,7 @@ class SupportClient(discord.Client):
             if mentioned and matches(parent_id, parent_name, configured):
                 return channel, str(channel.id), str(parent_id)
             probe = IncomingMessage("discord", "", str(parent_id), str(channel.id), "", "")
-            if await asyncio.to_thread(self.bot.conversations.has_answered, probe):
+            if await self.desk.has_answered(probe):
                 return channel, str(channel.id), str(parent_id)
             return None, "", ""
         name = getattr(channel, "name", None)
@@ -140,15 +133,14 @@ class SupportClient(discord.Client):
             return channel, str(message.id), str(channel.id)  # a thread started on a message has its id
         return None, "", ""
 
-    async def _seed(self, thread: discord.Thread, message: discord.Message, question: IncomingMessage) -> None:
+    async def _earlier(self, thread: discord.Thread, message: discord.Message) -> list[Turn]:
         """Joined late: the thread's starter and earlier messages become the conversation's history."""
         earlier: list[discord.Message] = []
         if isinstance(thread.parent, discord.TextChannel):
             with contextlib.suppress(discord.HTTPException):  # a thread not started from a message has none
                 earlier.append(await thread.parent.fetch_message(thread.id))
         earlier += [m async for m in thread.history(limit=50, before=message, oldest_first=True) if m.id != thread.id]
-        turns = [Turn("assistant" if m.author == self.user else "user", m.content) for m in earlier if m.content]
-        await asyncio.to_thread(self.bot.conversations.seed, question, turns)
+        return [Turn("assistant" if m.author == self.user else "user", m.content) for m in earlier if m.content]
 
 
 class ShardedSupportClient(SupportClient, discord.AutoShardedClient):
@@ -156,11 +148,11 @@ class ShardedSupportClient(SupportClient, discord.AutoShardedClient):
     (server id >> 22) % shard_count only, so N processes with disjoint shard_ids share the servers between them."""
 
 
-def support_client(*, bot: Bot, config: DiscordConfig, **options: Any) -> SupportClient:
+def support_client(*, desk: Desk, config: DiscordConfig, **options: Any) -> SupportClient:
     """One connection for everything, or the shards discord.shard_count / discord.shard_ids name (all of them
     when shard_ids is null)."""
     if config.shard_count is None:
-        return SupportClient(bot=bot, config=config, **options)
+        return SupportClient(desk=desk, config=config, **options)
     return ShardedSupportClient(
-        bot=bot, config=config, shard_count=config.shard_count, shard_ids=config.shard_ids, **options
+        desk=desk, config=config, shard_count=config.shard_count, shard_ids=config.shard_ids, **options
     )

@@ -3,21 +3,22 @@ their place) and /kb sync|status for admins."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
-from adapters.background import in_background
+from adapters.answering import show_answer
 from adapters.discord.buttons import answer_view
 from adapters.discord.translate import answer_parts, incoming, matches, preview_text, sources_embed
-from adapters.kb_admin import status_lines, sync_lines
-from bot.messages import Answer, Preview
-from bot.queue import Queued
+from bot.desk import say
+from bot.messages import Answer, IncomingMessage, Preview
 
 if TYPE_CHECKING:
     from adapters.discord.client import SupportClient
+
+log = logging.getLogger(__name__)
 
 
 def register_commands(client: SupportClient) -> None:
@@ -37,19 +38,9 @@ def register_commands(client: SupportClient) -> None:
         if message is None:
             await interaction.followup.send("Please ask a question.", ephemeral=True)
             return
-        with client.bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
-            answer: Answer | None = None
-            shown: Preview | None = None  # the excerpt in the deferred reply, until the answer takes its place
-            async for item in in_background(client.bot.conversations.stream, message):
-                if isinstance(item, Answer):
-                    answer = item
-                elif isinstance(item, Preview):
-                    shown = item
-                    await interaction.edit_original_response(content=preview_text(item))
-                elif isinstance(item, Queued) and shown is not None and item.position:
-                    await interaction.edit_original_response(content=preview_text(shown, position=item.position))
-            assert answer is not None
-            await _follow_up(client, interaction, answer)
+        async with client.desk.ask(message) as asking:  # an interaction comes once: nothing to claim
+            assert asking is not None
+            await show_answer(_DeferredAnswer(client, interaction, message), asking.events)
 
     kb = app_commands.Group(name="kb", description="Knowledge base administration")
 
@@ -57,23 +48,21 @@ def register_commands(client: SupportClient) -> None:
     async def status(interaction: discord.Interaction[Any]) -> None:
         if not await _admin_or_refuse(client, interaction):
             return
-        await interaction.response.send_message(
-            "\n".join(await asyncio.to_thread(status_lines, client.bot.knowledge, bold="**")), ephemeral=True
-        )
+        await interaction.response.send_message("\n".join(await client.desk.kb_status(bold="**")), ephemeral=True)
 
     @kb.command(name="sync", description="Sync the knowledge base now")
     @app_commands.describe(collection="One collection (default: all)")
     async def sync(interaction: discord.Interaction[Any], collection: str | None = None) -> None:
         if not await _admin_or_refuse(client, interaction):
             return
-        known = [c.name for c in client.bot.knowledge.settings.collections]
+        known = client.desk.collections
         if collection is not None and collection not in known:
             await interaction.response.send_message(f"Unknown collection; known: {', '.join(known)}.", ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         names = [collection] if collection else known
         holder = f"discord:{interaction.user.name}"
-        lines = await asyncio.to_thread(sync_lines, client.bot.knowledge, names, bold="**", holder=holder)
+        lines = await client.desk.kb_sync(names, bold="**", holder=holder)
         await interaction.followup.send("\n".join(lines)[:2000])
 
     tree.add_command(kb)
@@ -90,20 +79,48 @@ async def _admin_or_refuse(client: SupportClient, interaction: discord.Interacti
     return allowed
 
 
-async def _follow_up(client: SupportClient, interaction: discord.Interaction[Any], answer: Answer) -> None:
-    """The deferred reply (a "thinking…" placeholder, or the excerpt) becomes the answer's first part; longer
-    answers go on in followups, the sources and buttons with the last part."""
-    data = sources_embed(answer)
-    parts = answer_parts(answer)
-    view = answer_view(answer.id, can_escalate=client.config.helper_role is not None) if answer.id else None
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        extra: dict[str, Any] = {}
-        if last and data:
-            extra["embed"] = discord.Embed.from_dict(data)
-        if last and view and answer.status == "answered":
-            extra["view"] = view
-        if index == 0:
-            await interaction.edit_original_response(content=part, **extra)
-        else:
-            await interaction.followup.send(part, **extra)
+class _DeferredAnswer:
+    """The deferred reply ("thinking…") shows the pages' own words while the model reads, then becomes the answer's
+    first part; longer answers go on in followups, the sources and buttons with the last part."""
+
+    every = 0.0  # nothing is shown of the text until the answer is whole
+
+    def __init__(self, client: SupportClient, interaction: discord.Interaction[Any], message: IncomingMessage) -> None:
+        self._client, self._interaction, self._message = client, interaction, message
+        self._shown: Preview | None = None  # the excerpt in the deferred reply, until the answer takes its place
+
+    async def start(self) -> None:  # deferred already, within Discord's 3 seconds
+        pass
+
+    async def queued(self, position: int) -> None:
+        if self._shown is not None:
+            await self._interaction.edit_original_response(content=preview_text(self._shown, position=position))
+
+    async def preview(self, preview: Preview) -> None:
+        self._shown = preview
+        await self._interaction.edit_original_response(content=preview_text(preview))
+
+    async def write(self, text: str) -> None:
+        pass
+
+    async def finish(self, answer: Answer, text: str) -> None:
+        data = sources_embed(answer)
+        parts = answer_parts(answer)
+        escalate = self._client.config.helper_role is not None
+        view = answer_view(answer.id, can_escalate=escalate) if answer.id else None
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            extra: dict[str, Any] = {}
+            if last and data:
+                extra["embed"] = discord.Embed.from_dict(data)
+            if last and view and answer.status == "answered":
+                extra["view"] = view
+            if index == 0:
+                await self._interaction.edit_original_response(content=part, **extra)
+            else:
+                await self._interaction.followup.send(part, **extra)
+
+    async def fail(self, error: Exception) -> None:
+        log.error("Answering /ask %s failed", self._message.id, exc_info=error,
+                  extra={"question_id": self._message.id})  # fmt: skip
+        await self._interaction.edit_original_response(content=say("failed", "en"))

@@ -14,7 +14,7 @@ import yarl
 from adapters.discord.client import support_client
 from adapters.start_error import StartError
 from bot.config import DiscordConfig
-from bot.wiring import Bot
+from bot.desk import Desk
 
 DEFAULT_API = "https://discord.com/api/v10"
 REFUSED = "Discord refused DISCORD_TOKEN; check the token in the developer portal."
@@ -43,13 +43,13 @@ def point_at(api_base_url: str, token: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
-async def run_discord(bot: Bot, config: DiscordConfig) -> None:
+async def run_discord(desk: Desk, config: DiscordConfig) -> None:
     token = os.environ.get("DISCORD_TOKEN", "")
     if not token:
         raise DiscordStartError("DISCORD_TOKEN is not set; export the bot's token from the developer portal.")
     await asyncio.to_thread(point_at, config.api_base_url, token)
-    await asyncio.to_thread(lambda: bot.conversations)  # load the models before the first question
-    client = support_client(bot=bot, config=config)
+    await desk.ready()  # load the models before the first question
+    client = support_client(desk=desk, config=config)
     try:
         async with client:
             await client.start(token)

@@ -9,17 +9,15 @@ model reads (a Preview) needs a message the answer can replace: that answer grow
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from adapters.background import in_background
+from adapters.answering import show_answer
 from adapters.slack.translate import answer_blocks, notification_text, preview_text, progress_text, queued_text
-from bot.language import say
-from bot.messages import Answer, IncomingMessage, Preview
-from bot.queue import Queued
+from bot.desk import say
+from bot.messages import Answer, AnswerEvent, IncomingMessage, Preview
 
 log = logging.getLogger(__name__)
 
@@ -41,45 +39,32 @@ async def answer_in_slack(
     channel: str,
     thread_ts: str | None,
     message: IncomingMessage,
-    stream: Callable[[IncomingMessage], Iterator[str | Queued | Preview | Answer]],
+    events: AsyncIterator[AnswerEvent],
     can_escalate: bool,
     native: NativeStreaming,
     placed: Callable[[str], Awaitable[None]] | None = None,
 ) -> Answer | None:
     """`placed` hears the ts of the message that stands for the answer, once posted (bot/inflight.py keeps it, to be
     replaced if this process dies before the answer is in)."""
-    view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native, placed=placed)
-    try:
-        await view.start()
-        async for item in in_background(stream, message):
-            if isinstance(item, Answer):
-                await view.finish(item, can_escalate=can_escalate)
-                return item
-            if isinstance(item, Queued):
-                await view.queued(item.position)
-            elif isinstance(item, Preview):
-                await view.preview(item)
-            else:
-                await view.write(item)
-    except Exception:  # the store or Slack failed: the asker still gets an apology, the log gets the cause
-        log.exception("Answering question %s in Slack channel %s failed", message.id, channel,
-                      extra={"question_id": message.id})  # fmt: skip
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=say("failed", "en"))
-    return None
+    view = _GrowingAnswer(client, channel=channel, thread_ts=thread_ts, message=message, native=native,
+                          placed=placed, can_escalate=can_escalate)  # fmt: skip
+    return await show_answer(view, events)
 
 
 class _GrowingAnswer:
+    every = UPDATE_EVERY
+
     def __init__(self, client: Any, *, channel: str, thread_ts: str | None, message: IncomingMessage,
-                 native: NativeStreaming, placed: Callable[[str], Awaitable[None]] | None = None) -> None:  # fmt: skip
+                 native: NativeStreaming, placed: Callable[[str], Awaitable[None]] | None = None,
+                 can_escalate: bool = False) -> None:  # fmt: skip
         self._client, self._channel, self._thread, self._message = client, channel, thread_ts, message
-        self._placed = placed
+        self._placed, self._can_escalate = placed, can_escalate
         self._native = native if thread_ts else None  # Slack streams only into threads
         self._ts: str | None = None  # the placeholder, or the streamed message once started
         self._streaming = False
         self._text = ""  # everything written so far
         self._preview: Preview | None = None  # the pages' own words, shown until the model's first text
         self._sent = 0  # how much of it Slack has
-        self._last = time.monotonic()
 
     async def start(self) -> None:
         if self._native is not None and self._native.allowed:
@@ -106,16 +91,14 @@ class _GrowingAnswer:
             await self._post_placeholder(preview_text(preview))
         else:
             await self._client.chat_update(channel=self._channel, ts=self._ts, text=preview_text(preview))
-        self._last = time.monotonic()  # Slack's one update a second counts this one
 
-    async def write(self, piece: str) -> None:
-        self._text += piece
-        if time.monotonic() - self._last >= UPDATE_EVERY:
-            self._last = time.monotonic()
-            await self._flush()
+    async def write(self, text: str) -> None:
+        self._text = text
+        await self._flush()
 
-    async def finish(self, answer: Answer, *, can_escalate: bool) -> None:
-        blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=can_escalate)
+    async def finish(self, answer: Answer, text: str) -> None:
+        self._text = text
+        blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=self._can_escalate)
         if self._streaming:
             footer = [b for b in blocks if b["type"] != "section"]  # the text is already there, streamed
             rest = self._text[self._sent :]
@@ -132,6 +115,12 @@ class _GrowingAnswer:
             await self._client.chat_postMessage(
                 channel=self._channel, thread_ts=self._thread, text=notification_text(answer), blocks=blocks
             )
+
+    async def fail(self, error: Exception) -> None:
+        """The store or Slack failed: the asker still gets an apology, the log gets the cause."""
+        log.error("Answering question %s in Slack channel %s failed", self._message.id, self._channel,
+                  exc_info=error, extra={"question_id": self._message.id})  # fmt: skip
+        await self._client.chat_postMessage(channel=self._channel, thread_ts=self._thread, text=say("failed", "en"))
 
     async def _flush(self) -> None:
         if self._ts is None and self._native is not None and self._native.allowed:

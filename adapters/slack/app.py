@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -13,17 +12,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.recovery import Recovery, finishing
+from adapters.recovery import Recovery
 from adapters.slack.answering import NativeStreaming, answer_in_slack, post_recovered
 from adapters.slack.commands import KbCommand
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
 from adapters.start_error import StartError
 from bot.config import SlackConfig
-from bot.history import Turn
-from bot.inflight import Claim
+from bot.desk import Claim, Desk, Rating, Turn
 from bot.messages import Answer, IncomingMessage
-from bot.records import Rating
-from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +29,8 @@ class SlackStartError(StartError):
 
 
 class SlackAdapter:
-    def __init__(self, *, bot: Bot, config: SlackConfig, client: AsyncWebClient, signing_secret: str | None) -> None:
-        self._bot = bot
+    def __init__(self, *, desk: Desk, config: SlackConfig, client: AsyncWebClient, signing_secret: str | None) -> None:
+        self._desk = desk
         self._config = config
         self._client = client
         self._signing_secret = signing_secret
@@ -70,7 +66,7 @@ class SlackAdapter:
         app.action(FEEDBACK_HELPFUL)(self._on_feedback)
         app.action(FEEDBACK_NOT_HELPFUL)(self._on_feedback)
         app.action(ASK_HUMAN)(self._on_ask_human)
-        app.command("/kb")(KbCommand(bot=self._bot, admins=self._config.admins).handle)
+        app.command("/kb")(KbCommand(desk=self._desk, admins=self._config.admins).handle)
         return app
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -86,28 +82,23 @@ class SlackAdapter:
         message = incoming(event, team=self._team, bot_user=self._bot_user, shared=shared)
         if message is None or not (mentioned or await self._unprompted(event, message)):
             return
-        conversations = self._bot.conversations
         # A mention arrives twice (app_mention and message) and Slack retries what it thinks was missed:
         # claiming the message itself, atomically, answers it exactly once whichever copy comes first. The claim
         # keeps the question and where to answer it until the answer is posted: if this process dies meanwhile,
         # another one (or this one, restarted) answers it (adapters/recovery.py).
         key, thread_ts = f"{event['channel']}:{event['ts']}", reply_thread(event)
         reply = {"channel": event["channel"], "thread_ts": thread_ts or ""}
-        inflight = self._bot.inflight
-        if not await asyncio.to_thread(inflight.claim, "slack", key, message=message, reply=reply):
-            return
 
-        async def placed(ts: str) -> None:
-            await asyncio.to_thread(inflight.placed, "slack", key, ts)
+        async def earlier() -> list[Turn]:
+            return await self._earlier(event)
 
-        async with finishing(inflight, "slack", key):
-            with self._bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
-                if event.get("thread_ts") and mentioned:
-                    await self._seed(event, message)
+        joined_late = bool(event.get("thread_ts")) and mentioned
+        async with self._desk.ask(message, key=key, reply=reply, earlier=earlier if joined_late else None) as asking:
+            if asking is not None:
                 await answer_in_slack(
                     client=self._client, channel=event["channel"], thread_ts=thread_ts, message=message,
-                    stream=conversations.stream, can_escalate=self._config.escalation_group is not None,
-                    native=self._native, placed=placed,
+                    events=asking.events, can_escalate=self._config.escalation_group is not None,
+                    native=self._native, placed=asking.placed,
                 )  # fmt: skip
 
     def recovery(self) -> Recovery:
@@ -121,7 +112,7 @@ class SlackAdapter:
                 answer=answer, can_escalate=self._config.escalation_group is not None,
             )  # fmt: skip
 
-        return Recovery(self._bot, "slack", post)
+        return Recovery(self._desk, "slack", post)
 
     async def _left_placeholder(self, claim: Claim, thread_ts: str | None) -> str | None:
         """A placeholder the dead process posted but did not live to note: its newest unfinished message (no
@@ -142,24 +133,23 @@ class SlackAdapter:
             return True
         if event["channel"] in self._config.auto_answer_channels and not event.get("thread_ts"):
             return True
-        return bool(event.get("thread_ts")) and await asyncio.to_thread(self._bot.conversations.has_answered, message)
+        return bool(event.get("thread_ts")) and await self._desk.has_answered(message)
 
-    async def _seed(self, event: dict[str, Any], message: IncomingMessage) -> None:
+    async def _earlier(self, event: dict[str, Any]) -> list[Turn]:
         """Joined late: what the thread said before the mention becomes the conversation's history."""
         replies = await self._client.conversations_replies(channel=event["channel"], ts=event["thread_ts"], limit=50)
         messages: list[dict[str, Any]] = replies.get("messages", [])
-        turns = [
+        return [
             Turn("assistant" if reply.get("user") == self._bot_user or reply.get("bot_id") else "user", reply["text"])
             for reply in messages
             if reply.get("ts") != event["ts"] and reply.get("text")
         ]
-        await asyncio.to_thread(self._bot.conversations.seed, message, turns)
 
     async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         rating: Rating = "helpful" if action["action_id"] == FEEDBACK_HELPFUL else "not_helpful"
         user, channel = body["user"]["id"], body["channel"]["id"]
-        stored = await asyncio.to_thread(self._bot.records.record_feedback, action["value"], user=user, rating=rating)
+        stored = await self._desk.feedback(action["value"], user=user, rating=rating)
         text = "Thanks for the feedback!" if stored else "That answer is too old to rate, sorry."
         await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
 

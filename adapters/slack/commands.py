@@ -6,8 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from adapters.kb_admin import status_lines, sync_lines
-from bot.wiring import Bot
+from bot.desk import KbAdmin
 
 log = logging.getLogger(__name__)
 
@@ -15,8 +14,8 @@ USAGE = "Usage: `/kb sync [collection]` or `/kb status`."
 
 
 class KbCommand:
-    def __init__(self, *, bot: Bot, admins: list[str]) -> None:
-        self._bot = bot
+    def __init__(self, *, desk: KbAdmin, admins: list[str]) -> None:
+        self._desk = desk
         self._admins = set(admins)
         self._running: set[asyncio.Task[None]] = set()
 
@@ -35,11 +34,11 @@ class KbCommand:
             await client.chat_postEphemeral(
                 channel=channel,
                 user=user,
-                text="\n".join(await asyncio.to_thread(status_lines, self._bot.knowledge, bold="*")),
+                text="\n".join(await self._desk.kb_status(bold="*")),
             )
         elif words[:1] == ["sync"] and len(words) <= 2:
-            names = words[1:] or [c.name for c in self._bot.knowledge.settings.collections]
-            known = {c.name for c in self._bot.knowledge.settings.collections}
+            names = words[1:] or self._desk.collections
+            known = set(self._desk.collections)
             if not set(names) <= known:
                 await ack(text=f"Unknown collection {names[0]!r}; known: {', '.join(sorted(known))}.")
                 return
@@ -52,9 +51,7 @@ class KbCommand:
 
     async def _sync(self, client: Any, channel: str, names: list[str], *, user: str) -> None:
         try:
-            lines = await asyncio.to_thread(
-                sync_lines, self._bot.knowledge, names, bold="*", holder=f"slack:{user}", failures_shown=20
-            )
+            lines = await self._desk.kb_sync(names, bold="*", holder=f"slack:{user}", failures_shown=20)
         except Exception as error:
             log.exception("/kb sync failed")
             lines = [f"The sync failed: {error}"]

@@ -7,7 +7,7 @@ import os
 
 from adapters.slack.app import SlackAdapter, SlackStartError
 from bot.config import SlackConfig
-from bot.wiring import Bot
+from bot.desk import Desk
 
 
 def _env(name: str, why: str) -> str:
@@ -17,12 +17,12 @@ def _env(name: str, why: str) -> str:
     return value
 
 
-async def run_slack(bot: Bot, config: SlackConfig) -> None:
+async def run_slack(desk: Desk, config: SlackConfig) -> None:
     token = _env("SLACK_BOT_TOKEN", "export the app's bot token (xoxb-…)")
     secret = _env("SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it") if config.mode == "http" else None
-    adapter = SlackAdapter(bot=bot, config=config, client=SlackAdapter.client(config, token), signing_secret=secret)
+    adapter = SlackAdapter(desk=desk, config=config, client=SlackAdapter.client(config, token), signing_secret=secret)
     await adapter.identify()
-    await asyncio.to_thread(lambda: bot.conversations)  # load the models before the first question, not during it
+    await desk.ready()  # load the models before the first question, not during it
     app = adapter.build()
     recovery = adapter.recovery()  # runs for as long as the adapter: questions of processes that died mid-answer
     if config.mode == "socket":

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bot.checks.facts import facts
+from bot.checks.sentences import FENCE, MARKER, split_sentences
 from bot.engines import GeneratorUnavailable
-from bot.facts import facts
 from bot.prompt import ChatMessage
-from bot.sentences import FENCE, MARKER, split_sentences
 from knowledge.documents import Hit
 from knowledge.roles import Embedder
 

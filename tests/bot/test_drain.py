@@ -15,7 +15,7 @@ from bot.drain import Drain
 from bot.engines.openai import OpenAIGenerator
 from bot.language import say
 from bot.messages import Answer, IncomingMessage
-from bot.metrics import PrometheusMetrics
+from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot, Knowledge
 from tests.conftest import synced_example_config
 from tests.fixtures.held_model import HeldModel

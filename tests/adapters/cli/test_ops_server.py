@@ -12,7 +12,7 @@ import pytest
 from aiohttp import ClientSession
 
 from adapters.cli.ops_server import serving_ops
-from bot.metrics import PrometheusMetrics
+from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot
 from tests.bot.test_drain import bot_over
 from tests.conftest import synced_example_config

@@ -20,6 +20,7 @@ pytest.importorskip("discord")
 from adapters.discord.answering import post_recovered
 from adapters.discord.client import SupportClient
 from adapters.recovery import Recovery
+from bot.desk import BotDesk
 from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
@@ -74,7 +75,9 @@ def run(bot: Bot, steps: Callable[[FakeDiscord], Awaitable[Any]], *, restarts: i
     async def scenario() -> Any:
         async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
             with point_discord_at(fake):
-                client = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                client = SupportClient(
+                    desk=BotDesk(bot), config=bot.knowledge.settings.discord, guild_ready_timeout=0.05
+                )  # type: ignore[arg-type]
                 async with connected(client, fake):
                     return await steps(fake)
 
@@ -157,12 +160,16 @@ def test_feedback_is_stored_ask_a_human_mentions_the_role_and_buttons_survive_a_
     async def scenario() -> tuple[str, list[Any]]:
         async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
             with point_discord_at(fake):
-                first = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                first = SupportClient(
+                    desk=BotDesk(bot), config=bot.knowledge.settings.discord, guild_ready_timeout=0.05
+                )  # type: ignore[arg-type]
                 async with connected(first, fake):
                     asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
                     (answer,) = await final(fake, asked.id)
                 # The bot restarts: a new process, a new connection; the answer's buttons are still there.
-                second = SupportClient(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+                second = SupportClient(
+                    desk=BotDesk(bot), config=bot.knowledge.settings.discord, guild_ready_timeout=0.05
+                )  # type: ignore[arg-type]
                 async with connected(second, fake):
                     helpful, _, human = custom_ids(answer)
                     await fake.click(int(answer["id"]), helpful, user=ALICE)
@@ -285,7 +292,7 @@ def test_start_up_problems_are_one_clear_sentence(
         async with FakeDiscord(privileged_intents=intents) as fake:
             with point_discord_at(fake):  # restores discord.py's URLs afterwards; run_discord sets them itself
                 config = bot.knowledge.settings.discord.model_copy(update={"api_base_url": fake.api_url})  # type: ignore[union-attr]
-                await asyncio.wait_for(run_discord(bot, config), timeout=30)
+                await asyncio.wait_for(run_discord(BotDesk(bot), config), timeout=30)
 
     with pytest.raises(DiscordStartError, match=expected):
         asyncio.run(scenario())
@@ -511,7 +518,7 @@ def test_a_question_whose_process_died_is_answered_once_by_another(bot: Bot, pla
 
     async def scenario() -> tuple[int, list[int], list[dict[str, Any]]]:
         async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
-            client = SupportClient(bot=dying, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+            client = SupportClient(desk=BotDesk(dying), config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)  # type: ignore[arg-type]
             async with connected(client, fake):
                 try:
                     if placeholder:
@@ -525,7 +532,7 @@ def test_a_question_whose_process_died_is_answered_once_by_another(bot: Bot, pla
                         dying.inflight.claim("discord", f"{HELP_ID}:{asked.id}", message=message, reply=reply)
                     await asyncio.sleep(0.6)  # the lease lapses
                     recovery = Recovery(
-                        survivor, "discord", lambda c, a: post_recovered(client, c, a, can_escalate=True)
+                        BotDesk(survivor), "discord", lambda c, a: post_recovered(client, c, a, can_escalate=True)
                     )
                     rounds = [await recovery.once(), await recovery.once()]
                     return asked.id, rounds, copy.deepcopy(await settled(fake, asked.id))

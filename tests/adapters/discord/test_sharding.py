@@ -17,6 +17,7 @@ import discord
 
 from adapters.discord.client import ShardedSupportClient, SupportClient, support_client
 from bot.config import ConfigError, load_settings
+from bot.desk import BotDesk
 from bot.wiring import Bot, Knowledge
 from tests.adapters.discord.fake_discord import FakeDiscord, connected
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
@@ -34,7 +35,7 @@ def identified(bot: Bot) -> list[object]:
     async def scenario() -> list[object]:
         async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
             assert bot.knowledge.settings.discord is not None
-            client = support_client(bot=bot, config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)
+            client = support_client(desk=BotDesk(bot), config=bot.knowledge.settings.discord, guild_ready_timeout=0.05)
             async with connected(client, fake, timeout=30):
                 assert client.is_ready() and await fake.wait_for("PUT", "/applications/{application_id}/commands")
             return [frame.d.get("shard") for frame in fake.gateway.frames if frame.op == 2]
@@ -53,11 +54,13 @@ def test_without_sharding_one_connection_identifies_with_no_shard(tmp_path: Path
 
 
 def test_the_client_is_sharded_only_when_configured(tmp_path: Path) -> None:
-    sharded = support_client(bot=bot_with(tmp_path, "{shard_count: 4, shard_ids: [1, 3]}"),
+    sharded = support_client(desk=BotDesk(bot_with(tmp_path, "{shard_count: 4, shard_ids: [1, 3]}")),
                              config=load_settings(tmp_path / "supportbot.yaml").discord)  # type: ignore[arg-type]  # fmt: skip
     assert isinstance(sharded, ShardedSupportClient) and isinstance(sharded, discord.AutoShardedClient)
     assert sharded.shard_ids == [1, 3] and sharded.shard_count == 4
-    plain = support_client(bot=bot_with(tmp_path, "{}"), config=load_settings(tmp_path / "supportbot.yaml").discord)  # type: ignore[arg-type]
+    plain = support_client(
+        desk=BotDesk(bot_with(tmp_path, "{}")), config=load_settings(tmp_path / "supportbot.yaml").discord
+    )  # type: ignore[arg-type]
     assert type(plain) is SupportClient
 
 

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, SlackStartError
+from bot.desk import BotDesk
 from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
@@ -107,7 +108,9 @@ def adapter_for(bot: Bot, fake: FakeSlack, token: str) -> SlackAdapter:
     """The adapter exactly as `supportbot run slack` builds it, with slack.api_base_url at the fake."""
     assert bot.knowledge.settings.slack is not None
     config = bot.knowledge.settings.slack.model_copy(update={"api_base_url": fake.url})
-    return SlackAdapter(bot=bot, config=config, client=SlackAdapter.client(config, token), signing_secret=SECRET)
+    return SlackAdapter(
+        desk=BotDesk(bot), config=config, client=SlackAdapter.client(config, token), signing_secret=SECRET
+    )
 
 
 def mention(text: str = "<@UBOT> What port does the VPN server use?", **event: Any) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.checks.sentences import split_sentences
 from bot.config import load_settings
 from bot.engines.extractive import NAME, ExtractiveAnswerer, cut_passage
 from bot.language import MESSAGES
 from bot.messages import IncomingMessage
-from bot.sentences import split_sentences
 from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
 from tests.conftest import REPO, synced_handbook

@@ -16,8 +16,8 @@ from functools import cached_property
 
 import numpy as np
 
-from bot.facts import absent, found, normal, strong, unit_facts
-from bot.sentences import FENCE, Joiner, Unit, clauses, cut_units, settled
+from bot.checks.facts import absent, found, normal, strong, unit_facts
+from bot.checks.sentences import FENCE, Joiner, Unit, clauses, cut_units, settled
 from knowledge.roles import Embedder
 
 PassageText = str  # a passage as the model read it (bot.prompt.passage_text): title line, heading, text

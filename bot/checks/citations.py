@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.checks.grounding import Grounded
 from bot.engines.extractive import Excerpt
-from bot.grounding import Grounded
 from bot.messages import SentenceCounts, Source
 from knowledge.documents import Hit
 

@@ -7,7 +7,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from bot.sentences import CODE_SPAN, FENCE, MARKER
+from bot.checks.sentences import CODE_SPAN, FENCE, MARKER
 
 _SCHEME = re.compile(r"https?://|www\.")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>`\"'()\[\]]+", re.IGNORECASE)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.abstention import Calibration, Relevance, margin, reference_questions
+from bot.checks.abstention import Calibration, Relevance, margin, reference_questions
 from bot.config import load_settings
 from bot.language import LANGUAGES, say
 from bot.messages import IncomingMessage

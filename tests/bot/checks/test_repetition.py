@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.repetition import RepetitionGuard
+from bot.checks.repetition import RepetitionGuard
 
 
 def fed(text: str, *, piece: int = 3) -> tuple[RepetitionGuard, int | None]:

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.messages import Answer, IncomingMessage
-from bot.observer import ModelState
+from bot.operations.observer import ModelState
 
 # Seconds. A CPU answers in 2-60 s, a GPU server in under 5; the first token comes after retrieval and prefill.
 ANSWER_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)

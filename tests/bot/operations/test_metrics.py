@@ -4,15 +4,16 @@ would."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.kb_admin import sync_lines
+from bot.desk import BotDesk
 from bot.messages import IncomingMessage
-from bot.metrics import PrometheusMetrics
+from bot.operations.metrics import PrometheusMetrics
 from tests.bot.test_drain import bot_over
 from tests.conftest import synced_example_config
 from tests.fixtures.held_model import HeldModel
@@ -47,7 +48,7 @@ def test_questions_latency_queue_model_and_syncs_are_counted(synced, tmp_path, e
     finally:
         model.stop()
     assert ask(IncomingMessage("slack", "T1", "C1", "c", "U1", "What port does the VPN use?")).status == "failed"
-    sync_lines(bot.knowledge, ["handbook"], bold="*", holder="test")
+    asyncio.run(BotDesk(bot).kb_sync(["handbook"], bold="*", holder="test"))
 
     found = samples(metrics)
     assert found[("supportbot_questions_total", (("platform", "slack"), ("status", "answered")))] == 1

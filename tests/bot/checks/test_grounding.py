@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.facts import facts, missing_facts
-from bot.grounding import LIFT_BOUND, SentenceGate, SupportChecker
-from bot.sentences import split_sentences
+from bot.checks.facts import facts, missing_facts
+from bot.checks.grounding import LIFT_BOUND, SentenceGate, SupportChecker
+from bot.checks.sentences import split_sentences
 
 VPN = (
     "VPN: Connecting with Acme Connect > Connection details\n\n"

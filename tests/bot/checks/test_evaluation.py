@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer_evaluation import (
+from bot.checks.evaluation import (
     AnswerQuestion,
     evaluate_answers,
     own_words,

@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from adapters.background import in_background
+from bot.desk import in_background
 from bot.messages import IncomingMessage
 from bot.queue import Queued
 

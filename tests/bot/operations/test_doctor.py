@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.doctor import Check, run_checks
 from bot.engines.choice import stand_in_location
+from bot.operations.doctor import Check, run_checks
 from bot.wiring import Knowledge
 
 

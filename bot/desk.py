@@ -1,0 +1,268 @@
+"""The one door from the chat platforms into the bot: a question is asked at the desk and its answer watched as it
+is written; an answer is rated; admins ask about and sync the knowledge base; questions of a process that died are
+taken over. Adapters receive a Desk and never see what stands behind it (the store, the model, the records).
+
+Asking does what every platform did before its answer, in the same order: claim the event (a doubled delivery or
+a retry is answered once; the claim keeps the question and where to answer it, for recovery), hold the stop back
+until the answer is in (bot/drain.py), and give a thread the bot joins late its earlier messages. Leaving the
+`ask` block marks the question answered, or gives the claim back if posting failed or was cut short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from bot.history import Turn
+from bot.inflight import Claim
+from bot.language import say
+from bot.messages import Answer, AnswerEvent, IncomingMessage, answer_events
+from bot.records import Rating
+from bot.wiring import Bot
+from knowledge.sync_lock import SyncAlreadyRunning
+
+__all__ = [
+    "Asking",
+    "BotDesk",
+    "Claim",
+    "Desk",
+    "KbAdmin",
+    "Questions",
+    "Rating",
+    "TakeOver",
+    "Turn",
+    "in_background",
+    "say",
+]
+
+T = TypeVar("T")
+
+Earlier = Callable[[], Awaitable[Sequence[Turn]]]
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A question taken at the desk: its answer's events (the answer is written when they are read), and where
+    to note the message that stands for the answer (a placeholder's id), so that a process taking the question
+    over replaces it."""
+
+    events: AsyncIterator[AnswerEvent]
+    placed: Callable[[str], Awaitable[None]]
+
+
+class Questions(Protocol):
+    """Asking, and what a platform needs to know to decide whether a message is for the bot."""
+
+    def ask(
+        self, message: IncomingMessage, *, key: str | None = None, reply: dict[str, str] | None = None,
+        earlier: Earlier | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[Asking | None]:  # fmt: skip
+        """`key`: the platform's id of the event, claimed (None where the platform delivers once, e.g. a slash
+        command); None is yielded when another delivery has it. `reply`: where to answer, kept with the claim.
+        `earlier`: the thread's messages before the bot was called into it."""
+        ...
+
+    async def ready(self) -> None:
+        """Load the models and indexes now, before the first question rather than during it."""
+
+    async def has_answered(self, message: IncomingMessage) -> bool:
+        """Whether the bot answers in this message's thread already (a follow-up needs no mention)."""
+        ...
+
+    async def feedback(self, answer_id: str, *, user: str, rating: Rating) -> bool:
+        """Records 👍/👎 on an answer; False when it is too old to rate."""
+        ...
+
+
+class KbAdmin(Protocol):
+    """`/kb status` and `/kb sync`, for the knowledge base's admins."""
+
+    @property
+    def collections(self) -> list[str]: ...
+
+    async def kb_status(self, *, bold: str) -> list[str]:
+        """One line a collection; `bold` is the platform's strong marker ("*" in Slack, "**" in Discord)."""
+        ...
+
+    async def kb_sync(self, names: Sequence[str], *, bold: str, holder: str, failures_shown: int = 10) -> list[str]:
+        """Syncs the collections and summarises each; `holder` ("slack:U123") is who others are told holds it."""
+        ...
+
+
+class TakeOver(Protocol):
+    """Questions whose process died mid-answer (adapters/recovery.py looks for them every `recover_every` s)."""
+
+    @property
+    def recover_every(self) -> float: ...
+
+    async def stale(self, platform: str) -> list[Claim]:
+        """The platform's questions whose process died, each taken over by this one (none while stopping)."""
+        ...
+
+    def recovering(self, claim: Claim) -> contextlib.AbstractAsyncContextManager[Answer]:
+        """The answer to post for a question taken over: marked answered when the block ends, given back if it
+        fails."""
+        ...
+
+
+class Desk(Questions, KbAdmin, TakeOver, Protocol):
+    """All an adapter may ask of the bot."""
+
+
+async def in_background(stream: Callable[[IncomingMessage], Iterator[T]], message: IncomingMessage) -> AsyncIterator[T]:
+    """The bot's blocking stream, run in a worker thread, its items handed to the event loop as they come."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[Any] = asyncio.Queue()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in stream(message):
+                loop.call_soon_threadsafe(items.put_nowait, item)
+        except BaseException as error:
+            loop.call_soon_threadsafe(items.put_nowait, error)
+        finally:
+            loop.call_soon_threadsafe(items.put_nowait, done)
+
+    # A thread of its own, not the loop's shared executor: a stream waits in line for the model for minutes,
+    # and a burst of questions would fill the executor's few threads (cores + 4), keeping later questions from
+    # even taking their place in line and the quick work (event claims, history reads) waiting behind them.
+    threading.Thread(target=produce, name=f"answer-{message.platform}-{message.thread}", daemon=True).start()
+    while (item := await items.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+class BotDesk:
+    """The desk in front of the wired bot (bot/wiring.py)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    @contextlib.asynccontextmanager
+    async def ask(
+        self, message: IncomingMessage, *, key: str | None = None, reply: dict[str, str] | None = None,
+        earlier: Earlier | None = None,
+    ) -> AsyncIterator[Asking | None]:  # fmt: skip
+        bot, platform = self._bot, message.platform
+        if key is not None:
+            claimed = await asyncio.to_thread(bot.inflight.claim, platform, key, message=message, reply=reply or {})
+            if not claimed:
+                yield None
+                return
+
+        async def placed(where: str) -> None:
+            if key is not None:
+                await asyncio.to_thread(bot.inflight.placed, platform, key, where)
+
+        async with self._finishing(platform, key):
+            with bot.drain.question():  # a stop waits for this answer (or tells the asker it was interrupted)
+                if earlier is not None:
+                    turns = await earlier()
+                    await asyncio.to_thread(bot.conversations.seed, message, list(turns))
+                events = in_background(lambda m: answer_events(bot.conversations.stream(m)), message)
+                yield Asking(events=events, placed=placed)
+
+    async def ready(self) -> None:
+        await asyncio.to_thread(lambda: self._bot.conversations)
+
+    async def has_answered(self, message: IncomingMessage) -> bool:
+        return await asyncio.to_thread(self._bot.conversations.has_answered, message)
+
+    async def feedback(self, answer_id: str, *, user: str, rating: Rating) -> bool:
+        return await asyncio.to_thread(self._bot.records.record_feedback, answer_id, user=user, rating=rating)
+
+    @property
+    def collections(self) -> list[str]:
+        return [c.name for c in self._bot.knowledge.settings.collections]
+
+    async def kb_status(self, *, bold: str) -> list[str]:
+        return await asyncio.to_thread(self._status_lines, bold)
+
+    async def kb_sync(self, names: Sequence[str], *, bold: str, holder: str, failures_shown: int = 10) -> list[str]:
+        return await asyncio.to_thread(self._sync_lines, list(names), bold, holder, failures_shown)
+
+    @property
+    def recover_every(self) -> float:
+        """A quarter of bot.recover_after_seconds, within [0.5, 15] s."""
+        return min(max(self._bot.knowledge.settings.bot.recover_after_seconds / 4, 0.5), 15.0)
+
+    async def stale(self, platform: str) -> list[Claim]:
+        inflight, drain = self._bot.inflight, self._bot.drain
+        if drain.closing:
+            return []
+        return [claim for claim in await asyncio.to_thread(inflight.stale, [platform])
+                if not drain.closing and await asyncio.to_thread(inflight.take_over, claim)]  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def recovering(self, claim: Claim) -> AsyncIterator[Answer]:
+        async with self._finishing(claim.platform, claim.event_key):
+            with self._bot.drain.question():
+                yield await self._recovered(claim)
+
+    async def _recovered(self, claim: Claim) -> Answer:
+        """A short apology in the asker's language for a question older than bot.recover_max_age_minutes; else
+        "Sorry for the wait, I restarted:" and the answer the dead process had logged, or a fresh one."""
+        bot = self._bot
+        conversations = bot.conversations
+        max_age = timedelta(minutes=bot.knowledge.settings.bot.recover_max_age_minutes)
+        if datetime.now(UTC) - claim.claimed_at > max_age:
+            language = await asyncio.to_thread(conversations.language, claim.message)
+            return Answer(say("too_late", language), (), language, "failed", None)
+        answer = await asyncio.to_thread(bot.records.recorded, claim.message, since=claim.claimed_at)
+        if answer is None:
+            answer = await asyncio.to_thread(conversations.answer_again, claim.message)
+        return replace(answer, text=f"{say('restarted', answer.language)}\n\n{answer.text}")
+
+    @contextlib.asynccontextmanager
+    async def _finishing(self, platform: str, key: str | None) -> AsyncIterator[None]:
+        """Around answering a claimed question: done once posted; given back if posting failed or was cut short
+        (the platform refused even the apology, the process is stopping), for a later round to answer."""
+        inflight = self._bot.inflight
+        try:
+            yield
+        except BaseException:
+            if key is not None:
+                await asyncio.shield(asyncio.to_thread(inflight.release, platform, key))
+            raise
+        if key is not None:
+            await asyncio.to_thread(inflight.done, platform, key)
+
+    def _status_lines(self, bold: str) -> list[str]:
+        knowledge = self._bot.knowledge
+        lines = []
+        for collection in knowledge.settings.collections:
+            status = knowledge.manifest.status(collection.name)
+            when = status.last_sync.strftime("%Y-%m-%d %H:%M UTC") if status.last_sync else "never"
+            lines.append(
+                f"{bold}{collection.name}{bold} ({collection.visibility}): {status.files} files, "
+                f"{status.chunks} chunks, last sync {when}, {len(status.failures)} failures"
+            )
+        return lines or ["No collections are configured."]
+
+    def _sync_lines(self, names: list[str], bold: str, holder: str, failures_shown: int) -> list[str]:
+        knowledge = self._bot.knowledge
+        lines = []
+        for name in names:
+            try:
+                report = knowledge.syncer.sync(knowledge.settings.collection(name), holder=holder)
+            except SyncAlreadyRunning as error:
+                lines.append(str(error))
+                continue
+            except Exception:
+                knowledge.observer.synced(name, ok=False)
+                raise
+            knowledge.observer.synced(name, ok=True, failed_files=len(report.failed))
+            lines.append(
+                f"{bold}{name}{bold}: {len(report.added)} added, {len(report.updated)} updated, "
+                f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.failed)} failed"
+            )
+            lines += [f"• `{f.path}`: {f.reason}" for f in report.failed[:failures_shown]]
+        knowledge.retriever.warm()  # answered once the new passages can be found by their words too
+        return lines
