@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from bot.messages import Visibility
 from knowledge.config import (
@@ -90,51 +93,48 @@ class ChannelConfig(Section):
     language: Literal["en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"] | None = None
 
 
-class SlackConfig(Section):
-    """Present in the config = the Slack adapter is enabled. Tokens: SLACK_BOT_TOKEN, SLACK_APP_TOKEN
-    (socket mode), SLACK_SIGNING_SECRET (http mode), from the environment only."""
+class PlatformConfig(Section):
+    """A chat platform's section of the config (its name as the key), which the platform's adapter defines
+    (adapters/<platform>/config.py): present = the platform is enabled. Tokens come from the environment only."""
 
-    mode: Literal["socket", "http"] = "socket"
-    port: int = Field(default=3000, ge=1, le=65535)
-    api_base_url: str = "https://slack.com/api/"
-    admins: list[str] = Field(default_factory=list)
-    auto_answer_channels: list[str] = Field(default_factory=list)
-    escalation_group: str | None = None
+    # Where anyone may join or write to the bot (a community server, its DMs): what an unmapped channel or a DM
+    # may read is checked by `doctor`, and defaults to public collections only.
+    open_to_strangers: ClassVar[bool] = False
 
     def required_tokens(self) -> tuple[str, ...]:
-        second = "SLACK_APP_TOKEN" if self.mode == "socket" else "SLACK_SIGNING_SECRET"
-        return ("SLACK_BOT_TOKEN", second)
+        """The environment variables the platform cannot start without."""
+        return ()
+
+    def unmapped_visibility(self) -> Visibility:
+        """What a channel with no entry under `channels:` may read."""
+        return "internal"
 
 
-class DiscordConfig(Section):
-    """Present in the config = the Discord adapter is enabled. Token: DISCORD_TOKEN, from the environment."""
+class Platform(Protocol):
+    """A chat platform as the configuration sees it: its name (its section's key) and its section's type. The
+    adapters' registry (adapters/__init__.py) holds more: how to run it, check its token, invite it."""
 
-    api_base_url: str = "https://discord.com/api/v10"
-    answer_channels: list[str] = Field(default_factory=list)
-    auto_answer_channels: list[str] = Field(default_factory=list)
-    forum_channels: list[str] = Field(default_factory=list)
-    admin_roles: list[str] = Field(default_factory=list)
-    admin_users: list[str] = Field(default_factory=list)
-    helper_role: str | None = None
-    # What a channel, thread, forum or DM with no entry under `channels:` may read: anyone can join a server or DM
-    # the bot, so public collections only, unless the admin says the whole server is internal.
-    default_visibility: Visibility = "public"
-    shard_count: int | None = Field(default=None, ge=1)
-    shard_ids: list[int] | None = None
+    @property
+    def name(self) -> str: ...
 
-    def required_tokens(self) -> tuple[str, ...]:
-        return ("DISCORD_TOKEN",)
+    @property
+    def title(self) -> str: ...
 
-    @model_validator(mode="after")
-    def _shards(self) -> DiscordConfig:
-        if self.shard_ids is None:
-            return self
-        if self.shard_count is None:
-            raise ValueError("shard_ids needs shard_count (the fleet's total number of shards)")
-        wrong = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
-        if wrong or len(set(self.shard_ids)) != len(self.shard_ids) or not self.shard_ids:
-            raise ValueError(f"shard_ids must be distinct numbers from 0 to {self.shard_count - 1}")
-        return self
+    @property
+    def config(self) -> type[PlatformConfig]: ...
+
+
+PLATFORMS_ENTRY_POINTS = "supportbot.platforms"
+
+
+def installed_platforms() -> dict[str, Platform]:
+    """The chat platforms installed with supportbot, or by a plug-in package: the entry points of group
+    "supportbot.platforms", each naming a platform object (adapters/__init__.py)."""
+    found: dict[str, Platform] = {}
+    for entry in sorted(entry_points(group=PLATFORMS_ENTRY_POINTS), key=lambda e: e.name):
+        platform = entry.load()
+        found[platform.name] = platform
+    return found
 
 
 class ServerConfig(Section):
@@ -172,9 +172,9 @@ class Settings(Section):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
-    slack: SlackConfig | None = None
-    discord: DiscordConfig | None = None
     server: ServerConfig = Field(default_factory=ServerConfig)
+    # The chat platforms' sections: one optional field each, added by settings_type() for the installed platforms.
+    platform_types: ClassVar[Mapping[str, Platform]] = {}
 
     @field_validator("channels", mode="before")
     @classmethod
@@ -213,6 +213,12 @@ class Settings(Section):
             )
         return self
 
+    @property
+    def platforms(self) -> dict[str, PlatformConfig]:
+        """The enabled chat platforms (those whose section is present), by name."""
+        sections = {name: getattr(self, name) for name in self.platform_types}
+        return {name: section for name, section in sections.items() if section is not None}
+
     def collection(self, name: str) -> CollectionConfig:
         for collection in self.collections:
             if collection.name == name:
@@ -229,8 +235,23 @@ def find_config(explicit: Path | None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate one YAML config file; raise ConfigError with a one-line reason."""
+@functools.cache
+def _settings_type(platforms: tuple[tuple[str, Platform], ...]) -> type[Settings]:
+    fields: dict[str, Any] = {name: (platform.config | None, None) for name, platform in platforms}
+    typed = create_model("Settings", __base__=Settings, **fields)
+    typed.platform_types = dict(platforms)
+    return typed
+
+
+def settings_type(platforms: Mapping[str, Platform] | None = None) -> type[Settings]:
+    """Settings with a section for each chat platform (default: the installed ones)."""
+    chosen = installed_platforms() if platforms is None else platforms
+    return _settings_type(tuple(sorted(chosen.items())))
+
+
+def load_settings(path: Path, *, platforms: Mapping[str, Platform] | None = None) -> Settings:
+    """Read and validate one YAML config file; raise ConfigError with a one-line reason. `platforms`: the chat
+    platforms whose sections it may hold (default: the installed ones)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -249,7 +270,7 @@ def load_settings(path: Path) -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(raw).__name__}.")
     try:
-        return Settings.model_validate(raw)
+        return settings_type(platforms).model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{path}: {describe_first_error(error)}") from None
 

@@ -86,11 +86,11 @@ class KbAdmin(Protocol):
     def collections(self) -> list[str]: ...
 
     async def kb_status(self, *, bold: str) -> list[str]:
-        """One line a collection; `bold` is the platform's strong marker ("*" in Slack, "**" in Discord)."""
+        """One line a collection; `bold` is the platform's strong marker ("*", "**")."""
         ...
 
     async def kb_sync(self, names: Sequence[str], *, bold: str, holder: str, failures_shown: int = 10) -> list[str]:
-        """Syncs the collections and summarises each; `holder` ("slack:U123") is who others are told holds it."""
+        """Syncs the collections and summarises each; `holder` ("platform:user") is who others are told holds it."""
         ...
 
 

@@ -45,7 +45,7 @@ class Claim:
     platform: str
     event_key: str
     message: IncomingMessage
-    reply: Mapping[str, str]  # the platform's own addresses: where to answer (a Slack channel and thread ts, …)
+    reply: Mapping[str, str]  # the platform's own addresses: where to answer (a channel and a thread, …)
     placeholder: str | None  # the message standing in for the answer, if one was posted
     claimed_at: datetime
     holder: str

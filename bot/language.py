@@ -187,7 +187,7 @@ _NOISE: Final = [
     re.compile(r"```.*?(?:```|\Z)", re.DOTALL),  # fenced code, closed or left open at the end
     re.compile(r"`[^`\n]*`"),  # inline code
     re.compile(r"^(?: {4}|\t).*$", re.MULTILINE),  # Markdown's indented code
-    # Slack and Discord markup: <@U123>, <#C1|name>, <@!123>, <@&1>, <!here>, <https://…|label>, <:emoji:1>, <t:1:R>
+    # Chat platforms' markup: <@U123>, <#C1|name>, <@!123>, <@&1>, <!here>, <https://…|label>, <:emoji:1>, <t:1:R>
     re.compile(r"<[^<>\s][^<>]*>"),
     re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE),
     re.compile(r"\S+@\S+\.\w+"),  # e-mail addresses

@@ -25,8 +25,8 @@ class IncomingMessage:
     text: str
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     is_direct: bool = False
-    # What a channel with no entry under `channels:` may read: the platform decides (a Discord server, where anyone
-    # may join or DM the bot, or a Slack channel shared with another organisation: "public").
+    # What a channel with no entry under `channels:` may read: the platform decides ("public" where anyone may join
+    # or DM the bot, or in a channel shared with another organisation).
     default_visibility: Visibility = "internal"
     # Every log line about this question carries it; not part of equality (the same words twice are equal).
     id: str = field(default_factory=lambda: secrets.token_hex(6), compare=False)

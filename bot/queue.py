@@ -64,7 +64,7 @@ class Ticket:
             position = self.queue._position(self.token)
         told = 0
         while position > 0:
-            if position != told:  # the poll only wakes the wait; an unchanged place is not news (nor a Slack edit)
+            if position != told:  # the poll only wakes the wait; an unchanged place is not news (nor a message edit)
                 yield Queued(position)
                 told = position
             position = self.queue._wait(self.token, seen=position, timeout=poll)

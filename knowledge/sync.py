@@ -69,7 +69,7 @@ class Syncer:
     def sync(self, collection: CollectionConfig, *, dry_run: bool = False, progress: SyncProgress | None = None,
              holder: str | None = None) -> SyncReport:  # fmt: skip
         """Under the collection's sync lock (SyncAlreadyRunning if another holds it); a dry run changes
-        nothing and takes no lock. `holder` names the caller to anyone refused, e.g. "slack:U123"."""
+        nothing and takes no lock. `holder` names the caller to anyone refused, e.g. "platform:user"."""
         if dry_run:
             return self._sync(collection, SyncReport(collection.name, dry_run=True), progress, lock=None)
         with self._locks.hold(collection.name, holder=holder or process_holder("sync")) as lock:

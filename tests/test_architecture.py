@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -64,5 +65,22 @@ def test_chat_platforms_reach_the_bot_only_through_the_desk() -> None:
         if not (where := path.relative_to(REPO).as_posix()).startswith("adapters/cli/")
         and module.split(".")[0] in ("bot", "knowledge")
         and module not in allowed
+    ]
+    assert not wrong
+
+
+def test_the_bot_and_the_knowledge_name_no_chat_platform() -> None:
+    """Platforms are plug-ins (adapters/__init__.py): bot/ and knowledge/ work for any of them, and say so by not
+    naming one, in code, comments or data."""
+    from adapters import platforms
+
+    names = {"slack", "discord", *platforms()}
+    pattern = re.compile("|".join(sorted(names)), re.IGNORECASE)
+    wrong = [
+        f"{path.relative_to(REPO)}: {match.group()}"
+        for package in ("bot", "knowledge")
+        for path in (REPO / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+        for match in pattern.finditer(path.read_text(encoding="utf-8", errors="replace"))
     ]
     assert not wrong

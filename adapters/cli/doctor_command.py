@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from adapters import platforms
 from bot.operations.doctor import run_checks
 
 _MARKS = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[red]✘[/]"}
@@ -15,7 +16,7 @@ _MARKS = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[red]✘[/]"}
 
 def doctor(config_path: Path, *, online: bool, as_json: bool) -> bool:
     """Print the checks; True when nothing the config enables is broken."""
-    checks = run_checks(config_path, online=online)
+    checks = run_checks(config_path, online=online, platforms=platforms())
     healthy = all(check.status != "fail" for check in checks)
     if as_json:
         print(json.dumps({"ok": healthy, "checks": [asdict(c) for c in checks]}, ensure_ascii=False, indent=2))

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from adapters import platforms
 from adapters.cli import answer_commands, knowledge_commands
+from adapters.start_error import StartError
 from bot.config import ConfigError, Settings, find_config, load_settings
 from bot.engines import GeneratorUnavailable
 from knowledge.database import DatabaseError
@@ -148,7 +150,9 @@ def models_install(
 
 @app.command()
 def run(
-    platform: Annotated[str | None, typer.Argument(help="slack or discord (default: every enabled one).")] = None,
+    platform: Annotated[
+        str | None, typer.Argument(help="A chat platform: slack, discord, … (default: every enabled one).")
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
     log_format: LogFormatOption = None,
@@ -159,28 +163,9 @@ def run(
     serve(settings_from(config, verbose, log_format=log_format, level=logging.INFO), platform)
 
 
-discord_app = typer.Typer(no_args_is_help=True, help="Discord set-up helpers.")
-app.add_typer(discord_app, name="discord")
-
-
-@discord_app.command("invite-url")
-def discord_invite_url(
-    client_id: Annotated[
-        str | None, typer.Option("--client-id", help="The application id (default: ask Discord).")
-    ] = None,
-    config: ConfigOption = None,
-    verbose: VerboseOption = False,
-) -> None:
-    """Print the URL that adds the bot to a server with exactly the permissions it needs."""
-    from adapters.discord.invite import application_id, invite_url
-    from adapters.start_error import StartError
-
-    settings = settings_from(config, verbose)
-    base = settings.discord.api_base_url if settings.discord else "https://discord.com/api/v10"
-    try:
-        print(invite_url(client_id or application_id(base)))
-    except StartError as error:
-        raise knowledge_commands.UsageError(str(error)) from None
+for _platform in platforms().values():  # each chat platform's set-up helpers: `supportbot discord invite-url`, …
+    if _platform.commands is not None:
+        app.add_typer(_platform.commands(settings_from), name=_platform.name)
 
 
 evaluate = typer.Typer(no_args_is_help=True, help="Measure the bot on question sets.")
@@ -236,7 +221,9 @@ def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose:
     knowledge_commands.status(settings_from(config, verbose), as_json=as_json)
 
 
-KNOWN_ERRORS = (StoreError, EmbeddingModelError, GeneratorUnavailable, DatabaseError, knowledge_commands.UsageError)
+KNOWN_ERRORS = (
+    StoreError, EmbeddingModelError, GeneratorUnavailable, DatabaseError, knowledge_commands.UsageError, StartError,
+)  # fmt: skip
 
 
 def main() -> None:

@@ -14,11 +14,12 @@ from typing import Any
 
 from rich.console import Console
 
+from adapters import ChatPlatform, platforms
 from adapters.cli.knowledge_commands import UsageError
 from adapters.cli.ops_server import serving_ops
 from adapters.start_error import StartError
-from bot.config import Settings
-from bot.desk import BotDesk
+from bot.config import PlatformConfig, Settings
+from bot.desk import BotDesk, Desk
 from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot, Knowledge
 
@@ -30,15 +31,17 @@ INTERRUPT_GRACE = 15.0
 
 
 def serve(settings: Settings, platform: str | None) -> None:
-    enabled = [name for name in ("slack", "discord") if getattr(settings, name) is not None]
+    known = platforms()
+    enabled = [name for name in known if name in settings.platforms]
     chosen = [platform] if platform else enabled
     for name in chosen:
-        if name not in ("slack", "discord"):
-            raise UsageError(f"Unknown platform {name!r}: use slack or discord.")
+        if name not in known:
+            raise UsageError(f"Unknown platform {name!r}: use {' or '.join(known)}.")
         if name not in enabled:
             raise UsageError(f"{name} is not enabled: add a `{name}:` section to the config.")
     if not chosen:
-        raise UsageError("No chat adapter is enabled: add a `slack:` or `discord:` section to the config.")
+        sections = " or ".join(f"`{name}:`" for name in known)
+        raise UsageError(f"No chat adapter is enabled: add a {sections} section to the config.")
     metrics = PrometheusMetrics()  # this process's registry, passed down; nothing global
     knowledge = Knowledge(
         settings, progress=lambda line: err.print(line, highlight=False), observer=metrics, serving=True
@@ -92,17 +95,12 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
 
 
 def _runs(bot: Bot, settings: Settings, chosen: list[str]) -> list[Coroutine[Any, Any, None]]:
-    runs: list[Coroutine[Any, Any, None]] = []
-    desk = BotDesk(bot)
-    if "slack" in chosen and settings.slack is not None:
-        from adapters.slack.run import run_slack
+    desk, known = BotDesk(bot), platforms()
+    return [_run(known[name], desk, settings.platforms[name]) for name in chosen]
 
-        runs.append(run_slack(desk, settings.slack))
-    if "discord" in chosen and settings.discord is not None:
-        from adapters.discord.run import run_discord
 
-        runs.append(run_discord(desk, settings.discord))
-    return runs
+async def _run(platform: ChatPlatform, desk: Desk, section: PlatformConfig) -> None:
+    await platform.run(desk, section)
 
 
 async def drain(bot: Bot, *, seconds: float, why: str = "SIGTERM") -> None:

@@ -14,9 +14,9 @@ from discord import app_commands
 from adapters.discord.answering import answer_in_discord, post_recovered
 from adapters.discord.buttons import AnswerButton
 from adapters.discord.commands import register_commands
+from adapters.discord.config import DiscordConfig
 from adapters.discord.translate import incoming, matches, thread_name
 from adapters.recovery import Recovery
-from bot.config import DiscordConfig
 from bot.desk import Claim, Desk, Turn
 from bot.messages import Answer, IncomingMessage
 

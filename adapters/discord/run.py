@@ -12,8 +12,8 @@ import discord
 import yarl
 
 from adapters.discord.client import support_client
+from adapters.discord.config import DiscordConfig
 from adapters.start_error import StartError
-from bot.config import DiscordConfig
 from bot.desk import Desk
 
 DEFAULT_API = "https://discord.com/api/v10"

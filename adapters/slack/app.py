@@ -15,9 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.recovery import Recovery
 from adapters.slack.answering import NativeStreaming, answer_in_slack, post_recovered
 from adapters.slack.commands import KbCommand
+from adapters.slack.config import SlackConfig
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
 from adapters.start_error import StartError
-from bot.config import SlackConfig
 from bot.desk import Claim, Desk, Rating, Turn
 from bot.messages import Answer, IncomingMessage
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 
 from adapters.slack.app import SlackAdapter, SlackStartError
-from bot.config import SlackConfig
+from adapters.slack.config import SlackConfig
 from bot.desk import Desk
 
 

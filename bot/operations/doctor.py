@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Platform, PlatformConfig, Settings, installed_platforms, load_settings
 from bot.engines import GeneratorUnavailable
 from bot.engines.choice import resolve_backend, stand_in_location
 from bot.wiring import Knowledge
@@ -27,9 +25,17 @@ class Check:
     advice: str = ""
 
 
-def run_checks(config_path: Path, *, online: bool = False) -> list[Check]:
+WhoAmI = Callable[[PlatformConfig], tuple[bool, str]]  # (valid, the bot's name or what the platform said)
+
+
+def run_checks(
+    config_path: Path, *, online: bool = False, platforms: Mapping[str, Platform] | None = None
+) -> list[Check]:
+    """`platforms`: the chat platforms to check (default: the installed ones); a platform with a `whoami`
+    (adapters/__init__.py) has its token tried with `online`."""
+    platforms = installed_platforms() if platforms is None else platforms
     try:
-        settings = load_settings(config_path)
+        settings = load_settings(config_path, platforms=platforms)
     except ConfigError as error:
         return [Check("config", "fail", str(error), "fix the file, then run `supportbot doctor` again")]
     knowledge = Knowledge(settings)
@@ -38,28 +44,33 @@ def run_checks(config_path: Path, *, online: bool = False) -> list[Check]:
         checks.append(Check("chroma", "fail", "not checked: opening the store needs the embedding model"))
     else:
         checks.extend(_chroma(knowledge))
-    return [*checks, *_generator(settings), *_language(), *_tokens(settings, online=online), *_exposure(settings)]
+    return [
+        *checks, *_generator(settings), *_language(), *_tokens(settings, platforms, online=online),
+        *_exposure(settings, platforms),
+    ]  # fmt: skip
 
 
-def _exposure(settings: Settings) -> Iterator[Check]:
-    """Whether an internal collection can reach people the organisation does not know: on Discord anyone may join a
-    server or DM the bot, so what an unmapped channel or a DM reads is checked."""
+def _exposure(settings: Settings, platforms: Mapping[str, Platform]) -> Iterator[Check]:
+    """Whether an internal collection can reach people the organisation does not know: where anyone may join or
+    DM the bot (a community server), what an unmapped channel or a DM reads is checked."""
     internal = [c.name for c in settings.collections if c.visibility == "internal"]
-    if settings.discord is None or not internal:
-        return
     named = ", ".join(internal)
     dm = settings.channels.get("dm")
-    if settings.discord.default_visibility == "internal":
-        yield Check("exposure", "warn", f"discord.default_visibility is internal: every Discord channel, thread, "
-                    f"forum and DM not under channels: reads internal collections ({named}), and anyone who joins "
-                    "the server or DMs the bot can ask", "remove it (public is the default) and map the internal "
-                    "channels under channels:, unless only employees can reach this server")  # fmt: skip
-    elif dm is not None and dm.visibility == "internal":
-        yield Check("exposure", "warn", f"channels: dm reads internal collections ({named}): on Discord anyone may "
-                    "DM the bot", "set visibility: public on the dm entry")  # fmt: skip
-    else:
-        yield Check("exposure", "ok", f"Discord channels, threads and DMs not under channels: read public "
-                    f"collections only; internal ones ({named}) only where channels: maps them")  # fmt: skip
+    for name, section in settings.platforms.items():
+        if not section.open_to_strangers or not internal:
+            continue
+        title = platforms[name].title if name in platforms else name
+        if section.unmapped_visibility() == "internal":
+            yield Check("exposure", "warn", f"{name}.default_visibility is internal: every {title} channel, thread, "
+                        f"forum and DM not under channels: reads internal collections ({named}), and anyone who "
+                        "joins the server or DMs the bot can ask", "remove it (public is the default) and map the "
+                        "internal channels under channels:, unless only employees can reach this server")  # fmt: skip
+        elif dm is not None and dm.visibility == "internal":
+            yield Check("exposure", "warn", f"channels: dm reads internal collections ({named}): on {title} anyone "
+                        "may DM the bot", "set visibility: public on the dm entry")  # fmt: skip
+        else:
+            yield Check("exposure", "ok", f"{title} channels, threads and DMs not under channels: read public "
+                        f"collections only; internal ones ({named}) only where channels: maps them")  # fmt: skip
 
 
 def _data_dir(settings: Settings) -> Iterator[Check]:
@@ -172,35 +183,32 @@ def _language() -> Iterator[Check]:
     yield Check("language", status, f"lingua loaded (a French test sentence: {detected})")
 
 
-def _tokens(settings: Settings, *, online: bool) -> Iterator[Check]:
-    for platform, section in (("slack", settings.slack), ("discord", settings.discord)):
+def _tokens(settings: Settings, platforms: Mapping[str, Platform], *, online: bool) -> Iterator[Check]:
+    for name, platform in platforms.items():
+        section = settings.platforms.get(name)
         if section is None:
-            yield Check(platform, "ok", "not enabled in the config")
+            yield Check(name, "ok", "not enabled in the config")
             continue
-        missing = [name for name in section.required_tokens() if not os.environ.get(name)]
+        tokens = section.required_tokens()
+        missing = [token for token in tokens if not os.environ.get(token)]
         if missing:
-            yield Check(platform, "fail", f"{', '.join(missing)} not set", "export it in the bot's environment")
+            yield Check(name, "fail", f"{', '.join(missing)} not set", "export it in the bot's environment")
             continue
-        detail = f"{', '.join(section.required_tokens())} set (values not shown)"
-        if online:
-            yield _online(platform, section.api_base_url, detail)
+        detail = f"{', '.join(tokens)} set (values not shown)" if tokens else "no token needed"
+        whoami = getattr(platform, "whoami", None)
+        if online and whoami is not None:
+            yield _online(name, section, whoami, detail)
         else:
-            yield Check(platform, "ok", detail)
+            yield Check(name, "ok", detail)
 
 
-def _online(platform: str, base_url: str, detail: str) -> Check:
-    """Slack's auth.test or Discord's /users/@me: does the token work? Errors never echo the token."""
-    if platform == "slack":
-        request = urllib.request.Request(base_url.rstrip("/") + "/auth.test", data=b"", method="POST")
-        request.add_header("Authorization", f"Bearer {os.environ['SLACK_BOT_TOKEN']}")
-    else:
-        request = urllib.request.Request(base_url.rstrip("/") + "/users/@me")
-        request.add_header("Authorization", f"Bot {os.environ['DISCORD_TOKEN']}")
+def _online(name: str, section: PlatformConfig, whoami: WhoAmI, detail: str) -> Check:
+    """Asks the platform whose the token is (the platform's whoami). Errors never echo it."""
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = json.loads(response.read() or b"{}")
+        valid, said = whoami(section)
     except Exception as error:
-        return Check(platform, "fail", f"{detail}; {base_url} rejected it or is unreachable ({type(error).__name__})")
-    if platform == "slack" and not body.get("ok"):
-        return Check(platform, "fail", f"{detail}; auth.test says {body.get('error', 'not ok')}", "check the token")
-    return Check(platform, "ok", f"{detail}; valid ({body.get('user') or body.get('username') or 'accepted'})")
+        where = getattr(section, "api_base_url", name)
+        return Check(name, "fail", f"{detail}; {where} rejected it or is unreachable ({type(error).__name__})")
+    if not valid:
+        return Check(name, "fail", f"{detail}; {said}", "check the token")
+    return Check(name, "ok", f"{detail}; valid ({said})")
