@@ -1,7 +1,7 @@
 """Abstention per language and embedding model: answerable questions wrongly abstained, unanswerable ones abstained,
 before (a fixed cosine) and after (calibrated standout), with no model call: the decision is retrieval's alone.
 
-    python benchmarks/abstention.py [--sets examples gnome] [--models e5 minilm] [--threshold 0.8] [--json]
+    python -m benchmarks.abstention [--sets examples gnome] [--models e5 minilm] [--threshold 0.8] [--json]
 
 Sets: `examples` (examples/questions.jsonl over examples/knowledge) and `gnome` (benchmarks/answer_sets.py's
 cross-lingual set over gnome-help's English pages). Models: `e5` (the bundled multilingual-e5-small) and `minilm`
@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling answer_sets
-
+from benchmarks.common import REPO
 from bot.checks.abstention import LEVELS, Relevance
 from bot.checks.evaluation import AnswerQuestion, read_answer_questions
 from bot.config import Settings
 from bot.wiring import Knowledge, calibration_stamp
 
-ROOT = Path(__file__).resolve().parent.parent
 MODELS = {"e5": "bundled:multilingual-e5-small", "minilm": "minilm"}
 
 
@@ -46,9 +38,9 @@ def model_reference(name: str) -> str:
 
 def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[AnswerQuestion]]:
     if set_name == "examples":
-        folder, questions = ROOT / "examples" / "knowledge", read_answer_questions(ROOT / "examples/questions.jsonl")
+        folder, questions = REPO / "examples" / "knowledge", read_answer_questions(REPO / "examples/questions.jsonl")
     else:
-        from answer_sets import gnome_set
+        from benchmarks.answer_sets import gnome_set
 
         folder, questions = gnome_set(work / "gnome")
     run = work / f"{set_name}-{model}"

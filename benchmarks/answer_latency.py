@@ -1,6 +1,6 @@
 """Answer latency and memory of every generator configuration, side by side, on LFM2-1.2B's shape (random weights).
 
-    python benchmarks/answer_latency.py [--runs 3] [--json] [--cache-dir /tmp/supportbot-latency]
+    python -m benchmarks.answer_latency [--runs 3] [--json] [--cache-dir /tmp/supportbot-latency]
                                         [--configs transformers-bf16,llamacpp-q4_k_m,...] [--no-thread]
 
 For each configuration: prefill tokens/s, decode tokens/s, time to first token and end-to-end time of a 1,500-token
@@ -24,11 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import latency_prompts
-import lfm2_shape
+from benchmarks import latency_prompts, lfm2_shape
+from benchmarks.common import REPO
 
 BASELINE = "transformers-bf16"
 
@@ -43,7 +40,7 @@ def product_default() -> str:
 
 DEFAULT = product_default()
 CONFIGS = [BASELINE, "llamacpp-bf16", "llamacpp-q8_0", "llamacpp-q4_0", DEFAULT]
-RUNNER = Path(__file__).resolve().parent / "latency_run.py"
+RUNNER = "benchmarks.latency_run"  # run as a module, from the repository's root
 
 
 def prepare(cache: Path, configs: list[str]) -> Path:
@@ -57,12 +54,12 @@ def prepare(cache: Path, configs: list[str]) -> Path:
 
 def run_child(config: str, job: str, jobs: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One job in a fresh process, which reports its own peak memory (VmHWM); a crash reported instead of raised."""
-    command = [sys.executable, str(RUNNER), config, job, str(jobs), "--cache-dir", str(args.cache_dir)]
+    command = [sys.executable, "-m", RUNNER, config, job, str(jobs), "--cache-dir", str(args.cache_dir)]
     command += ["--threads", str(args.threads), "--answer-tokens", str(args.answer_tokens)]
     log = args.cache_dir / "logs" / f"{config}-{job}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, cwd=REPO)
         assert process.stdout is not None
         output = process.stdout.read()
         _, status, _ = os.wait4(process.pid, 0)

@@ -1,6 +1,6 @@
 """The cross-lingual answer development set over gnome-help: questions it answers in nine languages, and some not.
 
-    python benchmarks/answer_sets.py [--help-dir /usr/share/help] [--per-language 40] [--out FILE]
+    python -m benchmarks.answer_sets [--help-dir /usr/share/help] [--per-language 40] [--out FILE]
 
 Answerable: per language (en de es fr ja ko pt zh) up to --per-language page titles and descriptions, as
 gnome_questions.py asks them (only really translated ones; zh_CN is the bot's zh), the same pages in every
@@ -21,18 +21,15 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, when imported rather than run
-
-from gnome_questions import MALLARD, translated_questions
 from lxml import etree
 
+from benchmarks.common import DATA
+from benchmarks.gnome_questions import MALLARD, translated_questions
 from knowledge.loaders import LoadError, load_document
 
 if TYPE_CHECKING:
     from bot.checks.evaluation import AnswerQuestion
 
-DATA = Path(__file__).resolve().parent / "data"
 ARABIC = DATA / "gnome_arabic.jsonl"
 OFFTOPIC = DATA / "gnome_offtopic.jsonl"
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "pt", "zh")

@@ -1,7 +1,7 @@
 """Do the llamacpp and transformers backends answer alike? The bundled stand-in model through both, on the example
 questions (examples/questions.jsonl) over the bundled example knowledge base, each question a new thread.
 
-    python benchmarks/backend_parity.py [--limit N] [--max-new-tokens 80] [--json]
+    python -m benchmarks.backend_parity [--limit N] [--max-new-tokens 80] [--json]
 
 Per backend: how many answers contain the expected fact (`answer_contains`), time per answer; across backends: how
 many answers are identical and how many start alike. Greedy decoding on both; the difference is numerical (llama.cpp
@@ -13,21 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from benchmarks.common import REPO
 from bot.config import load_settings
 from bot.engines.choice import stand_in_location
 from bot.engines.llamacpp.generator import LlamaCppGenerator
 from bot.engines.transformers import TransformersGenerator
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

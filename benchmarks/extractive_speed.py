@@ -1,7 +1,7 @@
 """How long the extractive answerer takes after retrieval, on every example question: the time a person waits
 for an answer when no language model is present (issue 18's target: under 0.5 s after retrieval).
 
-    python benchmarks/extractive_speed.py [--passes 2] [--data-dir /tmp/supportbot-load-bench] [--json]
+    python -m benchmarks.extractive_speed [--passes 2] [--data-dir /tmp/supportbot-load-bench] [--json]
 
 The bot is the one benchmarks/load.py builds over the example knowledge base (the bundled multilingual-e5-small),
 answering with `generator.backend: extractive`. Each question is asked through the conversation manager in a
@@ -19,10 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, when imported rather than run
-
-from load import EXAMPLES, message, open_bot
-
+from benchmarks.load import EXAMPLES, message, open_bot
 from bot.wiring import Bot
 
 TARGET_SECONDS = 0.5

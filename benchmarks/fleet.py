@@ -1,8 +1,8 @@
 """Two bot processes behind one Slack app, one PostgreSQL, one Chroma server and one model server: signed questions
 in (some retried onto the other process, as Slack does), then answered / duplicated / lost, throughput, latency.
 
-    python benchmarks/fleet.py [--questions 100] [--retries 10] [--json]
-    python benchmarks/fleet.py --kill-one [--questions 20]
+    python -m benchmarks.fleet [--questions 100] [--retries 10] [--json]
+    python -m benchmarks.fleet --kill-one [--questions 20]
 
 With --kill-one, the first bot process is killed (SIGKILL: no drain, no clean-up) once it has finished its first
 answer, while the rest of its questions are in flight; the other process must answer them (bot/inflight.py,
@@ -30,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 

@@ -14,10 +14,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.common import REPO
 from bot.engines.choice import stand_in_location
 from tests.fixtures.ports import free_port
 
-REPO = Path(__file__).resolve().parent.parent
 MODEL_NAME = "SmolLM2-135M-Instruct"
 
 

@@ -1,6 +1,6 @@
 """Retrieval quality on real documentation: GNOME's English help indexed, its translations asked as questions.
 
-    python benchmarks/gnome_help.py [--model bundled:multilingual-e5-small] [--limit N] [--modes dense hybrid]
+    python -m benchmarks.gnome_help [--model bundled:multilingual-e5-small] [--limit N] [--modes dense hybrid]
                                     [--work DIR] [--json]
 
 Debian's gnome-user-docs package (fetched with `apt-get download`, unpacked with `dpkg-deb -x`, nothing
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -34,20 +33,12 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import benchmarks.common  # noqa: F401  (the shared environment)
 from adapters.cli.eval_command import print_evaluation
+from benchmarks.gnome_questions import term_questions, translated_questions
 from bot.config import Settings
 from bot.wiring import Knowledge
 from knowledge.evaluation import DEPTH, Evaluation, Question, evaluate
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, when imported rather than run
-
-from gnome_questions import term_questions, translated_questions
 
 PACKAGE = "gnome-user-docs"
 MODES = ("dense", "hybrid")

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.prompt import ChatMessage, build_messages
 from knowledge.documents import Hit

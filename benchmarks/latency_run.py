@@ -1,6 +1,6 @@
 """One measured job in a fresh process for benchmarks/answer_latency.py: an answer, or a three-turn thread.
 
-    python benchmarks/latency_run.py CONFIG JOB MESSAGES.json --cache-dir DIR [--threads 2] [--answer-tokens 150]
+    python -m benchmarks.latency_run CONFIG JOB MESSAGES.json --cache-dir DIR [--threads 2] [--answer-tokens 150]
 
 Prints one JSON object on stdout. The parent reads this process's peak RSS from the kernel when it exits, so this
 process imports only what the configuration itself needs (no transformers for llama.cpp).
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.prompt import ChatMessage
 

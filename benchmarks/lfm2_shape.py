@@ -21,8 +21,6 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from tests.fixtures.tiny_lfm2 import BOS, CHAT_TEMPLATE, CORPUS, EOS, PAD, SPECIAL_TOKENS
 
 LLAMA_CPP_PYTHON = "0.3.36"  # the sdist that carries llama.cpp's convert_hf_to_gguf.py and gguf-py

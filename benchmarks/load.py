@@ -1,6 +1,6 @@
 """Load: 20 questions pushed at once through the conversation manager, as the bot is built from its config.
 
-    python benchmarks/load.py [--questions 20] [--max-waiting N] [--data-dir /tmp/supportbot-load-bench] [--json]
+    python -m benchmarks.load [--questions 20] [--max-waiting N] [--data-dir /tmp/supportbot-load-bench] [--json]
 
 The bot is built by `bot.wiring` (Bot over Knowledge) on the bundled example knowledge base with the config's
 defaults: the default embedding model, hybrid retrieval, and the default generator backend, which here (no
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import threading
@@ -28,10 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from benchmarks.common import REPO
 from bot.config import Settings
 from bot.engines import Generator
 from bot.history import SqlThreadHistory, ThreadKey
@@ -39,8 +35,7 @@ from bot.messages import Answer, IncomingMessage
 from bot.queue import Queued
 from bot.wiring import Bot, Knowledge
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
+EXAMPLES = REPO / "examples"
 
 
 def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Generator | None = None,

@@ -1,6 +1,6 @@
 """Prompt budget: does the gold page reach the model, as a function of the tokens its passages may take?
 
-    python benchmarks/prompt_budget.py [--budgets 250,500,750,1000,1500,2000,3000] [--top-k N]
+    python -m benchmarks.prompt_budget [--budgets 250,500,750,1000,1500,2000,3000] [--top-k N]
                                        [--set LABEL CONFIG QUESTIONS]... [--tokenizer NAME] [--json]
 
 Each question goes the way the bot sends it: `bot.top_k` passages retrieved (hybrid or not, as the config
@@ -21,19 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from benchmarks.common import REPO
 from bot.config import load_settings
 from bot.engines.choice import stand_in_location
 from bot.prompt import fit_passages, passage_text
@@ -41,7 +35,6 @@ from bot.wiring import Knowledge
 from knowledge.documents import Hit
 from knowledge.evaluation import Question, read_questions
 
-ROOT = Path(__file__).resolve().parent.parent
 GNOME_RUN = Path(tempfile.gettempdir()) / "supportbot-gnome-help" / "bundled-multilingual-e5-small-all"
 UNLIMITED = 10**9
 
@@ -57,7 +50,7 @@ class Row:
 
 
 def default_sets() -> list[tuple[str, Path, Path]]:
-    sets = [("examples", ROOT / "config" / "supportbot.yaml", ROOT / "examples" / "questions.jsonl")]
+    sets = [("examples", REPO / "config" / "supportbot.yaml", REPO / "examples" / "questions.jsonl")]
     if (GNOME_RUN / "questions.jsonl").exists():
         sets.append(("gnome-help", GNOME_RUN / "supportbot-hybrid.yaml", GNOME_RUN / "questions.jsonl"))
     else:

@@ -1,6 +1,6 @@
 """Which prompt layout: passages in the system prompt (rewritten every turn) or in each user turn (kept in the thread)?
 
-    python benchmarks/prompt_layout.py [--threads N] [--json]
+    python -m benchmarks.prompt_layout [--threads N] [--json]
 
 The example questions (examples/questions.jsonl) are asked in threads of three over the bundled example knowledge
 base, through the product's conversation manager and its default CPU backend (llama.cpp) with the bundled stand-in
@@ -13,20 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from benchmarks.common import REPO
 from bot.config import Settings, load_settings
 from bot.engines.choice import stand_in_location
 from bot.engines.llamacpp.generator import LlamaCppGenerator
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
 
-REPO = Path(__file__).resolve().parents[1]
 LAYOUTS = ("system_documents", "user_context")
 
 

@@ -1,6 +1,6 @@
 """Reaction time: from a question entering Conversations.stream to its first event, with a deliberately slow model.
 
-    python benchmarks/reaction.py [--prefill 5] [--per-token 0.05] [--pieces 100] [--repeats 5]
+    python -m benchmarks.reaction [--prefill 5] [--per-token 0.05] [--pieces 100] [--repeats 5]
                                   [--data-dir /tmp/supportbot-load-bench] [--json]
 
 The bot is the one benchmarks/load.py builds (bot.wiring over the example knowledge base, the config's default
@@ -26,18 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, when imported rather than run
-
 import numpy as np
-from load import message, open_bot, questions
 
+from benchmarks.load import message, open_bot, questions
 from bot import wiring
 from bot.engines import Generator
 from bot.messages import Preview

@@ -1,6 +1,6 @@
 """Retrieval at scale: query latency over a 100,000-chunk store, split per stage, through the product's own wiring.
 
-    python benchmarks/retrieval.py [--chunks 100000] [--distinct 2000] [--queries 200] [--dense-only]
+    python -m benchmarks.retrieval [--chunks 100000] [--distinct 2000] [--queries 200] [--dense-only]
                                    [--data-dir /tmp/supportbot-retrieval-bench] [--json]
 
 The store is filled once and kept under --data-dir, so a rerun only measures. Embedding 100,000 passages with
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import shutil
@@ -35,12 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 
+import benchmarks.common  # noqa: F401  (the shared environment)
 from bot.config import Settings
 from bot.wiring import Knowledge
 from knowledge.documents import Chunk, StoredChunk

