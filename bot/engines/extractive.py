@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.checks.facts import facts
+from bot.checks.facts import facts, strong
 from bot.checks.sentences import FENCE, MARKER, split_sentences
 from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
@@ -37,6 +37,9 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 LEXICAL_WEIGHT = 1.0
 RANK_PRIOR = (0.3, 0.15, 0.05)  # the retriever's first, second and third passage
 KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while words remain
+# A unit holding a hard fact the question lacks (a number, an address, a command) tells the asker something; one
+# that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
+NEW_FACT = 0.3
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 MAX_EMBEDDED, CACHE_UNITS = 60, 20_000
 # The excerpt shown while a model reads must come within a second, with the model taking the cores: fewer units
@@ -137,7 +140,9 @@ class ExtractiveAnswerer:
         middle, top = float(np.median(cosines)), float(cosines.max())
         scores = np.full(len(units), -np.inf)
         scores[likely] = (cosines - middle) / max(top - middle, 1e-6)  # 1 for the best unit, 0 for the median one
-        return scores + LEXICAL_WEIGHT * lexical + prior
+        asked = facts(question)
+        telling = np.array([any(strong(f) and f not in asked for f in facts(u.text)) for u in units], dtype=np.float64)
+        return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of `texts`, each embedded once per process: the same pages answer question after question."""
@@ -326,7 +331,13 @@ def _render(units: list[Unit], passages: Sequence[Hit]) -> Excerpt:
                 if lines:
                     blocks.append("\n".join(lines))
                 lines, heading, previous = [f"**{place}**"], place, None
-            joined = previous is not None and unit.kind == previous.kind == "sentence" and unit.block == previous.block
+            # Sentences of one paragraph: the same line block of the same passage (block numbers of two
+            # overlapping chunks of a page do not compare: a chunk may start mid-paragraph).
+            joined = (
+                previous is not None
+                and unit.kind == previous.kind == "sentence"
+                and (unit.passage, unit.block) == (previous.passage, previous.block)
+            )
             if unit.kind == "row" and (previous is None or previous.kind != "row" or previous.header != unit.header):
                 lines.append(unit.header) if unit.header else None
             if joined:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.checks.sentences import split_sentences
 from bot.config import load_settings
-from bot.engines.extractive import NAME, ExtractiveAnswerer, cut_passage
+from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, cut_passage
 from bot.language import MESSAGES
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
@@ -91,6 +91,30 @@ def test_short_answers_stop_near_max_words(e5_embedder) -> None:  # type: ignore
     )
     excerpt = ExtractiveAnswerer(e5_embedder, max_words=30).excerpt("When do VPN sessions end?", [hit(long_page)])
     assert 0 < len(excerpt.units) <= 3 and len(re.findall(r"\w+", excerpt.text)) <= 30 + 10  # a heading aside
+
+
+def test_a_unit_that_tells_a_fact_the_question_lacks_beats_one_that_restates_the_question(e5_embedder) -> None:  # type: ignore[no-untyped-def]
+    """The phishing question's words are all in the "what to report" bullet, which tells the asker nothing; the
+    table row with the hotline's extension answers it."""
+    page = (REPO / "examples/knowledge/it/security-incidents.md").read_text(encoding="utf-8")
+    sections = page.split("\n## ")[1:]
+    hits = [hit("## " + text, path="it/security-incidents.md", heading=text.splitlines()[0], position=number)
+            for number, text in enumerate(sections)]  # fmt: skip
+    question = "I clicked a link in a phishing email and entered my password. What should I do?"
+    excerpt = ExtractiveAnswerer(e5_embedder, max_words=80).excerpt(question, hits)
+    assert "extension 4911" in excerpt.text
+
+
+def test_sentences_of_two_overlapping_chunks_are_never_joined_into_one_line() -> None:
+    """Two chunks of a page, each starting with a paragraph (block 0 of its own text): a sentence of each is
+    shown on a line of its own, as the page has them, not run together into a sentence no page holds."""
+    header = "Acme Corp Expense Policy Version 3.1 - Owner: Finance"
+    first = hit(f"{header}\n1. Purpose and scope", path="hr/expense-policy.pdf", heading="Page 1", position=0)
+    second = hit("the names of the attendees.\n3. Approval", path="hr/expense-policy.pdf", heading="Page 1",
+                 position=1)  # fmt: skip
+    units = [cut_passage(0, first)[0], cut_passage(1, second)[0]]
+    assert [u.block for u in units] == [0, 0] and all(u.kind == "sentence" for u in units)
+    assert _render(units, [first, second]).text.splitlines()[1:] == [header, "the names of the attendees."]
 
 
 @pytest.mark.slow
