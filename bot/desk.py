@@ -190,8 +190,8 @@ class BotDesk:
 
     @property
     def recover_every(self) -> float:
-        """A quarter of bot.recover_after_seconds, within [0.5, 15] s."""
-        return min(max(self._bot.knowledge.settings.bot.recover_after_seconds / 4, 0.5), 15.0)
+        """As often as the leases are renewed (a quarter of bot.recover_after_seconds, within [0.5, 15] s)."""
+        return max(self._bot.inflight.period, 0.5)
 
     async def stale(self, platform: str) -> list[Claim]:
         inflight, drain = self._bot.inflight, self._bot.drain

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.messages import IncomingMessage
 from bot.records import claims_table
+from knowledge.database import utc
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,14 @@ class InFlight:
             )
         return int(renewed.rowcount or 0)
 
+    @property
+    def period(self) -> float:
+        """How often the leases are renewed, and stale claims looked for: four times a lease, at least every 15 s."""
+        return min(self.lease.total_seconds() / 4, 15.0)
+
     def keep_alive(self, every: float | None = None) -> Callable[[], None]:
         """Renew in a thread of its own until the returned function is called."""
-        interval = every if every is not None else min(self.lease.total_seconds() / 4, 15.0)
+        interval = every if every is not None else self.period
         stop = threading.Event()
 
         def run() -> None:
@@ -144,7 +150,7 @@ class InFlight:
         for row in rows:
             if row["holder"] == self.holder:
                 continue
-            lapsed = row["lease_until"] is None or _aware(row["lease_until"]) < now
+            lapsed = row["lease_until"] is None or utc(row["lease_until"]) < now
             if not (lapsed or _gone(row["holder"] or "")):
                 continue
             try:
@@ -193,7 +199,7 @@ def _claim(row: RowMapping) -> Claim:
     return Claim(
         platform=row["platform"], event_key=row["event_key"], message=IncomingMessage(**values),
         reply={str(k): str(v) for k, v in saved["reply"].items()}, placeholder=row["placeholder"],
-        claimed_at=_aware(row["claimed_at"]), holder=row["holder"] or "", attempts=int(row["attempts"]),
+        claimed_at=utc(row["claimed_at"]), holder=row["holder"] or "", attempts=int(row["attempts"]),
     )  # fmt: skip
 
 
@@ -212,8 +218,3 @@ def _gone(holder: str) -> bool:
     except PermissionError:  # it exists, under another user
         return False
     return int(parts[2]) == os.getpid() and parts[3] != _RUN  # our PID, another run: a process before us had it
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, RootTransaction, create_engine, event, make_url, text
@@ -172,3 +173,9 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def utc(value: datetime) -> datetime:
+    """A datetime read back from the database, as an aware UTC one: SQLite hands back naive datetimes (they were
+    written in UTC), PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import Column, ColumnElement, DateTime, Engine, String, Table, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from knowledge.database import METADATA
+from knowledge.database import METADATA, utc
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SyncAlreadyRunning(Exception):
     """Another caller holds the lock. Its message is the one sentence every caller shows."""
 
     def __init__(self, collection: str, *, holder: str, taken_at: datetime) -> None:
-        when = _aware(taken_at).strftime("%Y-%m-%d %H:%M UTC")
+        when = utc(taken_at).strftime("%Y-%m-%d %H:%M UTC")
         super().__init__(
             f"A sync of {collection} is already running (started by {holder} at {when}); "
             "try again when it has finished."
@@ -134,7 +134,7 @@ class SyncLocks:
                 key = locks_table.c.collection == collection
                 if (row := db.execute(select(locks_table).where(key)).first()) is not None:
                     log.warning("Took over the sync lock of %s from %s (taken at %s): that sync died.",
-                                collection, row.holder, _aware(row.taken_at))  # fmt: skip
+                                collection, row.holder, utc(row.taken_at))  # fmt: skip
                     db.execute(delete(locks_table).where(key))
                 db.execute(insert(locks_table).values(collection=collection, holder=holder, token=lock.token,
                                                       taken_at=now, renewed_at=now))  # fmt: skip
@@ -166,7 +166,7 @@ class SyncLocks:
             row = db.execute(select(locks_table).where(key)).first()
             if row is None:
                 return False
-            if _aware(row.renewed_at) > now - self._stale_after:
+            if utc(row.renewed_at) > now - self._stale_after:
                 raise SyncAlreadyRunning(values["collection"], holder=row.holder, taken_at=row.taken_at)
             # Atomic: of two processes taking over the same stale lock, the second's WHERE no longer matches.
             taken = db.execute(
@@ -176,7 +176,7 @@ class SyncLocks:
         if taken:
             log.warning(
                 "Took over the sync lock of %s from %s (taken at %s, silent since %s: that sync must have died).",
-                values["collection"], row.holder, _aware(row.taken_at), _aware(row.renewed_at),
+                values["collection"], row.holder, utc(row.taken_at), utc(row.renewed_at),
             )  # fmt: skip
         return bool(taken)
 
@@ -252,8 +252,3 @@ def _file_lock(database: Path, collection: str) -> Callable[[], None] | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

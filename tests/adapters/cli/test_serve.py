@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,7 +87,18 @@ class Running:
                 return None
             return body if status == 200 else None
 
-        return until(ready, self, "the process to answer /healthz with 200")
+        body = until(ready, self, "the process to answer /healthz with 200")
+        # /healthz turns ready once the models are loaded; Slack's port opens a moment later (not part of readiness)
+        until(lambda: self._listening(self.slack_port) or None, self, "Slack's events port to listen")
+        return body
+
+    @staticmethod
+    def _listening(port: int) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def ask(self, text: str, *, ts: str) -> None:
         payload = copy.deepcopy(load_payload("app_mention"))
