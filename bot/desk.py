@@ -70,6 +70,10 @@ class Questions(Protocol):
     async def ready(self) -> None:
         """Load the models and indexes now, before the first question rather than during it."""
 
+    def serving(self, platform: str) -> None:
+        """The platform takes questions from now on (its port listens, or it is connected): the process's readiness
+        (/healthz) waits for every platform it runs."""
+
     async def has_answered(self, message: IncomingMessage) -> bool:
         """Whether the bot answers in this message's thread already (a follow-up needs no mention)."""
         ...
@@ -144,6 +148,7 @@ class BotDesk:
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
+        self.up: set[str] = set()  # the platforms that take questions (serving())
 
     @contextlib.asynccontextmanager
     async def ask(
@@ -171,6 +176,9 @@ class BotDesk:
 
     async def ready(self) -> None:
         await asyncio.to_thread(lambda: self._bot.conversations)
+
+    def serving(self, platform: str) -> None:
+        self.up.add(platform)
 
     async def has_answered(self, message: IncomingMessage) -> bool:
         return await asyncio.to_thread(self._bot.conversations.has_answered, message)

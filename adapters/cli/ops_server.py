@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -16,12 +16,13 @@ from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
+Starting = Callable[[], list[str]]  # the chat platforms not taking questions yet
 CHECK_TIMEOUT = 8.0  # below the usual 10 s probe timeout of load balancers and Kubernetes
 
 
-async def healthz(bot: Bot) -> tuple[int, dict[str, object]]:
+async def healthz(bot: Bot, starting: Starting = list) -> tuple[int, dict[str, object]]:
     """Every check at once, each in a worker thread under a timeout: a hung store fails its check, not the probe."""
-    checks = health_checks(bot)
+    checks = health_checks(bot, starting)
 
     async def run(name: str) -> Check:
         try:
@@ -36,9 +37,9 @@ async def healthz(bot: Bot) -> tuple[int, dict[str, object]]:
     return (200 if healthy else 503), body
 
 
-def ops_app(bot: Bot, metrics: PrometheusMetrics) -> web.Application:
+def ops_app(bot: Bot, metrics: PrometheusMetrics, starting: Starting = list) -> web.Application:
     async def health(_: web.Request) -> web.Response:
-        status, body = await healthz(bot)
+        status, body = await healthz(bot, starting)
         return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     async def prometheus(_: web.Request) -> web.Response:
@@ -53,12 +54,16 @@ def ops_app(bot: Bot, metrics: PrometheusMetrics) -> web.Application:
 
 
 @asynccontextmanager
-async def serving_ops(bot: Bot, metrics: PrometheusMetrics, *, host: str, port: int | None) -> AsyncIterator[None]:
-    """The endpoints for the duration of the block; port None serves nothing."""
+async def serving_ops(bot: Bot, metrics: PrometheusMetrics, *, host: str, port: int | None,
+                      starting: Starting = list) -> AsyncIterator[None]:  # fmt: skip
+    """The endpoints for the duration of the block; port None serves nothing. /healthz is not ready while
+    `starting` names a chat platform that does not take questions yet."""
     if port is None:
         yield
         return
-    runner = web.AppRunner(ops_app(bot, metrics), access_log=None)  # probes every few seconds would drown the log
+    runner = web.AppRunner(
+        ops_app(bot, metrics, starting), access_log=None
+    )  # probes every few seconds would drown the log
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -77,8 +77,10 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
     # another process of the fleet (or this one, restarted) answers them (adapters/recovery.py).
     stop_renewing = bot.inflight.keep_alive()
     try:
-        async with serving_ops(bot, metrics, host=server.host, port=server.port):
-            adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(bot, settings, chosen)))
+        desk = BotDesk(bot)
+        starting = lambda: [name for name in chosen if name not in desk.up]  # noqa: E731
+        async with serving_ops(bot, metrics, host=server.host, port=server.port, starting=starting):
+            adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(desk, settings, chosen)))
             stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
             await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)
             if adapters.done():
@@ -94,8 +96,8 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
     log.info("Stopped.")
 
 
-def _runs(bot: Bot, settings: Settings, chosen: list[str]) -> list[Coroutine[Any, Any, None]]:
-    desk, known = BotDesk(bot), platforms()
+def _runs(desk: Desk, settings: Settings, chosen: list[str]) -> list[Coroutine[Any, Any, None]]:
+    known = platforms()
     return [_run(known[name], desk, settings.platforms[name]) for name in chosen]
 
 

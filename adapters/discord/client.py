@@ -47,6 +47,10 @@ class SupportClient(discord.Client):
             )
         self._tasks.add(asyncio.create_task(self.recovery().forever()))  # questions of processes that died
 
+    async def on_ready(self) -> None:
+        """Connected, and every shard of this process with its servers: questions come now."""
+        self.desk.serving("discord")
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 from adapters.slack.app import SlackAdapter, SlackStartError
@@ -29,12 +28,16 @@ async def run_slack(desk: Desk, config: SlackConfig) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         app_token = _env("SLACK_APP_TOKEN", "Socket Mode needs the app-level token (xapp-…)")
-        await asyncio.gather(AsyncSocketModeHandler(app, app_token).start_async(), recovery.forever())
+        handler = AsyncSocketModeHandler(app, app_token)
+        await handler.connect_async()
+        desk.serving("slack")
+        await recovery.forever()  # as long as the connection (the handler reconnects by itself)
         return
     from aiohttp import web
 
     runner = web.AppRunner(app.web_app(path="/slack/events"))
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", config.port).start()
+    desk.serving("slack")
     print(f"Slack events and interactivity: http://0.0.0.0:{config.port}/slack/events")
     await recovery.forever()

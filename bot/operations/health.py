@@ -21,20 +21,24 @@ class Check:
     detail: str
 
 
-def health_checks(bot: Bot) -> dict[str, Callable[[], Check]]:
-    """Each check as a blocking call (run them off the event loop, each under a timeout)."""
+def health_checks(bot: Bot, starting: Callable[[], list[str]] = list) -> dict[str, Callable[[], Check]]:
+    """Each check as a blocking call (run them off the event loop, each under a timeout). `starting`: the chat
+    platforms that do not take questions yet (not listening, not connected): the process is not ready meanwhile."""
     return {
-        "process": lambda: _process(bot),
+        "process": lambda: _process(bot, starting()),
         "store": lambda: _store(bot),
         "database": lambda: _database(bot),
         "model": lambda: _model(bot),
     }
 
 
-def _process(bot: Bot) -> Check:
+def _process(bot: Bot, starting: list[str]) -> Check:
     if bot.drain.closing:
         return Check("process", False, f"stopping (pid {os.getpid()}): no new questions, {bot.drain.in_flight()} "
                      "in flight")  # fmt: skip
+    if starting:
+        return Check("process", False, f"starting (pid {os.getpid()}): {', '.join(starting)} not taking questions "
+                     "yet")  # fmt: skip
     return Check("process", True, f"up (pid {os.getpid()}), {bot.drain.in_flight()} questions in flight")
 
 

@@ -26,11 +26,11 @@ def synced(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
                                  extra_yaml="")  # fmt: skip
 
 
-def probe(bot: Bot, metrics: PrometheusMetrics, path: str) -> tuple[int, str, str]:
+def probe(bot: Bot, metrics: PrometheusMetrics, path: str, starting: list[str] | None = None) -> tuple[int, str, str]:
     async def get() -> tuple[int, str, str]:
         port = free_port()
         async with (
-            serving_ops(bot, metrics, host="127.0.0.1", port=port),
+            serving_ops(bot, metrics, host="127.0.0.1", port=port, starting=lambda: starting or []),
             ClientSession() as http,
             http.get(f"http://127.0.0.1:{port}{path}") as response,
         ):
@@ -39,8 +39,8 @@ def probe(bot: Bot, metrics: PrometheusMetrics, path: str) -> tuple[int, str, st
     return asyncio.run(get())
 
 
-def health(bot: Bot, metrics: PrometheusMetrics) -> tuple[int, dict[str, Any]]:
-    status, content_type, body = probe(bot, metrics, "/healthz")
+def health(bot: Bot, metrics: PrometheusMetrics, starting: list[str] | None = None) -> tuple[int, dict[str, Any]]:
+    status, content_type, body = probe(bot, metrics, "/healthz", starting)
     assert content_type.startswith("application/json")
     return status, json.loads(body)
 
@@ -53,7 +53,10 @@ def test_healthz_is_200_with_every_check_when_the_store_database_and_model_answe
         assert starting == 503 and not body["checks"]["model"]["ok"]  # nothing loaded yet: not ready
         bot.conversations  # noqa: B018  (what `supportbot run` does before taking questions)
         status, body = health(bot, metrics)
+        waiting, early = health(bot, metrics, starting=["slack"])  # loaded, but Slack's port does not listen yet
     assert status == 200 and body["status"] == "ok", body
+    assert waiting == 503 and not early["checks"]["process"]["ok"]
+    assert "slack not taking questions yet" in early["checks"]["process"]["detail"]
     assert set(body["checks"]) == {"process", "store", "database", "model"}
     assert "handbook" in body["checks"]["store"]["detail"] and "sqlite" in body["checks"]["database"]["detail"]
 

@@ -88,8 +88,7 @@ class Running:
             return body if status == 200 else None
 
         body = until(ready, self, "the process to answer /healthz with 200")
-        # /healthz turns ready once the models are loaded; Slack's port opens a moment later (not part of readiness)
-        until(lambda: self._listening(self.slack_port) or None, self, "Slack's events port to listen")
+        assert self._listening(self.slack_port)  # ready means Slack's events port takes questions, not models loaded
         return body
 
     @staticmethod
