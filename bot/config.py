@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from knowledge.config import (
     SyncConfig,
 )
 
+log = logging.getLogger(__name__)
 DEFAULT_CONFIG_PATH = Path("config/supportbot.yaml")
 CONFIG_ENV = "SUPPORTBOT_CONFIG"
 PROMPT_OVERHEAD = 256  # the template's markers, the language instruction and the question itself
@@ -132,7 +134,11 @@ def installed_platforms() -> dict[str, Platform]:
     "supportbot.platforms", each naming a platform object (adapters/__init__.py)."""
     found: dict[str, Platform] = {}
     for entry in sorted(entry_points(group=PLATFORMS_ENTRY_POINTS), key=lambda e: e.name):
-        platform = entry.load()
+        try:
+            platform = entry.load()
+        except Exception as error:  # a broken plug-in costs its own platform, not every command
+            log.warning("The chat platform plug-in %s (%s) cannot be loaded: %s", entry.name, entry.value, error)
+            continue
         found[platform.name] = platform
     return found
 

@@ -78,7 +78,10 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
     stop_renewing = bot.inflight.keep_alive()
     try:
         desk = BotDesk(bot)
-        starting = lambda: [name for name in chosen if name not in desk.up]  # noqa: E731
+
+        def starting() -> list[str]:  # the platforms not taking questions yet: /healthz is not ready meanwhile
+            return [name for name in chosen if name not in desk.up]
+
         async with serving_ops(bot, metrics, host=server.host, port=server.port, starting=starting):
             adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(desk, settings, chosen)))
             stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())

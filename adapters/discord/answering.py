@@ -39,7 +39,11 @@ async def answer_in_discord(
 ) -> Answer | None:
     """Post the answer into `target` (a thread or a DM) as it grows; never leave the asker in silence. `placed`
     hears "channel id:message id" of the placeholder once posted (kept to be replaced if this process dies)."""
-    return await show_answer(_GrowingAnswer(target, message, can_escalate=can_escalate, placed=placed), events)
+    view = _GrowingAnswer(target, message, can_escalate=can_escalate, placed=placed)
+    try:
+        return await show_answer(view, events)
+    finally:  # also when cut short (the process stops): the typing indicator ends with the answer
+        await view.stop_typing()
 
 
 class _GrowingAnswer:
@@ -74,7 +78,7 @@ class _GrowingAnswer:
         await self._edit(progress_text(text))
 
     async def finish(self, answer: Answer, text: str) -> None:
-        await self._stop_typing()
+        await self.stop_typing()
         assert self._placeholder is not None
         await _finish(self._target, self._placeholder, answer, can_escalate=self._can_escalate)
 
@@ -82,7 +86,7 @@ class _GrowingAnswer:
         """The store, the model worker or Discord failed: an apology, and the cause in the log."""
         log.error("Answering question %s in Discord channel %s failed", self._message.id, self._message.channel,
                   exc_info=error, extra={"question_id": self._message.id})  # fmt: skip
-        await self._stop_typing()
+        await self.stop_typing()
         apology = say("failed", "en")
         if self._placeholder is not None:
             await self._placeholder.edit(content=apology)
@@ -93,7 +97,7 @@ class _GrowingAnswer:
         assert self._placeholder is not None
         await self._placeholder.edit(content=content)
 
-    async def _stop_typing(self) -> None:
+    async def stop_typing(self) -> None:
         if self._typing is not None:
             typing, self._typing = self._typing, None
             await typing.__aexit__(None, None, None)

@@ -89,7 +89,8 @@ def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
     return path
 
 
-def supportbot(installed: Path | None, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def supportbot(installed: Path | str | None, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`installed`: where plug-ins are installed (a path list, as PYTHONPATH takes it)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if installed is not None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(installed), env.get("PYTHONPATH", "")) if p)
@@ -123,3 +124,14 @@ def test_doctor_checks_the_installed_platform(installed: Path, config: Path) -> 
 def test_without_the_plugin_its_section_is_an_unknown_key(config: Path) -> None:
     done = supportbot(None, "run", "console", "--config", str(config))
     assert done.returncode == 2 and "console: unknown key" in done.stderr
+
+
+def test_a_broken_plugin_costs_its_own_platform_only(installed: Path, config: Path, tmp_path: Path) -> None:
+    info = tmp_path / "broken_platform-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-platform\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[supportbot.platforms]\nbroken = no_such_module:PLATFORM\n")
+    both = os.pathsep.join((str(installed), str(tmp_path)))
+    done = supportbot(both, "doctor", "--json", "--config", str(config))
+    assert "broken" in done.stderr and "cannot be loaded" in done.stderr
+    assert {c["name"] for c in json.loads(done.stdout)["checks"]} >= {"console", "slack", "discord"}
