@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO
 from bot.engines.choice import stand_in_location
-from tests.fixtures.ports import free_port
+from tests.fixtures.ports import free_port, listening
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
 
@@ -90,14 +89,6 @@ def answers(url: str, headers: dict[str, str] | None = None) -> Callable[[], boo
     return probe
 
 
-def listening(port: int) -> Callable[[], bool]:
-    def probe() -> bool:
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    return probe
-
-
 def start_chroma(processes: Processes, folder: Path) -> str:
     binary = Path(sys.executable).parent / "chroma"
     port = free_port()
@@ -137,4 +128,4 @@ def start_bot(processes: Processes, name: str, *, config: Path, port: int, secre
     """`supportbot run slack` in HTTP mode; it listens only once its models are loaded."""
     env = os.environ | secrets | {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     processes.start(name, [sys.executable, "-m", "adapters.cli", "run", "slack", "--config", str(config)], env=env)
-    processes.wait_until(name, listening(port), timeout=300)
+    processes.wait_until(name, lambda: listening(port), timeout=300)

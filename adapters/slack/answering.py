@@ -76,8 +76,6 @@ class _GrowingAnswer:
         await self._post_placeholder()
 
     async def queued(self, position: int) -> None:
-        if position == 0:  # received: start() has already shown the status or the placeholder
-            return
         if self._ts is None and self._native is not None and self._native.allowed:
             await self._status(queued_text(position).rstrip(" ▍"))
         elif self._ts is not None and not self._streaming:

@@ -129,7 +129,8 @@ class ExtractiveAnswerer:
                 retrieved: int) -> np.ndarray:  # fmt: skip
         """Per unit: its cosine to the question relative to the others', its share of the question's terms, and its
         page's rank. Only the max_embedded most likely units are embedded (about 5 ms each on a CPU core)."""
-        lexical = _lexical(question, [unit.text for unit in units])
+        stated = [facts(unit.text) for unit in units]  # for the question's terms, and for what is new to it
+        lexical = _lexical(question, [unit.text for unit in units], stated)
         prior = np.array([RANK_PRIOR[rank[u.passage]] if rank[u.passage] < len(RANK_PRIOR) else 0.0 for u in units])
         found = np.array([u.passage < retrieved for u in units], dtype=np.float64)  # not only read around them
         likely = np.argsort(-(LEXICAL_WEIGHT * lexical + prior + 0.2 * found), kind="stable")[: self._max_embedded]
@@ -141,7 +142,7 @@ class ExtractiveAnswerer:
         scores = np.full(len(units), -np.inf)
         scores[likely] = (cosines - middle) / max(top - middle, 1e-6)  # 1 for the best unit, 0 for the median one
         asked = facts(question)
-        telling = np.array([any(strong(f) and f not in asked for f in facts(u.text)) for u in units], dtype=np.float64)
+        telling = np.array([any(strong(f) and f not in asked for f in found) for found in stated], dtype=np.float64)
         return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
@@ -264,23 +265,23 @@ def _with_heading(unit: Unit, hit: Hit) -> str:
     return f"{place}: {unit.header.splitlines()[0] if unit.header else ''}\n{unit.text}" if place else unit.text
 
 
-def _terms(text: str) -> set[str]:
+def _terms(text: str, stated: frozenset[str] | None = None) -> set[str]:
     """Words cut to a five-letter stem (install, installing, installation alike), CJK as character pairs, and the
-    hard facts (numbers, names) whole."""
+    hard facts (numbers, names) whole (`stated`: the text's facts, when they are found already)."""
     terms: set[str] = set()
     for word in _WORDS.findall(text.lower()):
         if _CJK.search(word):
             terms.update(word[i : i + 2] for i in range(max(len(word) - 1, 1)))
         elif len(word) > 2 or word.isdigit():
             terms.add(word[:5])
-    terms.update(fact.lower() for fact in facts(text))
+    terms.update(fact.lower() for fact in (facts(text) if stated is None else stated))
     return terms
 
 
-def _lexical(question: str, texts: list[str]) -> np.ndarray:
+def _lexical(question: str, texts: list[str], stated: list[frozenset[str]]) -> np.ndarray:
     """Per unit, the share of the question's terms it holds, each term weighted by its rarity among the units."""
     asked = _terms(question)
-    held = [_terms(text) for text in texts]
+    held = [_terms(text, found) for text, found in zip(texts, stated, strict=True)]
     if not asked:
         return np.zeros(len(texts))
     counts = {term: sum(term in h for h in held) for term in asked}

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from bot.language import say
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload, signed_request
 from tests.conftest import REPO, synced_example_config
 from tests.fixtures.held_model import HeldModel
-from tests.fixtures.ports import free_port
+from tests.fixtures.ports import free_port, listening
 
 SECRET, TOKEN = "serve-signing-secret", "xoxb-serve-test-token-123456"
 VPN = "How do I connect to the VPN from home?"
@@ -88,16 +87,8 @@ class Running:
             return body if status == 200 else None
 
         body = until(ready, self, "the process to answer /healthz with 200")
-        assert self._listening(self.slack_port)  # ready means Slack's events port takes questions, not models loaded
+        assert listening(self.slack_port)  # ready means Slack's events port takes questions, not models loaded
         return body
-
-    @staticmethod
-    def _listening(port: int) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            return False
-        return True
 
     def ask(self, text: str, *, ts: str) -> None:
         payload = copy.deepcopy(load_payload("app_mention"))
