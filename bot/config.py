@@ -24,6 +24,7 @@ from knowledge.config import (
     Section,
     SyncConfig,
 )
+from knowledge.database import sqlite_url
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG_PATH = Path("config/supportbot.yaml")
@@ -102,6 +103,8 @@ class PlatformConfig(Section):
     # Where anyone may join or write to the bot (a community server, its DMs): what an unmapped channel or a DM
     # may read is checked by `doctor`, and defaults to public collections only.
     open_to_strangers: ClassVar[bool] = False
+    # Every environment variable of the platform that holds a secret, whichever mode it runs in: masked in logs.
+    secret_env: ClassVar[tuple[str, ...]] = ()
 
     def required_tokens(self) -> tuple[str, ...]:
         """The environment variables the platform cannot start without."""
@@ -218,6 +221,11 @@ class Settings(Section):
                 "raise it or lower those"
             )
         return self
+
+    @property
+    def database_url(self) -> str:
+        """database.url, else the SQLite file under the data directory."""
+        return self.database.url or sqlite_url(self.data_dir)
 
     @property
     def platforms(self) -> dict[str, PlatformConfig]:

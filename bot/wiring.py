@@ -22,7 +22,7 @@ from bot.language import shared_detector
 from bot.operations.observer import Observer, Unobserved
 from bot.queue import GenerationQueue
 from bot.records import Records
-from knowledge.database import open_database, sqlite_url
+from knowledge.database import open_database
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.lexical import LexicalIndex
 from knowledge.lexical_store import LexicalStore, MirroredStore
@@ -48,11 +48,6 @@ def embedding_threads(settings: Settings, *, serving: bool) -> int | None:
     return 1 if resolve_backend(settings.generator.backend) in ("llamacpp", "openai") else None
 
 
-def database_url(settings: Settings) -> str:
-    """database.url, else the SQLite file under the data directory."""
-    return settings.database.url or sqlite_url(settings.data_dir)
-
-
 def calibration_stamp(knowledge: Knowledge, collections: Sequence[str]) -> str:
     """What an abstention calibration is valid for: the embedding model and each collection's content, whose
     version every write bumps (a sync that changes nothing keeps it)."""
@@ -74,7 +69,7 @@ class Knowledge:
     def manifest(self) -> Manifest:
         if self.settings.database.url is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        url = database_url(self.settings)
+        url = self.settings.database_url
         return Manifest(open_database(url, auto_upgrade=self.settings.database.auto_upgrade))
 
     @cached_property

@@ -69,6 +69,14 @@ def test_chat_platforms_reach_the_bot_only_through_the_desk() -> None:
     assert not wrong
 
 
+def test_no_adapter_imports_the_wiring() -> None:
+    """The wiring (bot/wiring.py) is where the bot is built; adapters see it through doors: the chat platforms
+    through the desk (bot/desk.py), the process host (the CLI, `supportbot run`, its ops endpoints) through
+    bot/host.py."""
+    wrong = [f"{p.relative_to(REPO)}: {m}" for p, m in imports("adapters") if m == "bot.wiring"]
+    assert not wrong
+
+
 def test_the_bot_and_the_knowledge_name_no_chat_platform() -> None:
     """Platforms are plug-ins (adapters/__init__.py): bot/ and knowledge/ work for any of them, and say so by not
     naming one, in code, comments or data."""

@@ -15,19 +15,18 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from adapters.answering import show_answer
-from adapters.cli.knowledge_commands import UsageError
 from bot.config import Settings
+from bot.host import Host
 from bot.messages import Answer, AnswerEvent, IncomingMessage, Preview, Queued, answer_events
-from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
 
 
-def open_bot(settings: Settings) -> Bot:
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line, highlight=False))
-    if not any(knowledge.manifest.status(c.name).last_sync for c in settings.collections):
-        raise UsageError("The knowledge base has never been synced; run `supportbot sync` first.")
-    return Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
+def open_host(settings: Settings) -> Host:
+    host = Host.open(settings, progress=lambda line: err.print(line, highlight=False),
+                     warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))  # fmt: skip
+    host.require_synced([c.name for c in settings.collections])
+    return host
 
 
 def message(text: str, *, channel: str | None, thread: str) -> IncomingMessage:
@@ -37,16 +36,16 @@ def message(text: str, *, channel: str | None, thread: str) -> IncomingMessage:
 
 
 def ask(settings: Settings, question: str, *, channel: str | None, as_json: bool) -> None:
-    bot = open_bot(settings)
+    host = open_host(settings)
     incoming = message(question, channel=channel, thread=uuid.uuid4().hex)
     if as_json:
-        print(json.dumps(bot.conversations.answer(incoming).as_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(host.answer(incoming).as_dict(), ensure_ascii=False, indent=2))
         return
-    show(bot.conversations.stream(incoming))
+    show(host.stream(incoming))
 
 
 def chat(settings: Settings, *, channel: str | None) -> None:
-    bot = open_bot(settings)
+    host = open_host(settings)
     thread = uuid.uuid4().hex
     err.print("Ask a question (an empty line or Ctrl-D ends the chat).", highlight=False)
     while True:
@@ -56,7 +55,7 @@ def chat(settings: Settings, *, channel: str | None) -> None:
             return
         if not question:
             return
-        show(bot.conversations.stream(message(question, channel=channel, thread=thread)))
+        show(host.stream(message(question, channel=channel, thread=thread)))
 
 
 def show(stream: Iterable[str | Queued | Preview | Answer], *, console: Console = err) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.wiring import database_url
 from knowledge.database import masked, upgrade_database
 
 
 def upgrade(settings: Settings) -> None:
     if settings.database.url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = database_url(settings)
+    url = settings.database_url
     done = upgrade_database(url)
     if done.before == done.after:
         print(f"The database at {masked(url)} is already at schema revision {done.after}.")

@@ -11,14 +11,14 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from adapters.cli.answer_commands import message, open_bot
+from adapters.cli.answer_commands import message, open_host
 from adapters.cli.knowledge_commands import UsageError, err, out
 from adapters.cli.knowledge_commands import _chosen as chosen_collections
 from bot.checks.evaluation import AnswerEvaluation, AnswerQuestion, evaluate_answers, read_answer_questions
 from bot.config import Settings
+from bot.host import Host
 from bot.language import LinguaDetector
 from bot.messages import Answer
-from bot.wiring import Knowledge
 from knowledge.evaluation import DEPTH, Evaluation, QuestionsError, evaluate, read_questions
 
 _BAR = (TextColumn("questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -30,14 +30,13 @@ def retrieval(settings: Settings, questions_file: Path, *, collections: list[str
     except QuestionsError as error:
         raise UsageError(str(error)) from None
     chosen = chosen_collections(settings, collections)
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line))
-    if not any(knowledge.manifest.status(name).last_sync for name in chosen):
-        raise UsageError("The knowledge base has never been synced; run `supportbot sync` first.")
+    host = Host.open(settings, progress=lambda line: err.print(line))
+    host.require_synced(chosen)
 
     languages = {question.question: question.language for question in questions}
 
     def search(text: str) -> list[str]:  # in the asker's language, as a translated page is cited to the asker
-        hits = knowledge.retriever.search(text, collections=chosen, k=DEPTH, language=languages.get(text))
+        hits = host.search(text, collections=chosen, k=DEPTH, language=languages.get(text))
         return [hit.path for hit in hits]
 
     with Progress(*_BAR, console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -76,18 +75,17 @@ def answers(settings: Settings, questions_file: Path, *, collections: list[str],
         raise UsageError(str(error)) from None
     chosen = chosen_collections(settings, collections)
     scoped = settings.model_copy(update={"bot": settings.bot.model_copy(update={"default_collections": chosen})})
-    bot = open_bot(scoped)
-    conversations = bot.conversations
+    host = open_host(scoped)
 
     def ask(question: AnswerQuestion) -> tuple[Answer, float]:
         started = time.perf_counter()
-        answer = conversations.answer(message(question.question, channel="eval", thread=uuid.uuid4().hex))
+        answer = host.answer(message(question.question, channel="eval", thread=uuid.uuid4().hex))
         return answer, time.perf_counter() - started
 
     detector = LinguaDetector()
     with Progress(*_BAR, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("questions", total=len(questions))
-        result = evaluate_answers(questions, ask=ask, detect=detector.detect, model=bot.generator.name,
+        result = evaluate_answers(questions, ask=ask, detect=detector.detect, model=host.model,
                                   progress=lambda: bar.advance(task))  # fmt: skip
     if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import Settings
-from bot.wiring import Knowledge
+from bot.host import Host
 from knowledge.sync import SyncReport
 from knowledge.sync_lock import SyncAlreadyRunning, process_holder
 
@@ -48,7 +48,8 @@ def _chosen(settings: Settings, names: list[str]) -> list[str]:
 
 def sync(settings: Settings, names: list[str], *, dry_run: bool, rebuild: bool, as_json: bool) -> None:
     chosen = _chosen(settings, names)
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line))
+    host = Host.open(settings, progress=lambda line: err.print(line))
+    holder = process_holder("cli")
     reports: list[SyncReport] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[file]}", style="dim"))  # fmt: skip
@@ -56,7 +57,8 @@ def sync(settings: Settings, names: list[str], *, dry_run: bool, rebuild: bool, 
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         for name in chosen:
             try:
-                reports.append(_sync_one(knowledge, name, dry_run=dry_run, rebuild=rebuild, bar=bar))
+                reports.append(host.sync(name, holder=holder, dry_run=dry_run, rebuild=rebuild,
+                                         progress=BarProgress(bar)))  # fmt: skip
             except SyncAlreadyRunning as error:  # the other collections still sync
                 busy.append(str(error))
     if as_json:
@@ -66,16 +68,6 @@ def sync(settings: Settings, names: list[str], *, dry_run: bool, rebuild: bool, 
             _print_report(report)
     if busy:
         raise UsageError(" ".join(busy))
-
-
-def _sync_one(knowledge: Knowledge, name: str, *, dry_run: bool, rebuild: bool, bar: Progress) -> SyncReport:
-    holder = process_holder("cli")
-    if rebuild and not dry_run:
-        with knowledge.sync_locks.hold(name, holder=holder):  # never drop what a running sync is writing
-            knowledge.store.drop(name)
-            knowledge.manifest.forget_collection(name)
-    collection = knowledge.settings.collection(name)
-    return knowledge.syncer.sync(collection, dry_run=dry_run, progress=BarProgress(bar), holder=holder)
 
 
 def _print_report(report: SyncReport) -> None:
@@ -95,10 +87,9 @@ def _print_report(report: SyncReport) -> None:
 
 def search(settings: Settings, text: str, *, collections: list[str], k: int, as_json: bool) -> None:
     chosen = _chosen(settings, collections)
-    knowledge = Knowledge(settings, progress=lambda line: err.print(line))
-    if not any(knowledge.manifest.status(name).last_sync for name in chosen):
-        raise UsageError("The knowledge base has never been synced; run `supportbot sync` first.")
-    hits = knowledge.retriever.search(text, collections=chosen, k=k)
+    host = Host.open(settings, progress=lambda line: err.print(line))
+    host.require_synced(chosen)
+    hits = host.search(text, collections=chosen, k=k)
     if as_json:
         fields = ("score", "collection", "path", "title", "heading", "text", "url", "position")
         print(json.dumps([{f: asdict(h)[f] for f in fields} for h in hits], ensure_ascii=False, indent=2))
@@ -112,8 +103,8 @@ def search(settings: Settings, text: str, *, collections: list[str], k: int, as_
 
 
 def status(settings: Settings, *, as_json: bool) -> None:
-    knowledge = Knowledge(settings)
-    rows = {c.name: knowledge.manifest.status(c.name) for c in settings.collections}
+    host = Host.open(settings)
+    rows = {c.name: host.status(c.name) for c in settings.collections}
     if as_json:
         data = {name: {"files": s.files, "chunks": s.chunks,
                        "last_sync": s.last_sync.isoformat() if s.last_sync else None,

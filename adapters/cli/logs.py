@@ -1,15 +1,16 @@
 """Logging for the command line: to stderr, as text or one JSON object a line, every secret from the
-environment masked wherever it appears."""
+environment masked wherever it appears: each installed chat platform's tokens, the model server's key."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
-SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN", "OPENAI_API_KEY")
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"  # generator.api_key_env's usual name; the config's own is added once read
 _MASK = "[secret]"
 LogFormat = Literal["text", "json"]
 
@@ -17,9 +18,15 @@ LogFormat = Literal["text", "json"]
 class RedactSecrets(logging.Filter):
     """Replaces the values of secret environment variables in every log record, tracebacks included."""
 
-    def __init__(self, names: tuple[str, ...] = SECRET_ENV) -> None:
+    def __init__(self, names: Iterable[str] | None = None) -> None:
         super().__init__()
-        self._secrets = [v for v in (os.environ.get(n, "") for n in names) if len(v) >= 6]
+        self._secrets: list[str] = []
+        self.protect(secret_env() if names is None else names)
+
+    def protect(self, names: Iterable[str]) -> None:
+        """Masks these environment variables' values too (e.g. the config's generator.api_key_env)."""
+        found = (os.environ.get(name, "") for name in names)
+        self._secrets += [value for value in found if len(value) >= 6 and value not in self._secrets]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -33,6 +40,21 @@ class RedactSecrets(logging.Filter):
                 record.exc_text = record.exc_text.replace(secret, _MASK)
         record.msg, record.args = message, None
         return True
+
+
+def secret_env() -> list[str]:
+    """The installed chat platforms' secret variables and the model server's usual key variable."""
+    from adapters import platforms
+
+    return [DEFAULT_KEY_ENV, *(name for p in platforms().values() for name in p.config.secret_env)]
+
+
+def protect_secrets(names: Iterable[str]) -> None:
+    """Masks these variables' values in the lines of the handlers setup_logging installed."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactSecrets):
+                found.protect(names)
 
 
 class TextLines(logging.Formatter):

@@ -15,6 +15,7 @@ from adapters.cli import answer_commands, knowledge_commands
 from adapters.start_error import StartError
 from bot.config import ConfigError, Settings, find_config, load_settings
 from bot.engines import GeneratorUnavailable
+from bot.host import NeverSynced
 from knowledge.database import DatabaseError
 from knowledge.embedder import EmbeddingModelError
 from knowledge.store import StoreError
@@ -61,10 +62,13 @@ def log_format_of(explicit: str | None) -> str:
 
 def settings_from(config: Path | None, verbose: bool, *, log_format: str | None = None,
                   level: int = logging.WARNING) -> Settings:  # fmt: skip
-    from adapters.cli.logs import setup_logging
+    from adapters.cli.logs import protect_secrets, setup_logging
 
     setup_logging(verbose, log_format="json" if log_format_of(log_format) == "json" else "text", level=level)
-    return load_settings(find_config(config))
+    settings = load_settings(find_config(config))
+    if settings.generator.api_key_env:
+        protect_secrets([settings.generator.api_key_env])
+    return settings
 
 
 @app.command()
@@ -223,6 +227,7 @@ def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose:
 
 KNOWN_ERRORS = (
     StoreError, EmbeddingModelError, GeneratorUnavailable, DatabaseError, knowledge_commands.UsageError, StartError,
+    NeverSynced,
 )  # fmt: skip
 
 

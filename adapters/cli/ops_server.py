@@ -5,24 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from adapters.start_error import StartError
-from bot.operations.health import Check, health_checks
+from bot.operations.health import Check
 from bot.operations.metrics import PrometheusMetrics
-from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
-Starting = Callable[[], list[str]]  # the chat platforms not taking questions yet
+Checks = Mapping[str, Callable[[], Check]]  # by name, each a blocking call (bot/operations/health.py)
 CHECK_TIMEOUT = 8.0  # below the usual 10 s probe timeout of load balancers and Kubernetes
 
 
-async def healthz(bot: Bot, starting: Starting = list) -> tuple[int, dict[str, object]]:
+async def healthz(checks: Checks) -> tuple[int, dict[str, object]]:
     """Every check at once, each in a worker thread under a timeout: a hung store fails its check, not the probe."""
-    checks = health_checks(bot, starting)
 
     async def run(name: str) -> Check:
         try:
@@ -37,9 +35,9 @@ async def healthz(bot: Bot, starting: Starting = list) -> tuple[int, dict[str, o
     return (200 if healthy else 503), body
 
 
-def ops_app(bot: Bot, metrics: PrometheusMetrics, starting: Starting = list) -> web.Application:
+def ops_app(checks: Checks, metrics: PrometheusMetrics) -> web.Application:
     async def health(_: web.Request) -> web.Response:
-        status, body = await healthz(bot, starting)
+        status, body = await healthz(checks)
         return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     async def prometheus(_: web.Request) -> web.Response:
@@ -54,16 +52,14 @@ def ops_app(bot: Bot, metrics: PrometheusMetrics, starting: Starting = list) -> 
 
 
 @asynccontextmanager
-async def serving_ops(bot: Bot, metrics: PrometheusMetrics, *, host: str, port: int | None,
-                      starting: Starting = list) -> AsyncIterator[None]:  # fmt: skip
-    """The endpoints for the duration of the block; port None serves nothing. /healthz is not ready while
-    `starting` names a chat platform that does not take questions yet."""
+async def serving_ops(checks: Checks, metrics: PrometheusMetrics, *, host: str,
+                      port: int | None) -> AsyncIterator[None]:  # fmt: skip
+    """The endpoints for the duration of the block; port None serves nothing. /healthz is 200 when every check
+    passes (its process check fails while a chat platform does not take questions yet, and while stopping)."""
     if port is None:
         yield
         return
-    runner = web.AppRunner(
-        ops_app(bot, metrics, starting), access_log=None
-    )  # probes every few seconds would drown the log
+    runner = web.AppRunner(ops_app(checks, metrics), access_log=None)  # probes every few s would drown the log
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -19,9 +19,10 @@ from adapters.cli.knowledge_commands import UsageError
 from adapters.cli.ops_server import serving_ops
 from adapters.start_error import StartError
 from bot.config import PlatformConfig, Settings
-from bot.desk import BotDesk, Desk
+from bot.desk import Desk
+from bot.drain import Drain
+from bot.host import Host
 from bot.operations.metrics import PrometheusMetrics
-from bot.wiring import Bot, Knowledge
 
 err = Console(stderr=True)
 log = logging.getLogger(__name__)
@@ -43,21 +44,20 @@ def serve(settings: Settings, platform: str | None) -> None:
         sections = " or ".join(f"`{name}:`" for name in known)
         raise UsageError(f"No chat adapter is enabled: add a {sections} section to the config.")
     metrics = PrometheusMetrics()  # this process's registry, passed down; nothing global
-    knowledge = Knowledge(
-        settings, progress=lambda line: err.print(line, highlight=False), observer=metrics, serving=True
-    )
-    bot = Bot(knowledge, warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False))
-    for name in knowledge.manifest.never_synced([c.name for c in settings.collections]):  # logged: JSON stays JSON
+    host = Host.open(settings, progress=lambda line: err.print(line, highlight=False),
+                     warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False),
+                     observer=metrics, serving=True)  # fmt: skip
+    for name in host.never_synced([c.name for c in settings.collections]):  # logged: JSON stays JSON
         log.warning("Collection %s has never completed a sync (none was run, or the first one died): the bot cannot "
                     "answer from it until `supportbot sync %s` completes.", name, name)  # fmt: skip
     try:
-        asyncio.run(_serve_all(bot, metrics, settings, chosen))
+        asyncio.run(_serve_all(host, metrics, settings, chosen))
     except StartError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
 
 
-async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, chosen: list[str]) -> None:
+async def _serve_all(host: Host, metrics: PrometheusMetrics, settings: Settings, chosen: list[str]) -> None:
     """Every chosen adapter in one event loop around one bot; the first to fail stops the rest; SIGTERM or Ctrl-C
     drains, and a second one cuts the drain short (those in flight are still told)."""
     stopping = asyncio.Event()
@@ -67,7 +67,7 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
         received.append(number.name)
         if stopping.is_set():
             log.warning("%s again: not waiting for the questions in flight any longer", number.name)
-            bot.drain.hurry()
+            host.drain.hurry()
         stopping.set()
 
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -75,14 +75,14 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
     server = settings.server
     # The leases of the questions this process answers, renewed while it lives: once it dies they lapse, and
     # another process of the fleet (or this one, restarted) answers them (adapters/recovery.py).
-    stop_renewing = bot.inflight.keep_alive()
+    stop_renewing = host.keep_alive()
     try:
-        desk = BotDesk(bot)
+        desk = host.desk
 
         def starting() -> list[str]:  # the platforms not taking questions yet: /healthz is not ready meanwhile
             return [name for name in chosen if name not in desk.up]
 
-        async with serving_ops(bot, metrics, host=server.host, port=server.port, starting=starting):
+        async with serving_ops(host.health_checks(starting), metrics, host=server.host, port=server.port):
             adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(desk, settings, chosen)))
             stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
             await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,7 +90,7 @@ async def _serve_all(bot: Bot, metrics: PrometheusMetrics, settings: Settings, c
                 stop.cancel()
                 adapters.result()  # a start-up error, told by serve()
                 return
-            await drain(bot, seconds=server.drain_seconds, why=received[0])
+            await drain(host.drain, seconds=server.drain_seconds, why=received[0])
             adapters.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await adapters
@@ -108,16 +108,16 @@ async def _run(platform: ChatPlatform, desk: Desk, section: PlatformConfig) -> N
     await platform.run(desk, section)
 
 
-async def drain(bot: Bot, *, seconds: float, why: str = "SIGTERM") -> None:
-    """No new questions; those in flight get `seconds` to finish (or until `bot.drain.hurry()`), then the rest are
+async def drain(questions: Drain, *, seconds: float, why: str = "SIGTERM") -> None:
+    """No new questions; those in flight get `seconds` to finish (or until `questions.hurry()`), then the rest are
     told they were interrupted. The waits run in a thread so the event loop goes on posting the answers meanwhile."""
-    bot.drain.close()
+    questions.close()
     log.info("%s: taking no new questions; %d in flight get up to %g s to finish (again to stop sooner)",
-             why, bot.drain.in_flight(), seconds)  # fmt: skip
-    if await asyncio.to_thread(bot.drain.wait_idle, seconds, or_hurried=True):
+             why, questions.in_flight(), seconds)  # fmt: skip
+    if await asyncio.to_thread(questions.wait_idle, seconds, or_hurried=True):
         return
     log.warning("%d questions still in flight after %g s: telling their askers they were interrupted",
-                bot.drain.in_flight(), seconds)  # fmt: skip
-    bot.drain.interrupt()
-    if not await asyncio.to_thread(bot.drain.wait_idle, INTERRUPT_GRACE):
-        log.error("%d questions could not be told of the stop within %g s", bot.drain.in_flight(), INTERRUPT_GRACE)
+                questions.in_flight(), seconds)  # fmt: skip
+    questions.interrupt()
+    if not await asyncio.to_thread(questions.wait_idle, INTERRUPT_GRACE):
+        log.error("%d questions could not be told of the stop within %g s", questions.in_flight(), INTERRUPT_GRACE)

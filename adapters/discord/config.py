@@ -14,6 +14,7 @@ class DiscordConfig(PlatformConfig):
     """Token: DISCORD_TOKEN, from the environment."""
 
     open_to_strangers: ClassVar[bool] = True  # anyone may join a server or DM the bot
+    secret_env: ClassVar[tuple[str, ...]] = ("DISCORD_TOKEN",)
     api_base_url: str = "https://discord.com/api/v10"
     answer_channels: list[str] = Field(default_factory=list)
     auto_answer_channels: list[str] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -13,6 +13,7 @@ class SlackConfig(PlatformConfig):
     """Tokens: SLACK_BOT_TOKEN, SLACK_APP_TOKEN (socket mode), SLACK_SIGNING_SECRET (http mode), from the
     environment only."""
 
+    secret_env: ClassVar[tuple[str, ...]] = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
     mode: Literal["socket", "http"] = "socket"
     port: int = Field(default=3000, ge=1, le=65535)
     api_base_url: str = "https://slack.com/api/"

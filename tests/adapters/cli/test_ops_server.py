@@ -12,6 +12,7 @@ import pytest
 from aiohttp import ClientSession
 
 from adapters.cli.ops_server import serving_ops
+from bot.operations.health import health_checks
 from bot.operations.metrics import PrometheusMetrics
 from bot.wiring import Bot
 from tests.bot.test_drain import bot_over
@@ -30,7 +31,7 @@ def probe(bot: Bot, metrics: PrometheusMetrics, path: str, starting: list[str] |
     async def get() -> tuple[int, str, str]:
         port = free_port()
         async with (
-            serving_ops(bot, metrics, host="127.0.0.1", port=port, starting=lambda: starting or []),
+            serving_ops(health_checks(bot, lambda: starting or []), metrics, host="127.0.0.1", port=port),
             ClientSession() as http,
             http.get(f"http://127.0.0.1:{port}{path}") as response,
         ):
