@@ -29,9 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import benchmarks.common  # noqa: F401  (the shared environment)
 from adapters.cli.eval_command import print_evaluation
@@ -39,6 +40,7 @@ from benchmarks.gnome_questions import term_questions, translated_questions
 from bot.config import Settings
 from bot.wiring import Knowledge
 from knowledge.evaluation import DEPTH, Evaluation, Question, evaluate
+from knowledge.sync import SyncReport
 
 PACKAGE = "gnome-user-docs"
 MODES = ("dense", "hybrid")
@@ -97,19 +99,27 @@ def measure(knowledge: Knowledge, questions: list[Question]) -> tuple[Evaluation
     return evaluate(questions, search=search), latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="bundled:multilingual-e5-small", help="embedding model (as in config)")
-    parser.add_argument("--limit", type=int, default=None, help="index only N pages (a quick run)")
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=["dense", "hybrid"], help="retrieval to compare")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "supportbot-gnome-help")
-    parser.add_argument("--json", action="store_true", help="print {mode: evaluation} as JSON")
-    args = parser.parse_args()
-    help_dir = unpack(args.work / "package")
-    run, names = prepare(args, help_dir)
+@dataclass
+class GnomeIndex:
+    """gnome-help indexed under the work folder (incrementally: a second run reuses it)."""
+
+    help_dir: Path  # the unpacked package's help folder, every language
+    run: Path  # this model's (and limit's) folder: the pages, the data directory, the configs
+    config: dict[str, Any]  # the settings, as the YAML would hold them
+    knowledge: Knowledge
+    names: list[str]  # the pages copied
+    kept: list[str]  # those indexed (with body text)
+    report: SyncReport
+    loaded: float  # seconds to load (or build) the model
+    synced: float  # seconds to sync
+
+
+def index(model: str, *, limit: int | None, work: Path) -> GnomeIndex:
+    help_dir = unpack(work / "package")
+    run, names = prepare(argparse.Namespace(model=model, limit=limit, work=work), help_dir)
     config = {
         "data_dir": str((run / "data").resolve()),
-        "embedding": {"model": args.model},
+        "embedding": {"model": model},
         "collections": [{"name": "gnome-help", "paths": [str((run / "gnome-help").resolve())]}],
     }
     knowledge = Knowledge(Settings.model_validate(config), progress=lambda line: print(line, file=sys.stderr))
@@ -122,15 +132,29 @@ def main() -> None:
     records = knowledge.manifest.files("gnome-help").values()
     indexed = {r.path for r in records if r.content_hash and r.error is None}
     kept = [name for name in names if name in indexed]
-    asked, untranslated = translated_questions(help_dir, kept)
-    asked += term_questions(run / "gnome-help", kept)
+    return GnomeIndex(help_dir, run, config, knowledge, names, kept, report, loaded, synced)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="bundled:multilingual-e5-small", help="embedding model (as in config)")
+    parser.add_argument("--limit", type=int, default=None, help="index only N pages (a quick run)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["dense", "hybrid"], help="retrieval to compare")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "supportbot-gnome-help")
+    parser.add_argument("--json", action="store_true", help="print {mode: evaluation} as JSON")
+    args = parser.parse_args()
+    built = index(args.model, limit=args.limit, work=args.work)
+    run, config, knowledge = built.run, built.config, built.knowledge
+    asked, untranslated = translated_questions(built.help_dir, built.kept)
+    asked += term_questions(run / "gnome-help", built.kept)
     with (run / "questions.jsonl").open("w", encoding="utf-8") as out:
         out.writelines(json.dumps(asdict(q), ensure_ascii=False) + "\n" for q in asked)
     say = partial(print, file=sys.stderr)
-    say(f"model {args.model}: {len(names)} pages, {len(indexed)} indexed ({len(names) - len(indexed)} without body "
-        f"text); {report.chunks_embedded} chunks embedded in this run")  # fmt: skip
+    pages, indexed = len(built.names), len(built.kept)
+    say(f"model {args.model}: {pages} pages, {indexed} indexed ({pages - indexed} without body text); "
+        f"{built.report.chunks_embedded} chunks embedded in this run")  # fmt: skip
     say(f"untranslated pages left out: {json.dumps(untranslated)}")
-    say(f"model load {loaded:.1f} s; sync {synced:.1f} s")
+    say(f"model load {built.loaded:.1f} s; sync {built.synced:.1f} s")
     results = {}
     for mode in args.modes:
         settings = Settings.model_validate({**config, "retrieval": {"hybrid": mode == "hybrid"}})

@@ -21,3 +21,19 @@ def test_every_benchmark_imports_as_a_module_from_the_repository_root() -> None:
     done = subprocess.run([sys.executable, "-c", imports], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(BENCHMARKS) >= 19
+
+
+def test_the_real_question_set_asks_every_page_in_each_of_the_nine_languages() -> None:
+    """benchmarks/data/gnome_real.jsonl: the same 30 questions written in each language the model answers in, so a
+    language's recall is comparable with another's (the gold pages are checked against the index by the benchmark)."""
+    from collections import defaultdict
+
+    from knowledge.evaluation import read_questions
+
+    questions = read_questions(REPO / "benchmarks" / "data" / "gnome_real.jsonl")
+    golds: dict[str, list[str]] = defaultdict(list)
+    for question in questions:
+        golds[question.language].append(question.gold)
+    assert set(golds) == {"en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"}
+    assert all(pages == golds["en"] for pages in golds.values()) and len(set(golds["en"])) == 30
+    assert len({q.question for q in questions}) == len(questions)
