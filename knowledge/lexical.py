@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import unicodedata
@@ -46,7 +45,7 @@ MIN_SHARED_WORDS = 0.5
 # language. What the embedding blurs, and words find, is a name or code: a bare one (at most BARE_WORDS words, as
 # someone pastes an error or a command) is looked for whole; in a sentence, only its exact terms are looked for.
 BARE_WORDS = 3
-_WORD = re.compile(rf"[{_CJK}]+|[^\s{_CJK}]+")  # a run of Han, kana or Hangul apart from the words around it
+_WORD = re.compile(r"\S+")
 _EDGE = ".,;:!?¿¡()[]{}<>\"'“”‘’«»"
 _DIGIT, _INNER, _CAMEL = re.compile(r"\d"), re.compile(r"\w[-./_\\:]+\w"), re.compile(r"[a-z][A-Z]")
 
@@ -54,10 +53,10 @@ _DIGIT, _INNER, _CAMEL = re.compile(r"\d"), re.compile(r"\w[-./_\\:]+\w"), re.co
 def exact_terms(query: str) -> str:
     """What of a question the lexical ranking looks for: a bare name, code or command whole; of a sentence, the
     words with a digit (E000007, 1194), inner punctuation (gnome-disks, xorg.conf, C:\\Temp), two capitals or
-    more (UDP, VPN) or a capital inside (iPhone); "" for a sentence with none. A run of Han, kana or Hangul
-    counts as a word every two characters (their words are short, and written without spaces)."""
+    more (UDP, VPN) or a capital inside (iPhone); "" for a sentence with none. Scripts written without spaces
+    (Chinese, Japanese) count as one word, so they are looked for whole, as character pairs."""
     words = _WORD.findall(query)
-    if sum(math.ceil(len(word) / 2) if _IS_CJK.match(word) else 1 for word in words) <= BARE_WORDS:
+    if len(words) <= BARE_WORDS:
         return query
     cores = (word.strip(_EDGE) for word in words)
     return " ".join(
