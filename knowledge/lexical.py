@@ -39,30 +39,6 @@ _STOPWORDS = _stopwords()
 # cost de, es, fr and pt 5-10 points of recall@1; with this gate they keep the dense figures while exact
 # product and command names still gain 30 points (benchmarks/gnome_help.py).
 MIN_SHARED_WORDS = 0.5
-# A question written as a sentence is the embedding's to understand; BM25 over all its everyday words ("second",
-# "screen", "video") ranked pages that merely share them: on gnome-help's real questions (benchmarks/
-# retrieval_quality.py) fusing them cost English 14 points of recall@5 (0.97 dense, 0.83 fused) and helped no
-# language. What the embedding blurs, and words find, is a name or code: a bare one (at most BARE_WORDS words, as
-# someone pastes an error or a command) is looked for whole; in a sentence, only its exact terms are looked for.
-BARE_WORDS = 3
-_WORD = re.compile(r"\S+")
-_EDGE = ".,;:!?¿¡()[]{}<>\"'“”‘’«»"
-_DIGIT, _INNER, _CAMEL = re.compile(r"\d"), re.compile(r"\w[-./_\\:]+\w"), re.compile(r"[a-z][A-Z]")
-
-
-def exact_terms(query: str) -> str:
-    """What of a question the lexical ranking looks for: a bare name, code or command whole; of a sentence, the
-    words with a digit (E000007, 1194), inner punctuation (gnome-disks, xorg.conf, C:\\Temp), two capitals or
-    more (UDP, VPN) or a capital inside (iPhone); "" for a sentence with none. Scripts written without spaces
-    (Chinese, Japanese) count as one word, so they are looked for whole, as character pairs."""
-    words = _WORD.findall(query)
-    if len(words) <= BARE_WORDS:
-        return query
-    cores = (word.strip(_EDGE) for word in words)
-    return " ".join(
-        core for core in cores
-        if _DIGIT.search(core) or _INNER.search(core) or _CAMEL.search(core) or (len(core) > 1 and core.isupper())
-    )  # fmt: skip
 
 
 def tokens(text: str) -> list[str]:
@@ -121,16 +97,12 @@ class LexicalIndex:
         self._background: set[str] = set()
 
     def search(self, query: str, *, collections: Sequence[str], k: int) -> list[LexicalMatch]:
-        """The k best chunks by BM25 over `collections`, best first, for the query's exact terms (the whole query
-        when it is a bare term); only chunks sharing a word with them. None when fewer than half of the query's
-        words occur in these collections at all: a question in another language than the pages."""
+        """The k best chunks by BM25 over `collections`, best first; only chunks sharing a word with the query,
+        and none when fewer than half of the query's words occur in these collections at all."""
         words = tokens(query)
         indexes = {name: self._index(name, wait=False) for name in collections}
         shared = sum(1 for word in words if any(word in index.vocabulary for index in indexes.values()))
         if not words or shared / len(words) < MIN_SHARED_WORDS:
-            return []
-        words = tokens(exact_terms(query))
-        if not words:
             return []
         matches: list[LexicalMatch] = []
         for name, index in indexes.items():

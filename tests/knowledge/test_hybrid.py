@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.wiring import Bot, Knowledge
-from knowledge.lexical import best, exact_terms, tokens
+from knowledge.lexical import best, tokens
 from knowledge.retrieval import fuse
 from tests.adapters.cli.test_main import supportbot
 from tests.conftest import BrokenModel
@@ -65,28 +65,6 @@ def test_an_exact_rare_term_comes_first_only_with_hybrid(open_kb) -> None:  # ty
     assert hybrid.retriever.search(RARE, collections=["kb"], k=1)[0].score == cosine["canon.md"]
     # A question sharing no word with any page is answered by the dense ranking alone, unchanged.
     assert ranked(hybrid, "Wie verbinde ich mich?") == ranked(dense, "Wie verbinde ich mich?")
-
-
-def test_in_a_sentence_only_its_exact_terms_are_looked_for_by_their_words(open_kb) -> None:  # type: ignore[no-untyped-def]
-    """A code pasted into a question still finds its page; the everyday words around it ("paper", "printer",
-    "error") are the embedding's, and a sentence with no name or code is ranked by the embedding alone."""
-    dense = open_kb(hybrid=False)
-    dense.syncer.sync(dense.settings.collection("kb"))
-    hybrid = open_kb(hybrid=True)
-    question = f"Which printer shows the error code {RARE}?"
-    assert ranked(hybrid, question)[0] == "canon.md"
-    everyday = "The printer says the paper is stuck at the back, what should I do now?"
-    assert ranked(hybrid, everyday) == ranked(dense, everyday)
-
-
-def test_exact_terms() -> None:
-    assert exact_terms("E000007") == "E000007"  # a bare term, or two or three words, is looked for whole
-    assert exact_terms("paper jam tray") == "paper jam tray"
-    assert exact_terms("What does error E000007 mean on my Canon?") == "E000007"
-    assert exact_terms("How do I open gnome-disks or /etc/X11/xorg.conf?") == "gnome-disks /etc/X11/xorg.conf"
-    assert exact_terms("Which UDP port does the VPN use on my iPhone?") == "UDP VPN iPhone"
-    assert exact_terms("My wifi keeps dropping every few minutes.") == ""
-    assert exact_terms("VPNに接続するにはどうすればいいですか？") == "VPNに接続するにはどうすればいいですか？"
 
 
 def test_the_lexical_index_follows_syncs(open_kb, folder: Path) -> None:  # type: ignore[no-untyped-def]
