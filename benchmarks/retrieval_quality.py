@@ -72,7 +72,7 @@ def sample(questions: list[Question], per_language: int | None) -> list[Question
 def examples_knowledge(work: Path, model: str, embedder: Embedder) -> dict[str, Any]:
     """The example knowledge base synced under the work folder (incrementally), sharing the loaded model."""
     config = {
-        "data_dir": str((work / "examples" / "data").resolve()),
+        "data_dir": str((work / "examples-data").resolve()),
         "embedding": {"model": model},
         "collections": [{"name": "handbook", "paths": [str(EXAMPLES / "knowledge")]}],
     }
@@ -119,7 +119,7 @@ def main() -> None:
     if "arabic" in args.sets:
         questions["arabic"] = (gnome.config, "gnome-help", read_questions(DATA / "gnome_arabic.jsonl"))
     if "examples" in args.sets:
-        config = examples_knowledge(args.work, args.model, embedder)
+        config = examples_knowledge(gnome.run, args.model, embedder)  # the model's own folder: one index a model
         questions["examples"] = (config, "handbook", read_questions(EXAMPLES / "questions.jsonl"))
     for name, (_, collection, asked) in questions.items():
         unknown = sorted({q.gold for q in asked} - known) if collection == "gnome-help" else []
