@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.wiring import Bot, Knowledge
-from knowledge.lexical import best, tokens
+from knowledge.lexical import LexicalIndex, best, tokens
 from knowledge.retrieval import fuse
 from tests.adapters.cli.test_main import supportbot
 from tests.conftest import BrokenModel
@@ -78,6 +78,32 @@ def test_the_lexical_index_follows_syncs(open_kb, folder: Path) -> None:  # type
     kb.retriever.warm()  # as /kb sync does before it answers; a question alone rebuilds in the background
     assert ranked(kb, "ZX-9912")[0] == "zebra.md"
     assert "canon.md" not in ranked(kb, RARE)
+
+
+def test_a_japanese_sentence_is_looked_for_only_by_its_words_in_other_scripts(
+    make_config,
+    embedder,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """Character pairs of a Japanese sentence are mostly kana endings every page shares ("すれば", "ですか"): an FAQ
+    page that asks "how do I ...?" about leave must not outrank the VPN page for a VPN question by them. A short
+    Japanese term is still looked for by its characters."""
+    root = tmp_path / "ja"
+    root.mkdir()
+    (root / "vpn.md").write_text("# VPN\n\nVPNに接続するには、Acme Connectを開いてください。\n", encoding="utf-8")
+    (root / "leave.md").write_text("# 有給休暇\n\n有給休暇を申請するにはどうすればいいですか？ポータルから申請してく"
+                                   "ださい。年間25日です。\n", encoding="utf-8")  # fmt: skip
+    kb = Knowledge(load_settings(make_config(root, retrieval={"hybrid": True})), prebuilt_embedder=embedder)
+    kb.syncer.sync(kb.settings.collection("kb"))
+    lexical = LexicalIndex(kb.lexical_store, manifest=kb.manifest)
+    paths = {chunk: record.path for record in kb.manifest.files("kb").values() for chunk in record.chunk_ids}
+
+    def found(query: str) -> list[str]:
+        return [paths[m.chunk_id] for m in lexical.search(query, collections=["kb"], k=5)]
+
+    assert found("VPNに接続するにはどうすればいいですか？") == ["vpn.md"]
+    assert found("有給休暇") == ["leave.md"]
+    assert found("申請するにはどうすればいいですか") == []  # nothing but kana and Han: the embedding's
 
 
 def test_fusion_and_words() -> None:
