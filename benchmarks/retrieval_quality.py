@@ -14,6 +14,8 @@ The sets:
   pastes an error or a command): what the lexical ranking is for.
 - **arabic**: data/gnome_arabic.jsonl, questions written in Arabic for gnome-help pages (gnome-help has no Arabic).
 - **examples**: the example knowledge base's own questions (examples/questions.jsonl), indexed from examples/knowledge.
+- **same-language**: the real questions in de, ja, ko and zh against gnome-help's own translation in that language,
+  each indexed on its own: where the lexical ranking reads the asker's script.
 
 The options change how the one index is searched, never the index: `defaults` is what the config's defaults do
 today; the others each turn one signal off or up (see OPTIONS).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -48,7 +51,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "hybrid off, title_weight 0": {"hybrid": False, "title_weight": 0},
     "per_source 5": {"per_source": 5},
 }
-SETS = ("real", "titles", "terms", "arabic", "examples")
+SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")
 
 
@@ -78,6 +81,27 @@ def examples_knowledge(work: Path, model: str, embedder: Embedder) -> dict[str, 
     }
     knowledge = Knowledge(Settings.model_validate(config), prebuilt_embedder=embedder)
     knowledge.syncer.sync(knowledge.settings.collection("handbook"))
+    return config
+
+
+TRANSLATED = {"de": "de", "ja": "ja", "ko": "ko", "zh": "zh_CN"}  # gnome-help's folder for each language
+
+
+def translated_knowledge(work: Path, model: str, embedder: Embedder, help_dir: Path, code: str) -> dict[str, Any]:
+    """gnome-help's pages in one language (its own translation, partly untranslated in ja and zh) synced under the
+    work folder on their own, sharing the loaded model."""
+    pages = work / f"gnome-help-{code}"
+    if not pages.is_dir():
+        pages.mkdir(parents=True)
+        for page in (help_dir / TRANSLATED[code] / "gnome-help").glob("*.page"):
+            shutil.copy2(page, pages / page.name)
+    config = {
+        "data_dir": str((work / f"{code}-data").resolve()),
+        "embedding": {"model": model},
+        "collections": [{"name": "gnome-help", "paths": [str(pages.resolve())]}],
+    }
+    knowledge = Knowledge(Settings.model_validate(config), prebuilt_embedder=embedder)
+    knowledge.syncer.sync(knowledge.settings.collection("gnome-help"))
     return config
 
 
@@ -121,6 +145,11 @@ def main() -> None:
     if "examples" in args.sets:
         config = examples_knowledge(gnome.run, args.model, embedder)  # the model's own folder: one index a model
         questions["examples"] = (config, "handbook", read_questions(EXAMPLES / "questions.jsonl"))
+    if "same-language" in args.sets:  # the real questions against the pages in the asker's own language
+        real = read_questions(DATA / "gnome_real.jsonl")
+        for code in TRANSLATED:
+            config = translated_knowledge(gnome.run, args.model, embedder, gnome.help_dir, code)
+            questions[f"same-language {code}"] = (config, "gnome-help", [q for q in real if q.language == code])
     for name, (_, collection, asked) in questions.items():
         unknown = sorted({q.gold for q in asked} - known) if collection == "gnome-help" else []
         if unknown:

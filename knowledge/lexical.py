@@ -40,10 +40,10 @@ _STOPWORDS = _stopwords()
 # product and command names still gain 30 points (benchmarks/gnome_help.py).
 MIN_SHARED_WORDS = 0.5
 # Character pairs of a Japanese sentence are mostly its kana endings and particles ("ます", "には", "すれ"), which
-# every Japanese page shares: against gnome-help's Japanese pages, fusing them cost the real questions (benchmarks/
-# data/gnome_real.jsonl) 17 points of recall@5 (0.80 dense, 0.63 fused; Chinese, without kana, 0.67 and 0.70;
-# Korean 0.83 and 0.87). Of a Japanese question longer than a term, only its words in other scripts (a product
-# name, an error code) are looked for by their words; the rest is the embedding's.
+# every Japanese page shares: against gnome-help's Japanese pages, fusing them cost the real questions 17 points
+# of recall@5 (0.80 dense, 0.63 fused; Chinese, without kana, 0.67 and 0.70; Korean 0.83 and 0.87: the
+# same-language set of benchmarks/retrieval_quality.py). Of a Japanese question longer than a term, only its words
+# in other scripts (a product name, an error code) are looked for by their words; the rest is the embedding's.
 JAPANESE_TERM_CHARS = 8
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
