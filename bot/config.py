@@ -169,6 +169,12 @@ class DatabaseConfig(Section):
         return value
 
 
+class RecordsConfig(Section):
+    """The answer log (questions, answers, feedback, escalations) that `supportbot report` reads."""
+
+    retention_days: float = Field(default=180, gt=0)
+
+
 class Settings(Section):
     data_dir: Path = Path("./data")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -182,6 +188,7 @@ class Settings(Section):
     bot: BotConfig = Field(default_factory=BotConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
     # The chat platforms' sections: one optional field each, added by settings_type() for the installed platforms.
     platform_types: ClassVar[Mapping[str, Platform]] = {}
 

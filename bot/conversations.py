@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.checks.abstention import Relevance
 from bot.checks.citations import cited, closest, counts, excerpted
@@ -22,7 +22,7 @@ from bot.messages import Answer, IncomingMessage, Preview, SentenceCounts, Sourc
 from bot.operations.observer import Observer, Unobserved
 from bot.prompt import build_messages, documents_block, fit_passages, passage_text
 from bot.queue import GenerationQueue, Queued, QueueFull
-from bot.records import Records
+from bot.records import Asked, Records
 from bot.scoping import channel_config, readable_collections
 from knowledge.documents import Hit
 from knowledge.retrieval import Retriever
@@ -38,6 +38,7 @@ class Prepared:
     passages: tuple[Hit, ...]
     history: tuple[Turn, ...]
     retrieval_seconds: float
+    asked: Asked = field(default_factory=Asked)  # what retrieval knew of the question, for the records
 
 
 class Conversations:
@@ -230,11 +231,12 @@ class Conversations:
             previous=previous,
         )  # fmt: skip
         started = time.perf_counter()
-        hits = self._retrieve(message, history, language)
+        hits, asked = self._retrieve(message, history, language)
         passages = fit_passages(
             hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
         )
-        return Prepared(message, key, language, tuple(passages), tuple(history), time.perf_counter() - started)
+        took = time.perf_counter() - started
+        return Prepared(message, key, language, tuple(passages), tuple(history), took, asked)
 
     def _not_yet_given(self, prepared: Prepared) -> tuple[Hit, ...]:
         """With passages in the user turns, a follow-up's passages that an earlier turn in view already carries
@@ -244,24 +246,29 @@ class Conversations:
         given = "\n".join(turn.context for turn in prepared.history if turn.context)
         return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
-    def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str) -> list[Hit]:
-        """The passages to answer from; none when the knowledge base does not hold the answer."""
+    def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str) -> tuple[list[Hit], Asked]:
+        """The passages to answer from (none when the knowledge base does not hold the answer), and what the
+        records keep of the search."""
         collections = readable_collections(self._settings, message)
         if not collections:
-            return []
+            return [], Asked()
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
         retrieved = self._retriever.retrieve(
             query, collections=collections, k=self._settings.bot.top_k, language=language
         )  # a translated page: the asker's version
+        asked = Asked(
+            best_score=retrieved.pool[0] if retrieved.pool else None, embedding=retrieved.embedding,
+            embedding_model=self._settings.embedding.model, collections=tuple(collections),
+        )  # fmt: skip
         threshold = self._settings.bot.relevance_threshold
         if threshold is not None:  # deprecated: one cosine for every model and language
-            return [h for h in retrieved.hits if h.score >= threshold]
+            return [h for h in retrieved.hits if h.score >= threshold], asked
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
         log.info("Question %s: margin %.3f against %.3f (%s)", message.id, verdict.margin, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
-        return retrieved.hits if verdict.answer else []
+        return (retrieved.hits if verdict.answer else []), asked
 
     def _abstain_text(self, language: str, *, key: str = "not_found") -> str:
         escalation = self._settings.bot.escalation
@@ -280,7 +287,7 @@ class Conversations:
         if status == "answered":
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
         if self._records is not None:
-            answer = replace(answer, id=self._records.record_answer(prepared.message, answer))
+            answer = replace(answer, id=self._records.record_answer(prepared.message, answer, prepared.asked))
         self._observed(prepared.message, answer)
         return answer
 

@@ -82,6 +82,10 @@ class Questions(Protocol):
         """Records 👍/👎 on an answer; False when it is too old to rate."""
         ...
 
+    async def escalate(self, answer_id: str, *, user: str) -> bool:
+        """Records "Ask a human" under an answer (the platform calls the helpers); False for an unknown answer."""
+        ...
+
 
 class KbAdmin(Protocol):
     """`/kb status` and `/kb sync`, for the knowledge base's admins."""
@@ -184,7 +188,17 @@ class BotDesk:
         return await asyncio.to_thread(self._bot.conversations.has_answered, message)
 
     async def feedback(self, answer_id: str, *, user: str, rating: Rating) -> bool:
-        return await asyncio.to_thread(self._bot.records.record_feedback, answer_id, user=user, rating=rating)
+        stored = await asyncio.to_thread(self._bot.records.record_feedback, answer_id, user=user, rating=rating)
+        if stored:
+            self._bot.knowledge.observer.rated(rating)
+        return stored
+
+    async def escalate(self, answer_id: str, *, user: str) -> bool:
+        """Someone pressed "Ask a human" under this answer: kept for the report (the platform calls the helpers)."""
+        stored = await asyncio.to_thread(self._bot.records.record_escalation, answer_id, user=user)
+        if stored:
+            self._bot.knowledge.observer.escalated()
+        return stored
 
     @property
     def collections(self) -> list[str]:

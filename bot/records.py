@@ -1,13 +1,34 @@
-"""What the bot remembers of its work: events already claimed (exactly once), answers given, and feedback."""
+"""What the bot remembers of its work: events already claimed (exactly once), answers given (with what the report
+needs of each question), feedback and escalations; kept `records.retention_days`, then purged."""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Column, DateTime, Engine, Float, Index, Integer, String, Table, Text, insert, select, update
+import numpy as np
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from bot.messages import Answer, IncomingMessage, Source
 from knowledge.database import METADATA
@@ -48,6 +69,16 @@ answers_table = Table(
     # invented.
     Column("supported", Float, nullable=True),
     Column("invented_sentences", Integer, nullable=True),
+    # For the report (bot/report): the retrieval's best cosine, the question's vector as float32 bytes and the
+    # model that made it (gaps cluster without re-embedding), the collections it was asked against (JSON), the
+    # seconds to the first words and to the whole answer.
+    Column("best_score", Float, nullable=True),
+    Column("embedding", LargeBinary, nullable=True),
+    Column("embedding_model", String(200), nullable=True),
+    Column("collections", Text, nullable=True),
+    Column("first_words_seconds", Float, nullable=True),
+    Column("total_seconds", Float, nullable=True),
+    Index("answers_created_at", "created_at"),
 )
 feedback_table = Table(
     "feedback",
@@ -56,14 +87,45 @@ feedback_table = Table(
     Column("user", String(128), primary_key=True),
     Column("rating", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("feedback_created_at", "created_at"),
 )
+escalations_table = Table(  # "Ask a human" pressed under an answer: by whom, when (once a person and answer)
+    "escalations",
+    METADATA,
+    Column("answer_id", String(32), primary_key=True),
+    Column("user", String(128), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+log = logging.getLogger(__name__)
+PURGE_EVERY = 3600.0  # seconds between two purges of old records by one process
 
 Rating = Literal["helpful", "not_helpful"]
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What retrieval knew of a question, logged with its answer for the report."""
+
+    best_score: float | None = None  # the best dense cosine (on the embedding model's own scale)
+    embedding: Sequence[float] = ()
+    embedding_model: str | None = None
+    collections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Purged:
+    answers: int
+    feedback: int
+    escalations: int
+
+
 class Records:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, retention_days: float | None = None) -> None:
+        """With `retention_days`, recording an answer also deletes what is older (at most once an hour)."""
         self._engine = engine
+        self._retention = timedelta(days=retention_days) if retention_days else None
+        self._purged_at: float | None = None
 
     def claim(self, platform: str, event_key: str) -> bool:
         """True for the first caller only, across processes, for an event handled in one step (nothing to recover
@@ -72,8 +134,10 @@ class Records:
 
         return InFlight(self._engine).claim(platform, event_key)
 
-    def record_answer(self, message: IncomingMessage, answer: Answer) -> str:
+    def record_answer(self, message: IncomingMessage, answer: Answer, asked: Asked | None = None) -> str:
         answer_id = uuid.uuid4().hex
+        asked = asked or Asked()
+        timings = answer.timings
         sources = [{"title": s.title, "path": s.path, "url": s.url, "collection": s.collection} for s in answer.sources]
         with self._engine.begin() as db:
             db.execute(
@@ -84,8 +148,13 @@ class Records:
                     sources=json.dumps(sources, ensure_ascii=False), created_at=_now(),
                     supported=answer.supported,
                     invented_sentences=answer.sentences.invented if answer.sentences else None,
+                    best_score=asked.best_score, embedding=_vector_bytes(asked.embedding),
+                    embedding_model=asked.embedding_model if asked.embedding else None,
+                    collections=json.dumps(list(asked.collections)), first_words_seconds=timings.first_token,
+                    total_seconds=timings.retrieval + timings.generation,
                 )
             )  # fmt: skip
+        self._purge_now_and_then()
         return answer_id
 
     def recorded(self, message: IncomingMessage, *, since: datetime) -> Answer | None:
@@ -131,6 +200,50 @@ class Records:
                 )
         return True
 
+    def record_escalation(self, answer_id: str, *, user: str) -> bool:
+        """Someone asked for a person under this answer (once a person); False for an unknown answer."""
+        if self.answer(answer_id) is None:
+            return False
+        key = (escalations_table.c.answer_id == answer_id, escalations_table.c.user == user)
+        with self._engine.begin() as db:
+            if not db.execute(select(escalations_table).where(*key)).first():
+                db.execute(insert(escalations_table).values(answer_id=answer_id, user=user, created_at=_now()))
+        return True
+
+    def escalations(self, answer_id: str) -> list[str]:
+        """Who asked for a person under this answer, first first."""
+        query = select(escalations_table.c.user).where(escalations_table.c.answer_id == answer_id)
+        with self._engine.connect() as db:
+            return list(db.scalars(query.order_by(escalations_table.c.created_at)))
+
+    def purge(self, before: datetime) -> Purged:
+        """Delete the questions and answers asked before then, with their feedback and escalations, and any
+        feedback or escalation given before then."""
+        old = select(answers_table.c.id).where(answers_table.c.created_at < before)
+        with self._engine.begin() as db:
+            feedback = db.execute(
+                delete(feedback_table).where(
+                    (feedback_table.c.answer_id.in_(old)) | (feedback_table.c.created_at < before)
+                )
+            ).rowcount
+            escalations = db.execute(
+                delete(escalations_table).where(
+                    (escalations_table.c.answer_id.in_(old)) | (escalations_table.c.created_at < before)
+                )
+            ).rowcount
+            answers = db.execute(delete(answers_table).where(answers_table.c.created_at < before)).rowcount
+        return Purged(answers=answers, feedback=feedback, escalations=escalations)
+
+    def _purge_now_and_then(self) -> None:
+        if self._retention is None:
+            return
+        if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = time.monotonic()
+        purged = self.purge(_now() - self._retention)
+        if purged.answers:
+            log.info("Deleted %d answer(s) older than records.retention_days", purged.answers)
+
     def feedback(self, answer_id: str) -> dict[str, str]:
         with self._engine.connect() as db:
             rows = db.execute(select(feedback_table).where(feedback_table.c.answer_id == answer_id))
@@ -139,3 +252,12 @@ class Records:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _vector_bytes(vector: Sequence[float]) -> bytes | None:
+    return np.asarray(vector, dtype="<f4").tobytes() if len(vector) else None
+
+
+def vector_of(stored: bytes | None) -> np.ndarray | None:
+    """A question's vector as recorded (float32), or None."""
+    return np.frombuffer(stored, dtype="<f4") if stored else None

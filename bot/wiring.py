@@ -216,7 +216,8 @@ class Bot:
 
     @cached_property
     def records(self) -> Records:
-        return Records(self.knowledge.manifest.engine)
+        settings = self.knowledge.settings
+        return Records(self.knowledge.manifest.engine, retention_days=settings.records.retention_days)
 
     @cached_property
     def inflight(self) -> InFlight:

@@ -153,8 +153,9 @@ class SlackAdapter:
         text = "Thanks for the feedback!" if stored else "That answer is too old to rate, sorry."
         await self._client.chat_postEphemeral(channel=channel, user=user, text=text)
 
-    async def _on_ask_human(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _on_ask_human(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        await self._desk.escalate(action["value"], user=body["user"]["id"])  # for the report
         group = self._config.escalation_group
         container = body.get("container", {})
         thread = body.get("message", {}).get("thread_ts") or container.get("message_ts")

@@ -45,6 +45,10 @@ class PrometheusMetrics:
         self._sync_failures = Counter(
             "supportbot_sync_failures", "Syncs that failed outright or left files failed.", ["collection"], registry=r
         )
+        self._feedback = Counter(
+            "supportbot_feedback", "Ratings given under answers (helpful, not_helpful).", ["rating"], registry=r
+        )
+        self._escalations = Counter("supportbot_escalations", '"Ask a human" presses under answers.', registry=r)
         self._model = Enum(
             "supportbot_model", "The answer model's state in this process.", states=["not_loaded", "loading",
             "loaded", "failed"], registry=r,
@@ -71,6 +75,12 @@ class PrometheusMetrics:
 
     def watch_queue(self, waiting: Callable[[], int]) -> None:
         self._queue.set_function(waiting)
+
+    def rated(self, rating: str) -> None:
+        self._feedback.labels(rating).inc()
+
+    def escalated(self) -> None:
+        self._escalations.inc()
 
     def render(self) -> bytes:
         """The text exposition format, as GET /metrics serves it."""

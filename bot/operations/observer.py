@@ -11,7 +11,8 @@ ModelState = Literal["loading", "loaded", "failed"]
 
 
 class Observer(Protocol):
-    """Told of every finished question on every platform, every sync and the model's state; returns nothing."""
+    """Told of every finished question on every platform, every 👍/👎 and "Ask a human", every sync and the
+    model's state; returns nothing."""
 
     def answered(self, message: IncomingMessage, answer: Answer) -> None: ...
 
@@ -20,6 +21,10 @@ class Observer(Protocol):
     def model_state(self, state: ModelState) -> None: ...
 
     def watch_queue(self, waiting: Callable[[], int]) -> None: ...
+
+    def rated(self, rating: str) -> None: ...
+
+    def escalated(self) -> None: ...
 
 
 class Unobserved:
@@ -35,4 +40,10 @@ class Unobserved:
         pass
 
     def watch_queue(self, waiting: Callable[[], int]) -> None:
+        pass
+
+    def rated(self, rating: str) -> None:
+        pass
+
+    def escalated(self) -> None:
         pass

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.messages import Answer, IncomingMessage, Source
-from bot.records import Records
+import pytest
+from sqlalchemy import update
+
+from bot.messages import Answer, IncomingMessage, Source, Timings
+from bot.records import Asked, Records, answers_table, vector_of
 from knowledge.database import open_database, sqlite_url
 
 
@@ -40,3 +44,54 @@ def test_feedback_is_stored_with_the_question_and_answer(tmp_path: Path) -> None
     assert stored is not None and stored["question"] == "What port does the VPN use?"
     assert stored["answer"] == "Port 1194." and "it/vpn.md" in str(stored["sources"])
     assert not records.record_feedback("no-such-answer", user="U1", rating="helpful")
+
+
+def _asked(records: Records, text: str, *, days_ago: float = 0, rating: str | None = None) -> str:
+    message = IncomingMessage("slack", "T1", "C1", text, "U1", text)
+    answer = Answer("Port 1194.", (), "en", "answered", "m", Timings(0.1, 0.4, 0.9))
+    answer_id = records.record_answer(
+        message, answer, Asked(best_score=0.83, embedding=[0.5, -0.25], embedding_model="e5", collections=("it",))
+    )
+    when = datetime.now(UTC) - timedelta(days=days_ago)
+    with records._engine.begin() as db:  # as if asked then
+        db.execute(update(answers_table).where(answers_table.c.id == answer_id).values(created_at=when))
+    if rating:
+        records.record_feedback(answer_id, user="U2", rating=rating)  # type: ignore[arg-type]
+        records.record_escalation(answer_id, user="U3")
+    return answer_id
+
+
+def test_what_the_report_needs_is_kept_with_each_answer_and_escalations_count_once(database_url: str) -> None:
+    records = Records(open_database(database_url))
+    answer_id = _asked(records, "What port?")
+    stored = records.answer(answer_id)
+    assert stored is not None
+    assert stored["best_score"] == pytest.approx(0.83) and stored["embedding_model"] == "e5"
+    vector = vector_of(stored["embedding"])  # type: ignore[arg-type]
+    assert vector is not None and vector.tolist() == [0.5, -0.25]
+    assert stored["collections"] == '["it"]'
+    assert stored["first_words_seconds"] == pytest.approx(0.4) and stored["total_seconds"] == pytest.approx(1.0)
+    assert records.record_escalation(answer_id, user="U9") and records.record_escalation(answer_id, user="U9")
+    assert records.escalations(answer_id) == ["U9"]
+    assert not records.record_escalation("f" * 32, user="U9")  # an answer purged or never given
+
+
+def test_purge_deletes_old_questions_with_their_feedback_and_escalations_and_keeps_the_rest(
+    database_url: str,
+) -> None:
+    records = Records(open_database(database_url))
+    old = _asked(records, "Old question", days_ago=200, rating="not_helpful")
+    recent = _asked(records, "Recent question", days_ago=1, rating="helpful")
+    purged = records.purge(datetime.now(UTC) - timedelta(days=180))
+    assert (purged.answers, purged.feedback, purged.escalations) == (1, 1, 1)
+    assert records.answer(old) is None and records.feedback(old) == {} and records.escalations(old) == []
+    assert records.answer(recent) is not None and records.feedback(recent) == {"U2": "helpful"}
+    assert records.escalations(recent) == ["U3"]
+
+
+def test_retention_purges_as_the_bot_answers(tmp_path: Path) -> None:
+    old = _asked(Records(open_database(sqlite_url(tmp_path))), "Old question", days_ago=45, rating="helpful")
+    records = Records(open_database(sqlite_url(tmp_path)), retention_days=30)  # the bot starts
+    new = _asked(records, "New question")  # its first answer purges what is older than the retention
+    assert records.answer(old) is None and records.feedback(old) == {}
+    assert records.answer(new) is not None

@@ -181,6 +181,7 @@ def test_feedback_is_stored_ask_a_human_mentions_the_role_and_buttons_survive_a_
 
     answer_id, replies = asyncio.run(scenario())
     assert bot.records.feedback(answer_id) == {str(ALICE.id): "helpful"}
+    assert bot.records.escalations(answer_id) == [str(ALICE.id)]  # for the report
     contents = sorted(reply["data"]["content"] for reply in replies)  # the two clicks are handled side by side
     assert contents[0].startswith(f"<@&{HELPERS_ROLE_ID}>") and contents[1] == "Thanks for the feedback!"
 

@@ -24,7 +24,7 @@ from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
 from bot.messages import Answer, IncomingMessage
-from bot.records import claims_table
+from bot.records import claims_table, vector_of
 from bot.wiring import Bot
 from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
 from tests.conftest import BrokenModel, fresh_bot, synced_example_config
@@ -250,8 +250,12 @@ def test_feedback_is_stored_and_ask_a_human_mentions_the_group(bot: Bot, fake: F
         assert await slack.click(click) == 200
         await slack.until(lambda: [m for m in slack.fake.messages() if "subteam" in m.get("text", "")])
         assert bot.records.feedback(answer_id) == {click["user"]["id"]: "not_helpful"}
+        assert bot.records.escalations(answer_id) == [click["user"]["id"]]  # for the report
         stored = bot.records.answer(answer_id)
         assert stored and stored["question"] == "What port does the VPN server use?"
+        # what the report needs: the retrieval's best cosine, the question's vector, the collections asked
+        assert stored["best_score"] is not None and vector_of(stored["embedding"]) is not None
+        assert "handbook" in str(stored["collections"]) and stored["total_seconds"] > 0
 
     scenario(bot, fake, steps)
     (human,) = [m for m in fake.messages() if "subteam" in m.get("text", "")]

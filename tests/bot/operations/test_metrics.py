@@ -42,13 +42,19 @@ def test_questions_latency_queue_model_and_syncs_are_counted(synced, tmp_path, e
     ask = bot.conversations.answer
     try:
         vpn_port = IncomingMessage("slack", "T1", "C1", "a", "U1", "Which port does the VPN server use?")
-        assert ask(vpn_port).status == "answered"  # "The VPN server listens on port 1194.", as its page says
+        answered = ask(vpn_port)
+        assert answered.status == "answered" and answered.id  # "The VPN server listens on port 1194."
         off_topic = IncomingMessage("discord", "G1", "42", "b", "7", "Who won the 1998 football world cup?")
         assert ask(off_topic).status == "abstained"
     finally:
         model.stop()
     assert ask(IncomingMessage("slack", "T1", "C1", "c", "U1", "What port does the VPN use?")).status == "failed"
     asyncio.run(BotDesk(bot).kb_sync(["handbook"], bold="*", holder="test"))
+    desk = BotDesk(bot)
+    for user, rating in (("U1", "helpful"), ("U2", "helpful"), ("U3", "not_helpful")):
+        assert asyncio.run(desk.feedback(answered.id, user=user, rating=rating))  # type: ignore[arg-type]
+    assert not asyncio.run(desk.feedback("0" * 32, user="U1", rating="helpful"))  # unknown: not counted
+    assert asyncio.run(desk.escalate(answered.id, user="U3"))
 
     found = samples(metrics)
     assert found[("supportbot_questions_total", (("platform", "slack"), ("status", "answered")))] == 1
@@ -62,6 +68,9 @@ def test_questions_latency_queue_model_and_syncs_are_counted(synced, tmp_path, e
     assert found[("supportbot_model", (("supportbot_model", "loaded"),))] == 1
     assert found[("supportbot_sync_runs_total", (("collection", "handbook"),))] == 1
     assert ("supportbot_sync_failures_total", (("collection", "handbook"),)) not in found
+    assert found[("supportbot_feedback_total", (("rating", "helpful"),))] == 2
+    assert found[("supportbot_feedback_total", (("rating", "not_helpful"),))] == 1
+    assert found[("supportbot_escalations_total", ())] == 1
 
 
 def test_two_processes_worth_of_metrics_never_mix() -> None:
