@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from functools import cached_property
 
 from bot.config import Settings
@@ -17,6 +18,8 @@ from bot.drain import Drain
 from bot.messages import Answer, IncomingMessage, Preview, Queued
 from bot.operations.health import Check, health_checks
 from bot.operations.observer import Observer, Unobserved
+from bot.records import Purged
+from bot.report import Closest, Gap, Report, Sources, build_report
 from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
 from knowledge.manifest import CollectionStatus
@@ -81,6 +84,38 @@ class Host:
     def search(self, text: str, *, collections: Sequence[str], k: int, language: str | None = None) -> list[Hit]:
         """The passages the bot would answer from; `language`: the asker's, a translated page then being cited."""
         return self._bot.knowledge.retriever.search(text, collections=collections, k=k, language=language)
+
+    # What the bot did
+
+    def report(self, *, since: datetime, until: datetime, channel: str | None = None,
+               show_users: bool = False) -> Report:  # fmt: skip
+        """What was asked in the period, what was answered, the gaps (this loads the embedding model)."""
+        return build_report(self._bot.knowledge.manifest.engine, since=since, until=until, channel=channel,
+                            show_users=show_users, sources=self._report_sources())  # fmt: skip
+
+    def purge_records(self, before: datetime) -> Purged:
+        return self._bot.records.purge(before)
+
+    def _report_sources(self) -> Sources:
+        knowledge = self._bot.knowledge
+        names = [c.name for c in knowledge.settings.collections]
+
+        def documents() -> dict[str, list[str]]:
+            return {n: sorted(p for p, r in knowledge.manifest.files(n).items() if r.content_hash) for n in names}
+
+        def failures() -> list[tuple[str, str, str]]:
+            return [(n, path, reason) for n in names for path, reason in knowledge.manifest.status(n).failures]
+
+        def closest(gap: Gap) -> Closest | None:
+            asked = {c for q in gap.questions for c in q.collections} or set(names)
+            synced = [n for n in names if n in asked and knowledge.manifest.status(n).last_sync]
+            if not synced:
+                return None
+            hits = knowledge.retriever.search(gap.label, collections=synced, k=1, language=gap.languages[0])
+            return Closest(hits[0].collection, hits[0].path, hits[0].title) if hits else None
+
+        return Sources(documents=documents, failures=failures, closest=closest,
+                       embed=knowledge.embedder.embed_queries, model=knowledge.settings.embedding.model)  # fmt: skip
 
     # Questions
 

@@ -219,6 +219,40 @@ def db_upgrade(config: ConfigOption = None, verbose: VerboseOption = False) -> N
     upgrade(settings_from(config, verbose))
 
 
+@app.command()
+def report(
+    since: Annotated[str, typer.Option("--since", help="7d, 30d, 12h, 2w, or a date (2026-11-01).")] = "7d",
+    channel: Annotated[str | None, typer.Option("--channel", help="One channel: C123 or slack:C123.")] = None,
+    as_json: JsonOption = False,
+    show_users: Annotated[bool, typer.Option("--show-users", help="List who asked each gap's questions.")] = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Questions answered and not, the self-served rate, knowledge gaps, pages cited and never cited."""
+    from adapters.cli.report_command import report as show_report
+
+    show_report(settings_from(config, verbose), since=since, channel=channel, as_json=as_json, show_users=show_users)
+
+
+records_app = typer.Typer(no_args_is_help=True, help="The answer log: questions, answers, ratings, escalations.")
+app.add_typer(records_app, name="records")
+
+
+@records_app.command("purge")
+def records_purge(
+    before: Annotated[
+        str | None,
+        typer.Option("--before", help="A date (2026-06-01) or an age (90d); default records.retention_days."),
+    ] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Delete the questions, answers, ratings and escalations from before then."""
+    from adapters.cli.report_command import purge
+
+    purge(settings_from(config, verbose), before=before)
+
+
 @kb.command("status")
 def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Per collection: files, chunks, last sync, failures."""
