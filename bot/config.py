@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 import yaml
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, create_model, field_validator, model_validator
 
 from bot.messages import Visibility
 from knowledge.config import (
@@ -146,12 +146,33 @@ def installed_platforms() -> dict[str, Platform]:
     return found
 
 
+ADMIN_TOKEN_ENV = "SUPPORTBOT_ADMIN_TOKEN"
+ADMIN_TOKEN_MIN = 16
+
+
 class ServerConfig(Section):
-    """The operators' HTTP endpoints of `supportbot run` (/healthz, /metrics) and how it stops."""
+    """The operators' HTTP endpoints of `supportbot run` (/healthz, /metrics, /admin) and how it stops."""
 
     port: int | None = Field(default=9100, ge=1, le=65535)
     host: str = "0.0.0.0"
     drain_seconds: float = Field(default=20, ge=0, le=3600)
+    # /admin (the report and the knowledge base's state) is served only with a token; from $SUPPORTBOT_ADMIN_TOKEN
+    # when the file has none. Never shown: repr and logs mask it.
+    admin_token: SecretStr | None = None
+
+    @field_validator("admin_token", mode="after")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ADMIN_TOKEN_MIN:
+            raise ValueError(f"must be at least {ADMIN_TOKEN_MIN} characters (e.g. `openssl rand -hex 24`)")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_environment(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("admin_token") is None and os.environ.get(ADMIN_TOKEN_ENV):
+            return {**values, "admin_token": os.environ[ADMIN_TOKEN_ENV]}
+        return values
 
 
 class DatabaseConfig(Section):

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
+from bot.config import ADMIN_TOKEN_ENV
+
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"  # generator.api_key_env's usual name; the config's own is added once read
 _MASK = "[secret]"
 LogFormat = Literal["text", "json"]
@@ -23,9 +25,10 @@ class RedactSecrets(logging.Filter):
         self._secrets: list[str] = []
         self.protect(secret_env() if names is None else names)
 
-    def protect(self, names: Iterable[str]) -> None:
-        """Masks these environment variables' values too (e.g. the config's generator.api_key_env)."""
-        found = (os.environ.get(name, "") for name in names)
+    def protect(self, names: Iterable[str], values: Iterable[str] = ()) -> None:
+        """Masks these environment variables' values too (e.g. the config's generator.api_key_env), and these
+        values (a secret written in the config file)."""
+        found = [*(os.environ.get(name, "") for name in names), *values]
         self._secrets += [value for value in found if len(value) >= 6 and value not in self._secrets]
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -46,15 +49,16 @@ def secret_env() -> list[str]:
     """The installed chat platforms' secret variables and the model server's usual key variable."""
     from adapters import platforms
 
-    return [DEFAULT_KEY_ENV, *(name for p in platforms().values() for name in p.config.secret_env)]
+    return [DEFAULT_KEY_ENV, ADMIN_TOKEN_ENV, *(name for p in platforms().values() for name in p.config.secret_env)]
 
 
-def protect_secrets(names: Iterable[str]) -> None:
-    """Masks these variables' values in the lines of the handlers setup_logging installed."""
+def protect_secrets(names: Iterable[str], values: Iterable[str] = ()) -> None:
+    """Masks these variables' values, and these values, in the lines of the handlers setup_logging installed."""
+    values = list(values)
     for handler in logging.getLogger().handlers:
         for found in handler.filters:
             if isinstance(found, RedactSecrets):
-                found.protect(names)
+                found.protect(names, values)
 
 
 class TextLines(logging.Formatter):

@@ -68,6 +68,8 @@ def settings_from(config: Path | None, verbose: bool, *, log_format: str | None 
     settings = load_settings(find_config(config))
     if settings.generator.api_key_env:
         protect_secrets([settings.generator.api_key_env])
+    if settings.server.admin_token:  # written in the file rather than in $SUPPORTBOT_ADMIN_TOKEN
+        protect_secrets([], [settings.server.admin_token.get_secret_value()])
     return settings
 
 
@@ -225,13 +227,17 @@ def report(
     channel: Annotated[str | None, typer.Option("--channel", help="One channel: C123 or slack:C123.")] = None,
     as_json: JsonOption = False,
     show_users: Annotated[bool, typer.Option("--show-users", help="List who asked each gap's questions.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report as one HTML page, with charts.")
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Questions answered and not, the self-served rate, knowledge gaps, pages cited and never cited."""
     from adapters.cli.report_command import report as show_report
 
-    show_report(settings_from(config, verbose), since=since, channel=channel, as_json=as_json, show_users=show_users)
+    show_report(settings_from(config, verbose), since=since, channel=channel, as_json=as_json, show_users=show_users,
+                html=html)  # fmt: skip
 
 
 records_app = typer.Typer(no_args_is_help=True, help="The answer log: questions, answers, ratings, escalations.")

@@ -1,4 +1,5 @@
-"""`supportbot run`'s HTTP endpoints for operators: GET /healthz (JSON, 200 or 503) and GET /metrics (Prometheus)."""
+"""`supportbot run`'s HTTP endpoints for operators: GET /healthz (JSON, 200 or 503), GET /metrics (Prometheus) and,
+with an admin token, /admin (the report, adapters/cli/admin_page.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from aiohttp import web
 
@@ -35,7 +37,11 @@ async def healthz(checks: Checks) -> tuple[int, dict[str, object]]:
     return (200 if healthy else 503), body
 
 
-def ops_app(checks: Checks, metrics: PrometheusMetrics) -> web.Application:
+class Routes(Protocol):
+    def add_routes(self, app: web.Application) -> None: ...
+
+
+def ops_app(checks: Checks, metrics: PrometheusMetrics, admin: Routes | None = None) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         status, body = await healthz(checks)
         return web.Response(status=status, text=json.dumps(body), content_type="application/json")
@@ -48,18 +54,20 @@ def ops_app(checks: Checks, metrics: PrometheusMetrics) -> web.Application:
     app = web.Application()
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", prometheus)
+    if admin is not None:
+        admin.add_routes(app)
     return app
 
 
 @asynccontextmanager
-async def serving_ops(checks: Checks, metrics: PrometheusMetrics, *, host: str,
-                      port: int | None) -> AsyncIterator[None]:  # fmt: skip
+async def serving_ops(checks: Checks, metrics: PrometheusMetrics, *, host: str, port: int | None,
+                      admin: Routes | None = None) -> AsyncIterator[None]:  # fmt: skip
     """The endpoints for the duration of the block; port None serves nothing. /healthz is 200 when every check
     passes (its process check fails while a chat platform does not take questions yet, and while stopping)."""
     if port is None:
         yield
         return
-    runner = web.AppRunner(ops_app(checks, metrics), access_log=None)  # probes every few s would drown the log
+    runner = web.AppRunner(ops_app(checks, metrics, admin), access_log=None)  # probes every few s would drown the log
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -67,7 +75,7 @@ async def serving_ops(checks: Checks, metrics: PrometheusMetrics, *, host: str,
         await runner.cleanup()
         raise StartError(f"server.port {port} on {host} cannot be served ({error.strerror}); "
                          "choose a free port, or null for no health and metrics endpoints.") from None  # fmt: skip
-    log.info("Health and metrics: http://%s:%d/healthz and /metrics", host, port)
+    log.info("Health and metrics: http://%s:%d/healthz and /metrics%s", host, port, " and /admin" if admin else "")
     try:
         yield
     finally:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from adapters.cli.knowledge_commands import UsageError
+from adapters.cli.report_page import CollectionState, page, plotly_js
 from bot.config import Settings
 from bot.host import Host
 from bot.report import Report
@@ -35,15 +37,30 @@ def since_of(text: str, *, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def report(settings: Settings, *, since: str, channel: str | None, as_json: bool, show_users: bool) -> None:
+def report(settings: Settings, *, since: str, channel: str | None, as_json: bool, show_users: bool,
+           html: Path | None = None) -> None:  # fmt: skip
     now = datetime.now(UTC)
     start = since_of(since, now=now)
     host = Host.open(settings, progress=lambda line: err.print(line))
     made = host.report(since=start, until=now, channel=channel, show_users=show_users)
+    if html is not None:
+        script = f'<script type="text/javascript">{plotly_js()}</script>'
+        html.write_text(page(made, script=script, knowledge=collection_states(host)), encoding="utf-8")
+        err.print(f"Wrote {html} ({html.stat().st_size // 1024} KiB, self-contained).")
     if as_json:
         print(json.dumps(made.as_dict(), ensure_ascii=False, indent=2))
         return
-    show(made)
+    if html is None:
+        show(made)
+
+
+def collection_states(host: Host) -> list[CollectionState]:
+    states = []
+    for collection in host.settings.collections:
+        status = host.status(collection.name)
+        states.append(CollectionState(collection.name, status.files, status.chunks, status.last_sync,
+                                      len(status.failures)))  # fmt: skip
+    return states
 
 
 def purge(settings: Settings, *, before: str | None) -> None:
@@ -109,8 +126,8 @@ def _pages(made: Report) -> None:
     cited = Table(title="Most cited pages", title_justify="left")
     for column in ("page", "answers", "👎"):
         cited.add_column(column, justify="left" if column == "page" else "right")
-    for page in made.cited[:PAGES_SHOWN]:
-        cited.add_row(f"{page.collection}/{page.path}", str(page.cited), str(page.not_helpful))
+    for cited_page in made.cited[:PAGES_SHOWN]:
+        cited.add_row(f"{cited_page.collection}/{cited_page.path}", str(cited_page.cited), str(cited_page.not_helpful))
     out.print(cited)
     never = [f"{c}/{p}" for c, p in made.never_cited]
     out.print(f"[bold]Never cited[/bold] ({len(never)}): " + (", ".join(never[:30]) or "–")

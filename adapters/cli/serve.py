@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from adapters import ChatPlatform, platforms
+from adapters.cli.admin_page import AdminPage
 from adapters.cli.knowledge_commands import UsageError
 from adapters.cli.ops_server import serving_ops
 from adapters.start_error import StartError
@@ -82,7 +83,9 @@ async def _serve_all(host: Host, metrics: PrometheusMetrics, settings: Settings,
         def starting() -> list[str]:  # the platforms not taking questions yet: /healthz is not ready meanwhile
             return [name for name in chosen if name not in desk.up]
 
-        async with serving_ops(host.health_checks(starting), metrics, host=server.host, port=server.port):
+        admin = AdminPage(host, server.admin_token.get_secret_value()) if server.admin_token else None
+        async with serving_ops(host.health_checks(starting), metrics, host=server.host, port=server.port,
+                               admin=admin):  # fmt: skip
             adapters: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*_runs(desk, settings, chosen)))
             stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
             await asyncio.wait({adapters, stop}, return_when=asyncio.FIRST_COMPLETED)

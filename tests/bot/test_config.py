@@ -120,3 +120,20 @@ def test_example_config_documents_every_key_and_is_valid() -> None:
 def test_shipped_config_is_valid() -> None:
     settings = load_settings(REPO / "config" / "supportbot.yaml")
     assert settings.collections[0].paths == ["examples/knowledge"]
+
+
+def test_the_admin_token_comes_from_the_environment_is_long_and_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "supportbot.yaml"
+    config.write_text("server: {port: 9100}\n")
+    assert load_settings(config).server.admin_token is None  # no token: no /admin
+    monkeypatch.setenv("SUPPORTBOT_ADMIN_TOKEN", "a-long-enough-admin-token")
+    settings = load_settings(config)
+    assert settings.server.admin_token is not None
+    assert settings.server.admin_token.get_secret_value() == "a-long-enough-admin-token"
+    assert "a-long-enough-admin-token" not in repr(settings)
+    monkeypatch.setenv("SUPPORTBOT_ADMIN_TOKEN", "short")
+    with pytest.raises(ConfigError, match=r"admin_token: .*at least 16 characters") as refused:
+        load_settings(config)
+    assert "short" not in str(refused.value).replace("shortened", "")

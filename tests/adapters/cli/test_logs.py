@@ -126,3 +126,32 @@ def test_the_model_servers_key_is_masked_under_whatever_variable_the_config_name
     record.args = ("sk-acme-model-key-123456", "MTIz.discord-token-abcdef")
     redact.filter(record)
     assert record.getMessage() == "key [secret], token [secret]"
+
+
+@pytest.mark.parametrize("where", ["environment", "file"])
+def test_the_admin_token_is_masked_wherever_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from adapters.cli.main import app
+
+    token = "admin-token-0123456789abcdef"
+    config = tmp_path / "supportbot.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n" + (f"server: {{admin_token: {token}}}\n" if where == "file" else "")
+    )
+    if where == "environment":
+        monkeypatch.setenv("SUPPORTBOT_ADMIN_TOKEN", token)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        done = CliRunner().invoke(app, ["kb", "status", "--config", str(config)])
+        assert done.exit_code == 0, done.output
+        redact = next(f for f in root.handlers[0].filters if isinstance(f, RedactSecrets))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "token %s", (token,), None)
+    redact.filter(record)
+    assert record.getMessage() == "token [secret]"

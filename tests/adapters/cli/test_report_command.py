@@ -58,6 +58,13 @@ def test_report_json_table_and_purge_on_a_week_of_questions(tmp_path: Path, e5_e
     assert all(words in table.stdout for words in ("Knowledge gaps", "self-served", "slack:C1", "Never cited"))
     assert "discord:D1" not in table.stdout
 
+    html = tmp_path / "report.html"
+    written = supportbot("report", "--config", str(config), "--html", str(html))
+    assert written.returncode == 0 and written.stdout == "", written.stderr  # the page only, no table
+    text = html.read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in text and "plotly.js" in text and 'src="http' not in text  # self-contained
+    assert '<details class="gap">' in text and not any(user in text for user in filled.users)
+
     bad = supportbot("report", "--config", str(config), "--since", "last tuesday")
     assert bad.returncode == 1 and "is not a period" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -4,11 +4,14 @@ they were interrupted, and exits 0; health on server.port; JSON log lines that n
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +33,7 @@ SECRET, TOKEN = "serve-signing-secret", "xoxb-serve-test-token-123456"
 VPN = "How do I connect to the VPN from home?"
 # What the held model writes: words of the VPN page (its title), so the support check lets the answer through.
 GROUNDED = {"first": "Connect to the VPN with ", "rest": "Acme Connect."}
+ADMIN_TOKEN = "admin-token-for-the-serve-tests"
 WAIT = 300  # seconds; a generous bound for start-up on a shared machine, never a speed claim
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -45,7 +49,8 @@ class Running:
     """One `python -m adapters.cli run slack` process (this checkout's code), its ports and its stderr."""
 
     def __init__(self, synced: Path, tmp_path: Path, *, slack: FakeSlack, model: HeldModel, drain: float,
-                 data: Path | None = None, bot: dict[str, Any] | None = None):  # fmt: skip
+                 data: Path | None = None, bot: dict[str, Any] | None = None,
+                 admin_token: str | None = None):  # fmt: skip
         """`data`: another process's data folder (its database), shared as a fleet or a restart would."""
         values = yaml.safe_load(synced.read_text())
         tmp_path.mkdir(parents=True, exist_ok=True)
@@ -65,6 +70,8 @@ class Running:
         config.write_text(yaml.safe_dump(values))
         self.stderr = tmp_path / "stderr.log"
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+        if admin_token:
+            env["SUPPORTBOT_ADMIN_TOKEN"] = admin_token
         with self.stderr.open("w") as errors:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "adapters.cli", "run", "slack", "--config", str(config), "--log-format", "json"],
@@ -103,6 +110,7 @@ class Running:
     def log_lines(self) -> list[dict[str, Any]]:
         text = self.stderr.read_text()
         assert TOKEN not in text and SECRET not in text and VPN not in text  # words only at debug; secrets never
+        assert ADMIN_TOKEN not in text
         return [json.loads(line) for line in text.splitlines() if line.strip()]  # every line is one JSON object
 
     def stop(self) -> None:
@@ -121,6 +129,11 @@ def until(found: Callable[[], Any], running: Running, what: str) -> Any:
                                  f"{running.stderr.read_text()[-3000:]}")  # fmt: skip
         time.sleep(0.2)
     raise AssertionError(f"no {what} within {WAIT} s:\n{running.stderr.read_text()[-3000:]}")
+
+
+def answers_logged(data: Path) -> int:
+    with contextlib.closing(sqlite3.connect(data / "supportbot.db")) as db:
+        return int(db.execute("SELECT count(*) FROM answers").fetchone()[0])
 
 
 def until_stopping(running: Running) -> None:
@@ -264,3 +277,27 @@ def test_a_question_whose_process_was_killed_mid_answer_is_answered_once_after_a
         assert final["text"].startswith(say("restarted", "en")) and "Acme Connect" in final["text"]
         assert len(model.requests) == 1
     assert any("which is gone; answering it here" in line["message"] for line in second.log_lines())
+
+
+def test_the_admin_page_is_served_beside_health_and_metrics_with_the_token_only(  # type: ignore[no-untyped-def]
+    synced: Path, tmp_path: Path, slack: FakeSlack
+) -> None:
+    with HeldModel(hold=False, **GROUNDED) as model:
+        running = Running(synced, tmp_path, slack=slack, model=model, drain=5, admin_token=ADMIN_TOKEN)
+        try:
+            running.wait_ready()
+            running.ask(VPN, ts="1700000000.000100")
+            until(lambda: answers_logged(running.data) or None, running, "the answer in the answer log")
+            admin = f"http://127.0.0.1:{running.ops_port}/admin"
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(admin, timeout=30)
+            assert refused.value.code == 401
+            request = urllib.request.Request(admin, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            with urllib.request.urlopen(request, timeout=WAIT) as response:
+                html = response.read().decode()
+        finally:
+            running.stop()
+    assert "Knowledge gaps" in html and "handbook" in html and ADMIN_TOKEN not in html
+    asked = re.search(r'data-total="questions"><b>(\d+)</b>', html)
+    assert asked is not None and asked[1] == "1", html[html.find('id="totals"') :][:600]  # the question just answered
+    running.log_lines()  # the token in no log line
