@@ -80,6 +80,7 @@ def show(made: Report) -> None:
     out.print(_outcomes("Totals", {"all": totals}, "")[0])
     for title, groups, key in (("Per day", made.per_day, "day"), ("Per channel", made.per_channel, "channel"),
                                ("Per language", made.per_language, "language"),
+                               ("Per platform", made.per_platform, "platform"),
                                ("Per collection", made.per_collection, "collection")):  # fmt: skip
         if groups:
             out.print(_outcomes(title, groups, key)[0])
