@@ -100,28 +100,33 @@ def test_log_format_json_reaches_every_command(tmp_path: Path, where: str, monke
     assert isinstance(formatter, TextLines if where == "default" else JsonLines)
 
 
-def test_the_model_servers_key_is_masked_under_whatever_variable_the_config_names(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """generator.api_key_env may name any variable: once the config is read, its value is masked like the chat
-    platforms' tokens (which each installed platform declares)."""
+def redaction_of_a_command(config: Path) -> RedactSecrets:
+    """The secret filter `supportbot kb status` installs once it has read this config."""
     from typer.testing import CliRunner
 
     from adapters.cli.main import app
 
-    monkeypatch.setenv("ACME_MODEL_KEY", "sk-acme-model-key-123456")
-    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.discord-token-abcdef")
-    config = tmp_path / "supportbot.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\ngenerator:\n  api_key_env: ACME_MODEL_KEY\n")
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
         done = CliRunner().invoke(app, ["kb", "status", "--config", str(config)])
         assert done.exit_code == 0, done.output
-        redact = next(f for f in root.handlers[0].filters if isinstance(f, RedactSecrets))
+        return next(f for f in root.handlers[0].filters if isinstance(f, RedactSecrets))
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_the_model_servers_key_is_masked_under_whatever_variable_the_config_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """generator.api_key_env may name any variable: once the config is read, its value is masked like the chat
+    platforms' tokens (which each installed platform declares)."""
+    monkeypatch.setenv("ACME_MODEL_KEY", "sk-acme-model-key-123456")
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.discord-token-abcdef")
+    config = tmp_path / "supportbot.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\ngenerator:\n  api_key_env: ACME_MODEL_KEY\n")
+    redact = redaction_of_a_command(config)
     record = logging.LogRecord("t", logging.ERROR, __file__, 1, "key %s, token %s", None, None)
     record.args = ("sk-acme-model-key-123456", "MTIz.discord-token-abcdef")
     redact.filter(record)
@@ -132,10 +137,6 @@ def test_the_model_servers_key_is_masked_under_whatever_variable_the_config_name
 def test_the_admin_token_is_masked_wherever_it_is_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    from typer.testing import CliRunner
-
-    from adapters.cli.main import app
-
     token = "admin-token-0123456789abcdef"
     config = tmp_path / "supportbot.yaml"
     config.write_text(
@@ -143,15 +144,6 @@ def test_the_admin_token_is_masked_wherever_it_is_set(
     )
     if where == "environment":
         monkeypatch.setenv("SUPPORTBOT_ADMIN_TOKEN", token)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        done = CliRunner().invoke(app, ["kb", "status", "--config", str(config)])
-        assert done.exit_code == 0, done.output
-        redact = next(f for f in root.handlers[0].filters if isinstance(f, RedactSecrets))
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
     record = logging.LogRecord("t", logging.ERROR, __file__, 1, "token %s", (token,), None)
-    redact.filter(record)
+    redaction_of_a_command(config).filter(record)
     assert record.getMessage() == "token [secret]"
