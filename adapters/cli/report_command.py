@@ -50,8 +50,7 @@ def report(settings: Settings, *, since: str, channel: str | None, as_json: bool
     if as_json:
         print(json.dumps(made.as_dict(), ensure_ascii=False, indent=2))
         return
-    if html is None:
-        show(made)
+    show(made)
 
 
 def collection_states(host: Host) -> list[CollectionState]:
