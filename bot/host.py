@@ -7,6 +7,7 @@ model engine, which records.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -106,12 +107,18 @@ class Host:
         def failures() -> list[tuple[str, str, str]]:
             return [(n, path, reason) for n in names for path, reason in knowledge.manifest.status(n).failures]
 
+        @functools.cache
+        def synced() -> tuple[str, ...]:
+            return tuple(n for n in names if knowledge.manifest.status(n).last_sync)
+
         def closest(gap: Gap) -> Closest | None:
+            """The nearest passage to the gap's central question, dense only: milliseconds for each of hundreds of
+            gaps, where a full search (BM25 included) would take seconds for all."""
             asked = {c for q in gap.questions for c in q.collections} or set(names)
-            synced = [n for n in names if n in asked and knowledge.manifest.status(n).last_sync]
-            if not synced:
+            searched = [n for n in synced() if n in asked]
+            if not searched or gap.vector is None:
                 return None
-            hits = knowledge.retriever.search(gap.label, collections=synced, k=1, language=gap.languages[0])
+            hits = knowledge.store.query(searched, gap.vector.tolist(), k=1)
             return Closest(hits[0].collection, hits[0].path, hits[0].title) if hits else None
 
         return Sources(documents=documents, failures=failures, closest=closest,

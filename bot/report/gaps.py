@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -31,6 +32,9 @@ from bot.report.questions import Question
 
 GAP_QUANTILE: Final = 0.05
 EXAMPLES: Final = 5
+# Clustering holds every pairwise distance: 4,000 questions take ~64 MB and a few seconds; beyond, the most recent.
+MOST_CLUSTERED: Final = 4000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Gap:
     label: str  # its most central question
     questions: tuple[Question, ...]  # central first
     closest: Closest | None
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the label's
 
     @property
     def size(self) -> int:
@@ -97,6 +102,10 @@ def find_gaps(
     asked = [q for q in questions if q.gap]
     if not asked:
         return []
+    if len(asked) > MOST_CLUSTERED:
+        log.warning("%d questions were not answered well in this period; the gaps group the %d most recent",
+                    len(asked), MOST_CLUSTERED)  # fmt: skip
+        asked = sorted(asked, key=lambda q: q.created_at)[-MOST_CLUSTERED:]
     vectors = _vectors(asked, embed=embed, model=model)
     everyday = everyday_questions()
     limit = same_topic_distance(
@@ -120,17 +129,18 @@ def _gap(
 ) -> Gap:
     """Members ordered by their mean likeness to the others: the first is the label."""
     inside = vectors[members]
-    centrality = (inside @ inside.T).mean(axis=1)
-    ordered = tuple(asked[members[i]] for i in np.argsort(-centrality, kind="stable"))
-    gap = Gap(label=ordered[0].question, questions=ordered, closest=None)
-    return Gap(label=gap.label, questions=ordered, closest=closest(gap))
+    order = np.argsort(-(inside @ inside.T).mean(axis=1), kind="stable")
+    ordered = tuple(asked[members[i]] for i in order)
+    gap = Gap(label=ordered[0].question, questions=ordered, closest=None, vector=inside[order[0]])
+    return replace(gap, closest=closest(gap))
 
 
 def _vectors(asked: Sequence[Question], *, embed: Embed, model: str) -> np.ndarray:
     """The recorded vectors where this model made them; the others embedded now."""
     missing = [i for i, q in enumerate(asked) if q.embedding is None or q.embedding_model != model]
     fresh = iter(embed([asked[i].question for i in missing]) if missing else [])
-    rows = [np.asarray(next(fresh)) if i in set(missing) else q.embedding for i, q in enumerate(asked)]
+    again = set(missing)
+    rows = [np.asarray(next(fresh)) if i in again else q.embedding for i, q in enumerate(asked)]
     return _normalised(np.vstack([np.asarray(r, dtype=np.float32) for r in rows]))
 
 

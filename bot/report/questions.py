@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -33,8 +33,8 @@ class Question:
     escalated: int
     first_words: float | None
     total: float | None
-    embedding: np.ndarray | None
-    embedding_model: str | None
+    embedding: np.ndarray | None = field(compare=False, repr=False)
+    embedding_model: str | None = None
 
     @property
     def where(self) -> str:

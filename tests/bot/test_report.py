@@ -123,3 +123,29 @@ def test_questions_recorded_with_another_model_or_none_are_embedded_again(
          model=recorded or "", now=now, languages=("en",))  # fmt: skip
     report = build_report(engine, since=now - timedelta(days=7), until=now, sources=sources(embedder, "minilm"))
     assert max(gap.size for gap in report.gaps) < 30  # one vector for all would make one gap of everything
+
+
+def test_a_busy_period_groups_its_most_recent_gap_questions_only(
+    tmp_path: Path, embedder: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clustering holds every pairwise distance: past MOST_CLUSTERED questions, the most recent are grouped."""
+    import bot.report.gaps
+
+    monkeypatch.setattr(bot.report.gaps, "MOST_CLUSTERED", 10)
+    engine = open_database(sqlite_url(tmp_path))
+    now = datetime.now(UTC)
+    fill(engine, embedder.embed_queries, model="minilm", now=now, languages=("en",))  # type: ignore[attr-defined]
+    report = build_report(engine, since=now - timedelta(days=7), until=now, sources=sources(embedder, "minilm"))
+    grouped = [q for gap in report.gaps for q in gap.questions]
+    assert len(grouped) == 10
+    everything = build_report(engine, since=now - timedelta(days=7), until=now, sources=sources(embedder, "minilm"))
+    assert everything.totals.questions > 10  # the counts still count every question
+    oldest_grouped, ids = min(q.created_at for q in grouped), {q.id for q in grouped}
+    left_out = [q for q in _gap_questions(engine, now) if q.id not in ids]
+    assert left_out and all(q.created_at <= oldest_grouped for q in left_out)
+
+
+def _gap_questions(engine: object, now: datetime) -> list[object]:
+    from bot.report.questions import asked_between
+
+    return [q for q in asked_between(engine, since=now - timedelta(days=7), until=now) if q.gap]  # type: ignore[arg-type]
