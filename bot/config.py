@@ -196,6 +196,14 @@ class RecordsConfig(Section):
     retention_days: float = Field(default=180, gt=0)
 
 
+class LearningConfig(Section):
+    """Answers learned from people (bot/learning.py): where drafts wait for review, and the collection whose first
+    folder receives the approved ones."""
+
+    drafts_dir: Path | None = None  # null: data_dir/drafts
+    collection: str = "learned"
+
+
 class Settings(Section):
     data_dir: Path = Path("./data")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -210,6 +218,7 @@ class Settings(Section):
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
     # The chat platforms' sections: one optional field each, added by settings_type() for the installed platforms.
     platform_types: ClassVar[Mapping[str, Platform]] = {}
 

@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 
 from bot.config import Settings
 from bot.desk import BotDesk
 from bot.drain import Drain
+from bot.learning import Draft, Drafts
 from bot.messages import Answer, IncomingMessage, Preview, Queued
 from bot.operations.health import Check, health_checks
 from bot.operations.observer import Observer, Unobserved
@@ -123,6 +125,27 @@ class Host:
 
         return Sources(documents=documents, failures=failures, closest=closest,
                        embed=knowledge.embedder.embed_queries, model=knowledge.settings.embedding.model)  # fmt: skip
+
+    # Answers learned from people
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        settings = self.settings
+        names = {c.name: c for c in settings.collections}
+        learned = names.get(settings.learning.collection)
+        return Drafts(settings.learning.drafts_dir or settings.data_dir / "drafts",
+                      learned=Path(learned.paths[0]) if learned else None)  # fmt: skip
+
+    def approve(self, draft_id: str) -> Path:
+        """The draft moved into the learned collection's folder (the next sync indexes it)."""
+        where = self.drafts.approve(draft_id)
+        self._bot.knowledge.observer.reviewed("approved")
+        return where
+
+    def reject(self, draft_id: str) -> Draft:
+        draft = self.drafts.reject(draft_id)
+        self._bot.knowledge.observer.reviewed("rejected")
+        return draft
 
     # Questions
 

@@ -16,6 +16,7 @@ from adapters.start_error import StartError
 from bot.config import ConfigError, Settings, find_config, load_settings
 from bot.engines import GeneratorUnavailable
 from bot.host import NeverSynced
+from bot.learning import DraftError
 from knowledge.database import DatabaseError
 from knowledge.embedder import EmbeddingModelError
 from knowledge.store import StoreError
@@ -259,6 +260,42 @@ def records_purge(
     purge(settings_from(config, verbose), before=before)
 
 
+drafts_app = typer.Typer(no_args_is_help=True, help="Answers learned from people, waiting for review.")
+app.add_typer(drafts_app, name="drafts")
+
+
+@drafts_app.command("list")
+def drafts_list(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
+    """The drafts waiting for review, oldest first."""
+    from adapters.cli.drafts_commands import waiting
+
+    waiting(settings_from(config, verbose), as_json=as_json)
+
+
+@drafts_app.command("approve")
+def drafts_approve(
+    draft: Annotated[str, typer.Argument(help="The draft's id (drafts list).")],
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Move the draft into the learned collection's folder; the next sync indexes it."""
+    from adapters.cli.drafts_commands import approve
+
+    approve(settings_from(config, verbose), draft)
+
+
+@drafts_app.command("reject")
+def drafts_reject(
+    draft: Annotated[str, typer.Argument(help="The draft's id (drafts list).")],
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Delete the draft."""
+    from adapters.cli.drafts_commands import reject
+
+    reject(settings_from(config, verbose), draft)
+
+
 @kb.command("status")
 def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Per collection: files, chunks, last sync, failures."""
@@ -267,7 +304,7 @@ def kb_status(config: ConfigOption = None, as_json: JsonOption = False, verbose:
 
 KNOWN_ERRORS = (
     StoreError, EmbeddingModelError, GeneratorUnavailable, DatabaseError, knowledge_commands.UsageError, StartError,
-    NeverSynced,
+    NeverSynced, DraftError,
 )  # fmt: skip
 
 

@@ -48,6 +48,7 @@ def serve(settings: Settings, platform: str | None) -> None:
     host = Host.open(settings, progress=lambda line: err.print(line, highlight=False),
                      warn=lambda line: err.print(line, style="yellow", highlight=False, markup=False),
                      observer=metrics, serving=True)  # fmt: skip
+    metrics.watch_drafts(lambda: len(host.drafts.waiting()))  # read at each scrape: the CLI approves elsewhere
     for name in host.never_synced([c.name for c in settings.collections]):  # logged: JSON stays JSON
         log.warning("Collection %s has never completed a sync (none was run, or the first one died): the bot cannot "
                     "answer from it until `supportbot sync %s` completes.", name, name)  # fmt: skip

@@ -49,6 +49,10 @@ class PrometheusMetrics:
             "supportbot_feedback", "Ratings given under answers (helpful, not_helpful).", ["rating"], registry=r
         )
         self._escalations = Counter("supportbot_escalations", '"Ask a human" presses under answers.', registry=r)
+        self._drafts = Gauge("supportbot_drafts_waiting", "Learned answers waiting for review.", registry=r)
+        self._reviewed = Counter(
+            "supportbot_drafts_reviewed", "Learned answers reviewed (approved, rejected).", ["outcome"], registry=r
+        )
         self._model = Enum(
             "supportbot_model", "The answer model's state in this process.", states=["not_loaded", "loading",
             "loaded", "failed"], registry=r,
@@ -81,6 +85,12 @@ class PrometheusMetrics:
 
     def escalated(self) -> None:
         self._escalations.inc()
+
+    def reviewed(self, outcome: str) -> None:
+        self._reviewed.labels(outcome).inc()
+
+    def watch_drafts(self, waiting: Callable[[], int]) -> None:
+        self._drafts.set_function(waiting)
 
     def render(self) -> bytes:
         """The text exposition format, as GET /metrics serves it."""

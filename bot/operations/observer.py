@@ -26,6 +26,10 @@ class Observer(Protocol):
 
     def escalated(self) -> None: ...
 
+    def reviewed(self, outcome: str) -> None: ...
+
+    def watch_drafts(self, waiting: Callable[[], int]) -> None: ...
+
 
 class Unobserved:
     """The observer of tools and tests that serve no metrics: hears everything, keeps nothing."""
@@ -46,4 +50,10 @@ class Unobserved:
         pass
 
     def escalated(self) -> None:
+        pass
+
+    def reviewed(self, outcome: str) -> None:
+        pass
+
+    def watch_drafts(self, waiting: Callable[[], int]) -> None:
         pass
