@@ -49,7 +49,8 @@ class Drafts:
 
     def write(self, *, question: str, reply: str, author: str, marked_by: str, link: str | None,
               language: str) -> Draft:  # fmt: skip
-        draft = Draft(secrets.token_hex(6), question.strip(), reply, author, marked_by, link, language,
+        title = " ".join(question.split())  # one line: it becomes the page's title and heading
+        draft = Draft(secrets.token_hex(6), title, reply, author, marked_by, link, language,
                       datetime.now(UTC))  # fmt: skip
         self._folder.mkdir(parents=True, exist_ok=True)
         written = self._folder / f"{draft.id}.md"

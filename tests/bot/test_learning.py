@@ -68,3 +68,11 @@ def test_reviews_are_counted_and_waiting_drafts_are_a_gauge(tmp_path: Path) -> N
     assert found[("supportbot_drafts_waiting", ())] == 1 and left
     assert found[("supportbot_drafts_reviewed_total", ("approved",))] == 1
     assert found[("supportbot_drafts_reviewed_total", ("rejected",))] == 1
+
+
+def test_a_question_on_several_lines_is_a_one_line_title(tmp_path: Path) -> None:
+    drafts = Drafts(tmp_path / "drafts", learned=tmp_path / "learned")
+    page = drafts.approve(draft(drafts, "Can I bring\nmy dog   to the office?\n"))
+    loaded = load_document(page.read_bytes(), page)
+    assert loaded.title == "Can I bring my dog to the office?"
+    assert "# Can I bring my dog to the office?\n" in page.read_text(encoding="utf-8")
