@@ -106,12 +106,14 @@ class Host:
         def documents() -> dict[str, list[str]]:
             return {n: sorted(p for p, r in knowledge.manifest.files(n).items() if r.content_hash) for n in names}
 
+        status = functools.cache(knowledge.manifest.status)  # each reads every file record of its collection
+
         def failures() -> list[tuple[str, str, str]]:
-            return [(n, path, reason) for n in names for path, reason in knowledge.manifest.status(n).failures]
+            return [(n, path, reason) for n in names for path, reason in status(n).failures]
 
         @functools.cache
         def synced() -> tuple[str, ...]:
-            return tuple(n for n in names if knowledge.manifest.status(n).last_sync)
+            return tuple(n for n in names if status(n).last_sync)
 
         def closest(gap: Gap) -> Closest | None:
             """The nearest passage to the gap's central question, dense only: milliseconds for each of hundreds of

@@ -221,16 +221,10 @@ class Records:
         feedback or escalation given before then."""
         old = select(answers_table.c.id).where(answers_table.c.created_at < before)
         with self._engine.begin() as db:
-            feedback = db.execute(
-                delete(feedback_table).where(
-                    (feedback_table.c.answer_id.in_(old)) | (feedback_table.c.created_at < before)
-                )
-            ).rowcount
-            escalations = db.execute(
-                delete(escalations_table).where(
-                    (escalations_table.c.answer_id.in_(old)) | (escalations_table.c.created_at < before)
-                )
-            ).rowcount
+            feedback, escalations = (
+                db.execute(delete(kept).where(kept.c.answer_id.in_(old) | (kept.c.created_at < before))).rowcount
+                for kept in (feedback_table, escalations_table)
+            )
             answers = db.execute(delete(answers_table).where(answers_table.c.created_at < before)).rowcount
         return Purged(answers=answers, feedback=feedback, escalations=escalations)
 
