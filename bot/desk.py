@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from bot.history import Turn
 from bot.inflight import Claim
 from bot.language import say
+from bot.learning import Learned, Origin, Reply, Saved, drafts_for
 from bot.messages import Answer, AnswerEvent, IncomingMessage, answer_events
 from bot.records import Rating
 from bot.wiring import Bot
@@ -32,8 +33,13 @@ __all__ = [
     "Claim",
     "Desk",
     "KbAdmin",
+    "Learned",
+    "Learning",
+    "Origin",
     "Questions",
     "Rating",
+    "Reply",
+    "Saved",
     "TakeOver",
     "Turn",
     "in_background",
@@ -118,7 +124,26 @@ class TakeOver(Protocol):
         ...
 
 
-class Desk(Questions, KbAdmin, TakeOver, Protocol):
+class Learning(Protocol):
+    """A person's reply that answers what the bot could not, saved for review (bot/learning.py), and the threads
+    to tell once an approved one is in the index."""
+
+    async def save_reply(self, reply: Reply) -> Saved:
+        """Writes the reply as a draft when its thread holds an answer the bot abstained on, that was rated 👎 or
+        escalated (the draft's title is that question); once per reply, across the fleet. The platform checks
+        that whoever marked it is an admin or a helper."""
+        ...
+
+    async def learned(self, platform: str) -> list[Learned]:
+        """The approved replies from this platform's threads that a sync has indexed since, each one given to one
+        process of the fleet only, to say "Saved; I will answer this from now on" in its thread."""
+        ...
+
+    async def give_back(self, platform: str, key: str) -> None:
+        """A notice this process claimed but could not post (the platform refused it): the next round posts it."""
+
+
+class Desk(Questions, KbAdmin, TakeOver, Learning, Protocol):
     """All an adapter may ask of the bot."""
 
 
@@ -199,6 +224,41 @@ class BotDesk:
         if stored:
             self._bot.knowledge.observer.escalated()
         return stored
+
+    async def save_reply(self, reply: Reply) -> Saved:
+        return await asyncio.to_thread(self._save_reply, reply)
+
+    def _save_reply(self, reply: Reply) -> Saved:
+        bot, origin = self._bot, reply.origin
+        unresolved = bot.records.unresolved(origin.platform, origin.channel, origin.thread)
+        if unresolved is None:
+            return Saved("nothing_to_learn")
+        if not bot.records.claim(origin.platform, f"learn:{reply.key}"):
+            return Saved("already_saved")
+        draft = drafts_for(bot.knowledge.settings).write(
+            question=str(unresolved["question"]), reply=reply.text, author=reply.author, marked_by=reply.marked_by,
+            link=reply.link, language=str(unresolved["language"]), origin=origin,
+        )  # fmt: skip
+        return Saved("saved", draft)
+
+    async def learned(self, platform: str) -> list[Learned]:
+        return await asyncio.to_thread(self._learned, platform)
+
+    def _learned(self, platform: str) -> list[Learned]:
+        knowledge, records = self._bot.knowledge, self._bot.records
+        settings = knowledge.settings
+        if settings.learning.collection not in {c.name for c in settings.collections}:
+            return []
+        indexed = {path for path, f in knowledge.manifest.files(settings.learning.collection).items() if f.content_hash}
+        return [
+            Learned(draft.id, draft.origin, draft.language)
+            for draft, path in drafts_for(settings).learned()
+            if draft.origin is not None and draft.origin.platform == platform and path in indexed
+            and records.claim(platform, f"learned:{draft.id}")
+        ]  # fmt: skip
+
+    async def give_back(self, platform: str, key: str) -> None:
+        await asyncio.to_thread(self._bot.records.unclaim, platform, key)
 
     @property
     def collections(self) -> list[str]:

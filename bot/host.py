@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.desk import BotDesk
 from bot.drain import Drain
-from bot.learning import Draft, Drafts
+from bot.learning import Draft, Drafts, drafts_for
 from bot.messages import Answer, IncomingMessage, Preview, Queued
 from bot.operations.health import Check, health_checks
 from bot.operations.observer import Observer, Unobserved
@@ -132,11 +132,7 @@ class Host:
 
     @cached_property
     def drafts(self) -> Drafts:
-        settings = self.settings
-        names = {c.name: c for c in settings.collections}
-        learned = names.get(settings.learning.collection)
-        return Drafts(settings.learning.drafts_dir or settings.data_dir / "drafts",
-                      learned=Path(learned.paths[0]) if learned else None)  # fmt: skip
+        return drafts_for(self.settings)
 
     def approve(self, draft_id: str) -> Path:
         """The draft moved into the learned collection's folder (the next sync indexes it)."""

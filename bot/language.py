@@ -35,6 +35,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "Here is what the knowledge base says:",
         "preview_lead": "Excerpt from the knowledge base, while I write a full answer:",
         "restarted": "Sorry for the wait, I restarted:",
+        "learned": "Saved; I will answer this from now on.",
+        "saved_for_review": "Saved for review: once an admin approves it, I will answer this from it.",
         "too_late": (
             "Sorry, I restarted, and your question has waited too long for me to answer it now. Please ask it again."
         ),
@@ -50,6 +52,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "إليك ما تقوله قاعدة المعرفة:",
         "preview_lead": "مقتطف من قاعدة المعرفة، ريثما أكتب إجابة كاملة:",
         "restarted": "عذرًا على الانتظار، لقد أُعيد تشغيلي:",
+        "learned": "تم الحفظ؛ سأجيب عن هذا من الآن فصاعدًا.",
+        "saved_for_review": "حُفظ للمراجعة: بعد موافقة أحد المسؤولين سأجيب عن هذا منه.",
         "too_late": "عذرًا، أُعيد تشغيلي وانتظر سؤالك طويلًا. يُرجى طرحه مرة أخرى.",
         "sources": "المصادر",
     },
@@ -63,6 +67,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "知识库中的相关内容如下：",
         "preview_lead": "在我撰写完整回答期间，先请看知识库中的相关摘录：",
         "restarted": "抱歉久等了，我刚刚重启过：",
+        "learned": "已保存；从现在起我会回答这个问题。",
+        "saved_for_review": "已保存待审核：管理员批准后，我会据此回答这个问题。",
         "too_late": "抱歉，我重启了，您的问题已等待太久。请重新提问。",
         "sources": "来源",
     },
@@ -83,6 +89,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "Voici ce que dit la base de connaissances :",
         "preview_lead": "Extrait de la base de connaissances, en attendant ma réponse complète :",
         "restarted": "Désolé pour l'attente, j'ai redémarré :",
+        "learned": "Enregistré ; je répondrai à cette question désormais.",
+        "saved_for_review": (
+            "Enregistré pour relecture : une fois approuvé par un administrateur, je répondrai à partir de ce message."
+        ),
         "too_late": "Désolé, j'ai redémarré et votre question a attendu trop longtemps. Veuillez la reposer.",
         "sources": "Sources",
     },
@@ -103,6 +113,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "Das steht dazu in der Wissensdatenbank:",
         "preview_lead": "Auszug aus der Wissensdatenbank, während ich eine vollständige Antwort schreibe:",
         "restarted": "Entschuldigung für die Wartezeit, ich wurde neu gestartet:",
+        "learned": "Gespeichert; ab jetzt beantworte ich diese Frage.",
+        "saved_for_review": "Zur Prüfung gespeichert: Sobald ein Admin zustimmt, beantworte ich diese Frage damit.",
         "too_late": (
             "Entschuldigung, ich wurde neu gestartet und Ihre Frage hat zu lange gewartet. "
             "Bitte stellen Sie sie noch einmal."
@@ -126,6 +138,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "ナレッジベースには次のように記載されています：",
         "preview_lead": "回答を作成している間に、ナレッジベースの該当箇所をお見せします：",
         "restarted": "お待たせしました。再起動しました：",
+        "learned": "保存しました。今後はこの質問に答えます。",
+        "saved_for_review": "レビュー用に保存しました。管理者が承認すると、この内容で回答します。",
         "too_late": "申し訳ありません。再起動したため、ご質問への回答が遅くなりすぎました。もう一度質問してください。",
         "sources": "出典",
     },
@@ -140,6 +154,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "지식 베이스의 관련 내용은 다음과 같습니다:",
         "preview_lead": "전체 답변을 작성하는 동안 지식 베이스의 관련 내용을 먼저 보여 드립니다:",
         "restarted": "기다리게 해서 죄송합니다. 다시 시작했습니다:",
+        "learned": "저장했습니다. 이제부터 이 질문에 답하겠습니다.",
+        "saved_for_review": "검토를 위해 저장했습니다. 관리자가 승인하면 이 내용으로 답하겠습니다.",
         "too_late": "죄송합니다. 다시 시작하는 동안 질문이 너무 오래 기다렸습니다. 다시 질문해 주세요.",
         "sources": "출처",
     },
@@ -158,6 +174,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "Eis o que diz a base de conhecimento:",
         "preview_lead": "Trecho da base de conhecimento, enquanto escrevo uma resposta completa:",
         "restarted": "Desculpe a espera, fui reiniciado:",
+        "learned": "Salvo; a partir de agora responderei a isto.",
+        "saved_for_review": "Salvo para revisão: quando um administrador aprovar, responderei a isto com base nele.",
         "too_late": "Desculpe, fui reiniciado e a sua pergunta esperou demasiado tempo. Por favor, faça-a de novo.",
         "sources": "Fontes",
     },
@@ -177,6 +195,8 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "excerpt_lead": "Esto es lo que dice la base de conocimientos:",
         "preview_lead": "Extracto de la base de conocimientos, mientras escribo una respuesta completa:",
         "restarted": "Perdona la espera, me he reiniciado:",
+        "learned": "Guardado; a partir de ahora responderé a esto.",
+        "saved_for_review": "Guardado para revisión: cuando un administrador lo apruebe, responderé a esto con ello.",
         "too_late": "Lo siento, me he reiniciado y tu pregunta ha esperado demasiado. Vuelve a hacerla, por favor.",
         "sources": "Fuentes",
     },

@@ -10,10 +10,55 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 DRAFT_ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The thread a reply was saved from, where the bot says once it has learned it."""
+
+    platform: str
+    channel: str
+    thread: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A person's reply marked by an admin or a helper on a chat platform: what to save, and where it was."""
+
+    origin: Origin
+    key: str  # the platform's id of the reply message: one draft per reply, however many marks
+    text: str
+    author: str
+    marked_by: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: Literal["saved", "already_saved", "nothing_to_learn"]  # nothing to learn: the bot's answer stood
+    draft: Draft | None = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """An approved reply now in the index: the thread it came from is told so, once."""
+
+    draft_id: str
+    origin: Origin
+    language: str
+
+    @property
+    def key(self) -> str:
+        """Its claim: one process of the fleet tells the thread."""
+        return f"learned:{self.draft_id}"
 
 
 class DraftError(Exception):
@@ -30,11 +75,17 @@ class Draft:
     link: str | None  # the thread
     language: str
     created: datetime
+    origin: Origin | None = None
 
     def markdown(self) -> str:
         """The page the knowledge base will hold: the question as its title, the reply, and where it came from."""
-        meta = {"title": self.question, "lang": self.language, "draft": self.id, "author": self.author,
-                "saved_by": self.marked_by, "thread": self.link, "date": self.created.isoformat()}  # fmt: skip
+        meta: dict[str, object] = {
+            "title": self.question, "lang": self.language, "draft": self.id, "author": self.author,
+            "saved_by": self.marked_by, "thread": self.link, "date": self.created.isoformat(),
+        }  # fmt: skip
+        if self.origin is not None:
+            meta["origin"] = {"platform": self.origin.platform, "channel": self.origin.channel,
+                              "thread": self.origin.thread}  # fmt: skip
         front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
         where = f" in [this thread]({self.link})" if self.link else ""
         footer = f"*Answered by {self.author} on {self.created:%Y-%m-%d}{where}.*"
@@ -48,10 +99,10 @@ class Drafts:
         self._learned = learned
 
     def write(self, *, question: str, reply: str, author: str, marked_by: str, link: str | None,
-              language: str) -> Draft:  # fmt: skip
+              language: str, origin: Origin | None = None) -> Draft:  # fmt: skip
         title = " ".join(question.split())  # one line: it becomes the page's title and heading
         draft = Draft(secrets.token_hex(6), title, reply, author, marked_by, link, language,
-                      datetime.now(UTC))  # fmt: skip
+                      datetime.now(UTC), origin)  # fmt: skip
         self._folder.mkdir(parents=True, exist_ok=True)
         written = self._folder / f"{draft.id}.md"
         partial = written.with_suffix(".part")
@@ -65,6 +116,21 @@ class Drafts:
             return []
         drafts = [_read(path) for path in self._folder.glob("*.md") if DRAFT_ID.match(path.stem)]
         return sorted(drafts, key=lambda d: d.created)
+
+    def learned(self) -> list[tuple[Draft, str]]:
+        """The approved drafts in the learned collection's folder, each with its path there (as a sync records
+        it); pages written there by hand are not drafts and are left out."""
+        if self._learned is None or not self._learned.is_dir():
+            return []
+        found = []
+        for path in sorted(self._learned.rglob("*.md")):
+            match = re.search(r"-([0-9a-f]{12})$", path.stem)
+            if match:
+                try:
+                    found.append((_read(path), path.relative_to(self._learned).as_posix()))
+                except (ValueError, KeyError, yaml.YAMLError):  # edited by hand past reading: not announced
+                    continue
+        return found
 
     def approve(self, draft_id: str) -> Path:
         """Moves the draft into the learned collection's folder; returns where it now is."""
@@ -100,8 +166,18 @@ def _read(path: Path) -> Draft:
     meta = yaml.safe_load(front)
     reply = body.strip().split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
     created = datetime.fromisoformat(str(meta["date"]))
+    where = meta.get("origin")
+    origin = Origin(str(where["platform"]), str(where["channel"]), str(where["thread"])) if where else None
     return Draft(str(meta["draft"]), str(meta["title"]), reply, str(meta["author"]), str(meta["saved_by"]),
-                 meta.get("thread"), str(meta.get("lang") or "en"), created)  # fmt: skip
+                 meta.get("thread"), str(meta.get("lang") or "en"), created, origin)  # fmt: skip
+
+
+def drafts_for(settings: Settings) -> Drafts:
+    """The drafts folder and the learned collection's first folder, as the settings name them."""
+    names = {c.name: c for c in settings.collections}
+    learned = names.get(settings.learning.collection)
+    return Drafts(settings.learning.drafts_dir or settings.data_dir / "drafts",
+                  learned=Path(learned.paths[0]) if learned else None)  # fmt: skip
 
 
 def _slug(text: str) -> str:

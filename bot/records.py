@@ -134,6 +134,12 @@ class Records:
 
         return InFlight(self._engine).claim(platform, event_key)
 
+    def unclaim(self, platform: str, event_key: str) -> None:
+        """Gives a one-step claim back (its work failed): the next claim of that key wins again."""
+        key = (claims_table.c.platform == platform, claims_table.c.event_key == event_key)
+        with self._engine.begin() as db:
+            db.execute(delete(claims_table).where(*key))
+
     def record_answer(self, message: IncomingMessage, answer: Answer, asked: Asked | None = None) -> str:
         answer_id = uuid.uuid4().hex
         asked = asked or Asked()
@@ -209,6 +215,24 @@ class Records:
             if not db.execute(select(escalations_table).where(*key)).first():
                 db.execute(insert(escalations_table).values(answer_id=answer_id, user=user, created_at=_now()))
         return True
+
+    def unresolved(self, platform: str, channel: str, thread: str) -> dict[str, object] | None:
+        """The thread's latest answer the bot could not give or that did not help: abstained, rated 👎 by anyone,
+        or escalated to a person; None when every answer in the thread stood (or the bot never answered there).
+        A person's reply in such a thread is what may become knowledge (bot/learning.py)."""
+        answers = answers_table.c
+        rated_down = select(feedback_table.c.answer_id).where(feedback_table.c.rating == "not_helpful")
+        query = (
+            select(answers_table)
+            .where(answers.platform == platform, answers.channel == channel, answers.thread == thread)
+            .where((answers.status == "abstained") | answers.id.in_(rated_down)
+                   | answers.id.in_(select(escalations_table.c.answer_id)))
+            .order_by(answers.created_at.desc())
+            .limit(1)
+        )  # fmt: skip
+        with self._engine.connect() as db:
+            row = db.execute(query).mappings().first()
+        return dict(row) if row else None
 
     def escalations(self, answer_id: str) -> list[str]:
         """Who asked for a person under this answer, first first."""

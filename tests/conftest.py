@@ -184,21 +184,26 @@ class BrokenModel:
         return len(text) // 4
 
 
-def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, extra_yaml: str) -> Path:
+def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, extra_yaml: str,
+                          learned: bool = False) -> Path:  # fmt: skip
     """A config over a copy of the example knowledge base (internal) plus a small public collection,
-    synced once: what the chat adapters' end-to-end tests answer from. `extra_yaml` adds sections."""
+    synced once: what the chat adapters' end-to-end tests answer from. `extra_yaml` adds sections; `learned` adds
+    an empty `learned` collection (root/learned), where approved answers go."""
     from bot.config import load_settings
     from bot.wiring import Knowledge
 
     shutil.copytree(EXAMPLES, root / "handbook")
     (root / "public").mkdir()
     (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
+    (root / "learned").mkdir()
     path = root / "supportbot.yaml"
     path.write_text(
         f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
         f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
         f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
-        "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n" + extra_yaml
+        + (f"  - {{name: learned, paths: ['{root / 'learned'}']}}\n" if learned else "")
+        + "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
+        + extra_yaml
     )
     knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)  # type: ignore[arg-type]
     for collection in knowledge.settings.collections:

@@ -16,6 +16,7 @@ from adapters.recovery import Recovery
 from adapters.slack.answering import NativeStreaming, answer_in_slack, post_recovered
 from adapters.slack.commands import KbCommand
 from adapters.slack.config import SlackConfig
+from adapters.slack.learning import SAVE_SHORTCUT, SlackLearning
 from adapters.slack.translate import ASK_HUMAN, FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, incoming, reply_thread
 from adapters.start_error import StartError
 from bot.desk import Claim, Desk, Rating, Turn
@@ -67,7 +68,14 @@ class SlackAdapter:
         app.action(FEEDBACK_NOT_HELPFUL)(self._on_feedback)
         app.action(ASK_HUMAN)(self._on_ask_human)
         app.command("/kb")(KbCommand(desk=self._desk, admins=self._config.admins).handle)
+        app.event("reaction_added")(self.learning.on_reaction)
+        app.shortcut(SAVE_SHORTCUT)(self.learning.on_shortcut)
         return app
+
+    @property
+    def learning(self) -> SlackLearning:
+        """Replies marked ✅ by admins and helpers become drafts; their threads are told once they are learned."""
+        return SlackLearning(desk=self._desk, config=self._config, client=self._client, bot_user=self._bot_user)
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         await self._maybe_answer(event, mentioned=True, shared=bool(body.get("is_ext_shared_channel")))

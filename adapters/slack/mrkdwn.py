@@ -41,3 +41,17 @@ def _convert(text: str) -> str:
     text = _BULLET.sub(r"\1• ", text)
     text = text.replace("\x01", "*")
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
+
+
+_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)\|([^>]+)>")
+_SLACK_BARE_LINK = re.compile(r"<(https?://[^|>\s]+)>")
+_SLACK_BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+
+
+def from_mrkdwn(text: str) -> str:
+    """A person's Slack message as Markdown, for a page of the knowledge base: links and bold; the rest (lists,
+    code, italics with underscores) reads the same in both."""
+    text = _SLACK_LINK.sub(r"[\2](\1)", text)
+    text = _SLACK_BARE_LINK.sub(r"\1", text)
+    text = _SLACK_BOLD.sub(r"**\1**", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

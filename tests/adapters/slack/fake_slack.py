@@ -152,6 +152,7 @@ class FakeSlack:
         self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._streaming: set[tuple[str, str]] = set()
         self._rate_limits: dict[str, list[int]] = {}  # method -> [calls left, retry_after]
@@ -202,6 +203,10 @@ class FakeSlack:
     def set_user(self, user_id: str, **fields: Any) -> None:
         with self._cond:
             self._users[user_id] = fields
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        with self._cond:
+            self._usergroups[group_id] = list(users)
 
     def set_channel(self, channel_id: str, **fields: Any) -> None:
         with self._cond:
@@ -318,11 +323,29 @@ class FakeSlack:
         return _ok(channel=p["channel"], ts=p["ts"])
 
     def _api_conversations_replies(self, p: Params) -> dict[str, Any]:
-        """The thread as set for the test, and what the bot posted in it since, oldest first (as Slack lists it)."""
-        posted = [m for (channel, _), m in self._messages.items()
-                  if channel == p["channel"] and p["ts"] in (m.get("thread_ts"), m["ts"])]  # fmt: skip
-        messages = sorted(self._replies.get((p["channel"], p["ts"]), []) + posted, key=lambda m: float(m["ts"]))
+        """The thread as set for the test, and what the bot posted in it since, oldest first (as Slack lists it);
+        `ts` may be the thread's parent or any message in it; `latest` (with `inclusive`) ends the list there."""
+        channel, ts = p["channel"], p["ts"]
+        root = next((thread for (c, thread), listed in self._replies.items()
+                     if c == channel and any(m["ts"] == ts for m in listed)), ts)  # fmt: skip
+        posted = [m for (c, _), m in self._messages.items() if c == channel and root in (m.get("thread_ts"), m["ts"])]
+        messages = sorted(self._replies.get((channel, root), []) + posted, key=lambda m: float(m["ts"]))
+        if "latest" in p:
+            inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
+            messages = [m for m in messages if float(m["ts"]) < float(p["latest"])
+                        or (inclusive and m["ts"] == p["latest"])]  # fmt: skip
         return _ok(messages=messages, has_more=False, response_metadata={"next_cursor": ""})
+
+    def _api_usergroups_users_list(self, p: Params) -> dict[str, Any]:
+        if p["usergroup"] not in self._usergroups:
+            return _error("no_such_subteam")
+        return _ok(users=self._usergroups[p["usergroup"]])
+
+    def _api_chat_getPermalink(self, p: Params) -> dict[str, Any]:
+        return _ok(
+            channel=p["channel"],
+            permalink=f"https://acme.slack.com/archives/{p['channel']}/p{p['message_ts'].replace('.', '')}",
+        )
 
     def _api_reactions_add(self, p: Params) -> dict[str, Any]:
         _require(p, "channel", "timestamp", "name")

@@ -44,12 +44,6 @@ def config(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # type: ignore[no-untyped-def]
     return fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=smollm2_generator)
 
@@ -57,8 +51,8 @@ def bot(config: Path, embedder, smollm2_generator, tmp_path: Path) -> Bot:  # ty
 class Slack:
     """The adapter served on loopback, and a way to deliver what Slack would send it."""
 
-    def __init__(self, base: str, fake: FakeSlack) -> None:
-        self.base, self.fake = base, fake
+    def __init__(self, base: str, fake: FakeSlack, adapter: SlackAdapter) -> None:
+        self.base, self.fake, self.adapter = base, fake, adapter
 
     async def event(self, payload: dict[str, Any], *, retry: int | None = None, secret: str = SECRET) -> int:
         body = json.dumps(payload)
@@ -99,7 +93,7 @@ def scenario(bot: Bot, fake: FakeSlack, steps: Any) -> Any:
         adapter = adapter_for(bot, fake, TOKEN)
         await adapter.identify()
         async with serving(adapter.build().web_app(path="/slack/events")) as base:
-            return await steps(Slack(base, fake))
+            return await steps(Slack(base, fake, adapter))
 
     return asyncio.run(run())
 

@@ -1,0 +1,103 @@
+"""Answers learned from people, on Slack, end to end: the real slack-bolt app in HTTP mode, the fake Web API, the
+real store and the extractive answerer. A question the bot cannot answer, a colleague's reply in its thread, a
+helper's ✅, the approval, `/kb sync learned`, and the same question asked in another thread is answered from the
+learned page, citing it; the first thread is told "Saved; I will answer this from now on"."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.engines.extractive import ExtractiveAnswerer
+from bot.learning import drafts_for
+from bot.wiring import Bot
+from tests.adapters.slack.fake_slack import FakeSlack, load_payload
+from tests.adapters.slack.test_app import MENTION_TS, Slack, blocks_of, mention, scenario
+from tests.conftest import fresh_bot, synced_example_config
+
+QUESTION = "Can I bring my dog to the office?"
+REPLY_TS = "1700000300.000400"
+REPLY = "Yes: dogs are welcome on Fridays, on a lead. See <https://intranet.example/pets|the pets policy>."
+AGAIN_TS = "1700000900.000900"
+
+
+@pytest.fixture
+def bot(tmp_path: Path, minilm_path: Path, embedder) -> Bot:  # type: ignore[no-untyped-def]
+    config = synced_example_config(
+        tmp_path / "kb", minilm_path=minilm_path, embedder=embedder, learned=True,
+        extra_yaml="slack: {mode: http, admins: [UADMIN], escalation_group: SHELP}\n",
+    )  # fmt: skip
+    bot = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=None)
+    knowledge = bot.knowledge
+    return Bot(knowledge, warn=print,
+               prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page))  # fmt: skip
+
+
+def reaction(user: str, *, ts: str = REPLY_TS, name: str = "white_check_mark") -> dict[str, Any]:
+    payload = copy.deepcopy(load_payload("reaction_added"))
+    payload["event"].update(user=user, reaction=name, item={"type": "message", "channel": "C1", "ts": ts})
+    payload["event_id"] = f"Ev{user}{name}{ts}"
+    return payload
+
+
+def thread_with_reply(fake: FakeSlack) -> None:
+    asked = {"type": "message", "user": "U1", "text": f"<@UBOT> {QUESTION}", "ts": MENTION_TS}
+    answered = {"type": "message", "user": "UDANA", "text": REPLY, "ts": REPLY_TS, "thread_ts": MENTION_TS,
+                "parent_user_id": "U1"}  # fmt: skip
+    fake.set_replies("C1", MENTION_TS, [asked | {"thread_ts": MENTION_TS}, answered])
+    fake.set_user("UDANA", real_name="Dana Scully", profile={"display_name": "Dana"})
+    fake.set_usergroup("SHELP", ["UHELPER"])
+
+
+def test_a_helpers_check_mark_teaches_the_bot_after_approval_and_sync(bot: Bot, fake: FakeSlack) -> None:
+    thread_with_reply(fake)
+    drafts = drafts_for(bot.knowledge.settings)
+
+    async def steps(slack: Slack) -> Any:
+        await slack.event(mention(f"<@UBOT> {QUESTION}"))
+        (first,) = await slack.answers()
+        assert "couldn't find" in first["text"]  # the bot abstains: this is what a colleague's reply can teach
+
+        await slack.event(reaction("U1"))  # the asker's ✅ (not an admin, not a helper) teaches nothing
+        await slack.event(reaction("UHELPER", name="thumbsup"))  # nor does another emoji
+        await slack.fake.wait_for_async("usergroups.users.list")
+        await slack.event(reaction("UHELPER"))
+        (told,) = await slack.fake.wait_for_async("chat.postEphemeral")
+        assert told.params["user"] == "UHELPER" and told.params["thread_ts"] == MENTION_TS
+        assert "once an admin approves it" in told.params["text"]
+        await slack.event(reaction("UADMIN"))  # a second mark of the same reply: still one draft
+        await slack.fake.wait_for_async("chat.getPermalink", count=2)
+        await slack.until(lambda: [c for c in slack.fake.calls if c.method == "users.info"], count=4)
+
+        (draft,) = drafts.waiting()
+        assert (draft.question, draft.author, draft.marked_by) == (QUESTION, "Dana", "uhelper")
+        assert "[the pets policy](https://intranet.example/pets)" in draft.reply  # Slack's link, as Markdown
+        assert draft.link == f"https://acme.slack.com/archives/C1/p{REPLY_TS.replace('.', '')}"
+        notices = slack.adapter.learning.notices()
+        assert await notices.once() == 0  # nothing approved yet
+
+        drafts.approve(draft.id)
+        assert await notices.once() == 0  # approved, not yet indexed: "I will answer this" would not hold yet
+        sync = {**load_payload("slash_kb"), "user_id": "UADMIN", "text": "sync learned"}
+        await slack.form(sync)
+        await slack.until(lambda: [m for m in slack.fake.messages() if "1 added" in m.get("text", "")])
+        assert await notices.once() == 1
+        assert await notices.once() == 0  # told once
+
+        await slack.event(mention(f"<@UBOT> {QUESTION}", ts=AGAIN_TS, channel="C2"))
+        return (await slack.answers(2))[-1]
+
+    again = scenario(bot, fake, steps)
+    assert again["thread_ts"] == AGAIN_TS and "couldn't find" not in again["text"]
+    assert "Fridays" in again["text"] or "intranet.example/pets" in again["text"]  # quoted from the learned page
+    sources = " ".join(e["text"] for e in blocks_of(again, "context")[0]["elements"])
+    assert "can-i-bring-my-dog-to-the-office-" in sources
+    (saved,) = [m for m in fake.messages() if m.get("text") == "Saved; I will answer this from now on."]
+    assert saved["channel"] == "C1" and saved["thread_ts"] == MENTION_TS
+    assert drafts.waiting() == []  # the admin's second ✅ wrote no second draft
+    (learned,) = Path(bot.knowledge.settings.collection("learned").paths[0]).glob("*.md")
+    page = learned.read_text()
+    assert page.startswith("---\ntitle: Can I bring my dog to the office?\n") and "Answered by Dana on " in page
