@@ -230,7 +230,7 @@ class BotDesk:
 
     def _save_reply(self, reply: Reply) -> Saved:
         bot, origin = self._bot, reply.origin
-        unresolved = bot.records.unresolved(origin.platform, origin.channel, origin.thread)
+        unresolved = bot.records.unresolved(origin.platform, origin.channel, origin.thread, before=reply.written)
         if unresolved is None:
             return Saved("nothing_to_learn")
         if not bot.records.claim(origin.platform, f"learn:{reply.key}"):

@@ -39,6 +39,7 @@ class Reply:
     author: str
     marked_by: str
     link: str | None
+    written: datetime | None = None  # when the reply was posted: the question it answers was asked before
 
 
 @dataclass(frozen=True)

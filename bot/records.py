@@ -216,10 +216,12 @@ class Records:
                 db.execute(insert(escalations_table).values(answer_id=answer_id, user=user, created_at=_now()))
         return True
 
-    def unresolved(self, platform: str, channel: str, thread: str) -> dict[str, object] | None:
+    def unresolved(self, platform: str, channel: str, thread: str, *,
+                   before: datetime | None = None) -> dict[str, object] | None:  # fmt: skip
         """The thread's latest answer the bot could not give or that did not help: abstained, rated 👎 by anyone,
         or escalated to a person; None when every answer in the thread stood (or the bot never answered there).
-        A person's reply in such a thread is what may become knowledge (bot/learning.py)."""
+        A person's reply in such a thread is what may become knowledge (bot/learning.py); `before`: when the reply
+        was written (the bot may have taken the reply itself for a follow-up, and answered it after)."""
         answers = answers_table.c
         rated_down = select(feedback_table.c.answer_id).where(feedback_table.c.rating == "not_helpful")
         query = (
@@ -230,6 +232,8 @@ class Records:
             .order_by(answers.created_at.desc())
             .limit(1)
         )  # fmt: skip
+        if before is not None:
+            query = query.where(answers.created_at < before)
         with self._engine.connect() as db:
             row = db.execute(query).mappings().first()
         return dict(row) if row else None

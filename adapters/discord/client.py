@@ -15,6 +15,7 @@ from adapters.discord.answering import answer_in_discord, post_recovered
 from adapters.discord.buttons import AnswerButton
 from adapters.discord.commands import register_commands
 from adapters.discord.config import DiscordConfig
+from adapters.discord.learning import notices, on_reaction
 from adapters.discord.translate import incoming, matches, thread_name
 from adapters.recovery import Recovery
 from bot.desk import Claim, Desk, Turn
@@ -46,6 +47,7 @@ class SupportClient(discord.Client):
                 "portal (Bot → Privileged Gateway Intents), or follow-ups arrive empty."
             )
         self._tasks.add(asyncio.create_task(self.recovery().forever()))  # questions of processes that died
+        self._tasks.add(asyncio.create_task(notices(self).forever()))  # the bot's own posts: answers learned
 
     async def on_ready(self) -> None:
         """Connected, and every shard of this process with its servers: questions come now."""
@@ -98,6 +100,10 @@ class SupportClient(discord.Client):
                     target=target, message=question, events=asking.events,
                     can_escalate=self.config.helper_role is not None, placed=asking.placed,
                 )  # fmt: skip
+
+    async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
+        """An admin's or helper's ✅ on a person's reply saves it for review (adapters/discord/learning.py)."""
+        await on_reaction(self, event)
 
     def recovery(self) -> Recovery:
         """Answers the questions of Discord processes that died mid-answer (started with the client)."""

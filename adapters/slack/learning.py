@@ -9,6 +9,7 @@ message shortcut with the callback id `save_to_knowledge` (all in config/slack-m
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -95,6 +96,7 @@ class SlackLearning:
             origin=Origin("slack", channel, str(message["thread_ts"])), key=f"{channel}:{message['ts']}",
             text=from_mrkdwn(message["text"]), author=await self._name(str(message.get("user", ""))),
             marked_by=await self._name(marked_by), link=link.get("permalink"),
+            written=datetime.fromtimestamp(float(message["ts"]), UTC),
         )  # fmt: skip
         saved = await self._desk.save_reply(reply)
         if saved.draft is not None:

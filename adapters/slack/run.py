@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from adapters.slack.app import SlackAdapter, SlackStartError
@@ -24,6 +25,11 @@ async def run_slack(desk: Desk, config: SlackConfig) -> None:
     await desk.ready()  # load the models before the first question, not during it
     app = adapter.build()
     recovery = adapter.recovery()  # runs for as long as the adapter: questions of processes that died mid-answer
+    notices = adapter.learning.notices()  # and the bot's own posts: answers learned, the weekly digest
+
+    async def chores() -> None:
+        await asyncio.gather(recovery.forever(), notices.forever())
+
     if config.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -31,7 +37,7 @@ async def run_slack(desk: Desk, config: SlackConfig) -> None:
         handler = AsyncSocketModeHandler(app, app_token)
         await handler.connect_async()
         desk.serving("slack")
-        await recovery.forever()  # as long as the connection (the handler reconnects by itself)
+        await chores()  # as long as the connection (the handler reconnects by itself)
         return
     from aiohttp import web
 
@@ -40,4 +46,4 @@ async def run_slack(desk: Desk, config: SlackConfig) -> None:
     await web.TCPSite(runner, "0.0.0.0", config.port).start()
     desk.serving("slack")
     print(f"Slack events and interactivity: http://0.0.0.0:{config.port}/slack/events")
-    await recovery.forever()
+    await chores()

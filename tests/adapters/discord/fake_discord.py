@@ -170,6 +170,15 @@ class FakeDiscord:
         """Send op 7 RECONNECT; return once the bot has RESUMEd, the last `redeliver` events sent to it again."""
         await self.gateway.reconnect(redeliver=redeliver, timeout=timeout)
 
+    async def react(self, message: Payload, emoji: str, *, user: Person) -> Dispatched:
+        """Someone adds a (unicode) reaction to a message: MESSAGE_REACTION_ADD, with the member in a server."""
+        data: Payload = {"user_id": str(user.id), "channel_id": message["channel_id"], "message_id": message["id"],
+                         "message_author_id": message["author"]["id"], "emoji": {"id": None, "name": emoji},
+                         "burst": False, "type": 0}  # fmt: skip
+        if message.get("guild_id"):
+            data |= {"guild_id": message["guild_id"], "member": user.member() | {"user": user.user()}}
+        return await self.dispatch("MESSAGE_REACTION_ADD", data)
+
     async def dispatch(self, event: str, data: Payload) -> Dispatched:
         """Any other gateway event, as given."""
         self._require_bot()

@@ -16,6 +16,7 @@ from tests.adapters.discord.fake_discord_payloads import BOT, GUILD_ID, Payload,
 HEARTBEAT_MS = 41_250
 GUILD_MESSAGES, DIRECT_MESSAGES, MESSAGE_CONTENT = 1 << 9, 1 << 12, 1 << 15
 MEMBERS, PRESENCES = 1 << 1, 1 << 8
+GUILD_MESSAGE_REACTIONS, DIRECT_MESSAGE_REACTIONS = 1 << 10, 1 << 13
 CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 
@@ -32,6 +33,9 @@ def visible(intents: int, event: str, data: Payload) -> Payload | None:
     """What Discord sends a bot with these intents: nothing, a message with its content blanked, fewer members."""
     if event == "GUILD_CREATE" and not intents & MEMBERS:  # the member list is privileged: only the bot itself
         return data | {"members": [m for m in data["members"] if int(m["user"]["id"]) == BOT.id]}
+    if event.startswith("MESSAGE_REACTION_"):
+        wanted = GUILD_MESSAGE_REACTIONS if data.get("guild_id") else DIRECT_MESSAGE_REACTIONS
+        return data if intents & wanted else None
     if event not in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
         return data
     in_guild = data.get("guild_id") is not None

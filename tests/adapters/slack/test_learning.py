@@ -6,6 +6,7 @@ learned page, citing it; the first thread is told "Saved; I will answer this fro
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.adapters.slack.test_app import MENTION_TS, Slack, blocks_of, mention,
 from tests.conftest import fresh_bot, synced_example_config
 
 QUESTION = "Can I bring my dog to the office?"
-REPLY_TS = "1700000300.000400"
+REPLY_TS = f"{int(time.time()) + 3600}.000400"  # written after the bot's answer, as a colleague's reply is
 REPLY = "Yes: dogs are welcome on Fridays, on a lead. See <https://intranet.example/pets|the pets policy>."
 AGAIN_TS = "1700000900.000900"
 
