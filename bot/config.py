@@ -204,6 +204,49 @@ class LearningConfig(Section):
     collection: str = "learned"
 
 
+class ReportConfig(Section):
+    """The weekly digest (adapters/notices.py): where the bot posts the week's figures and top gaps, and when."""
+
+    digest_channel: list[str] = Field(default_factory=list)  # "slack:C0123…", "discord:1234…"; none: no digest
+    digest_cron: str = "0 9 * * mon"  # crontab(5), in `timezone`
+    timezone: str = "UTC"
+    admin_url: str | None = None  # where people reach the admin page (/admin), linked from the digest
+
+    @field_validator("digest_channel", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("digest_channel", mode="after")
+    @classmethod
+    def _platform_named(cls, value: list[str]) -> list[str]:
+        for channel in value:
+            platform, _, where = channel.partition(":")
+            if platform not in ("slack", "discord") or not where:
+                raise ValueError(f"{channel!r}: name the platform and the channel, e.g. 'slack:C0123ABCD' or "
+                                 "'discord:123456789012345678'")  # fmt: skip
+        return value
+
+    @field_validator("digest_cron", mode="after")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from bot.cron import Cron
+
+        Cron.parse(value)  # CronError (a ValueError) says what is wrong
+        return value
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone: use an IANA name, e.g. 'Europe/Paris'") from None
+        return value
+
+
 class Settings(Section):
     data_dir: Path = Path("./data")
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -219,6 +262,7 @@ class Settings(Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     # The chat platforms' sections: one optional field each, added by settings_type() for the installed platforms.
     platform_types: ClassVar[Mapping[str, Platform]] = {}
 

@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
+from bot.cron import Cron
 from bot.history import Turn
 from bot.inflight import Claim
 from bot.language import say
@@ -35,6 +37,7 @@ __all__ = [
     "KbAdmin",
     "Learned",
     "Learning",
+    "Notice",
     "Origin",
     "Questions",
     "Rating",
@@ -47,6 +50,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+DIGEST_GRACE = timedelta(hours=12)  # a digest no process was up to post is posted late, up to this late
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A post of the bot's own accord: where, what, and its claim (given back if the platform refuses it)."""
+
+    channel: str
+    text: str
+    key: str
+
 
 Earlier = Callable[[], Awaitable[Sequence[Turn]]]
 
@@ -139,6 +153,11 @@ class Learning(Protocol):
         process of the fleet only, to say "Saved; I will answer this from now on" in its thread."""
         ...
 
+    async def digests(self, platform: str, *, bold: str) -> list[Notice]:
+        """The weekly digests due on this platform's `report.digest_channel`s since the last look (or, at start,
+        within DIGEST_GRACE), each claimed so that one process of the fleet posts it."""
+        ...
+
     async def give_back(self, platform: str, key: str) -> None:
         """A notice this process claimed but could not post (the platform refused it): the next round posts it."""
 
@@ -178,6 +197,7 @@ class BotDesk:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
         self.up: set[str] = set()  # the platforms that take questions (serving())
+        self._digest_looked: dict[str, datetime] = {}  # per platform, up to when digests due were looked for
 
     @contextlib.asynccontextmanager
     async def ask(
@@ -256,6 +276,32 @@ class BotDesk:
             if draft.origin is not None and draft.origin.platform == platform and path in indexed
             and records.claim(platform, f"learned:{draft.id}")
         ]  # fmt: skip
+
+    async def digests(self, platform: str, *, bold: str) -> list[Notice]:
+        return await asyncio.to_thread(self._digests, platform, bold)
+
+    def _digests(self, platform: str, bold: str) -> list[Notice]:
+        from bot.report import build_report  # scikit-learn: imported by the processes that post digests only
+        from bot.report.digest import WEEK, digest_text
+        from bot.report.sources import knowledge_sources
+
+        settings = self._bot.knowledge.settings.report
+        channels = [c.split(":", 1)[1] for c in settings.digest_channel if c.split(":", 1)[0] == platform]
+        if not channels:
+            return []
+        now = datetime.now(ZoneInfo(settings.timezone))
+        after = self._digest_looked.get(platform, now - DIGEST_GRACE)
+        self._digest_looked[platform] = now
+        notices = []
+        for when in Cron.parse(settings.digest_cron).between(after, now):
+            key = f"digest:{when.astimezone(UTC).isoformat(timespec='minutes')}"
+            if not self._bot.records.claim(platform, key):
+                continue  # another process of the fleet posts this one
+            report = build_report(self._bot.knowledge.manifest.engine, since=when - WEEK, until=when,
+                                  sources=knowledge_sources(self._bot.knowledge))  # fmt: skip
+            text = digest_text(report, bold=bold, admin_url=settings.admin_url)
+            notices += [Notice(channel, text, key) for channel in channels]
+        return notices
 
     async def give_back(self, platform: str, key: str) -> None:
         await asyncio.to_thread(self._bot.records.unclaim, platform, key)

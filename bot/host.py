@@ -7,7 +7,6 @@ model engine, which records.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -22,7 +21,8 @@ from bot.messages import Answer, IncomingMessage, Preview, Queued
 from bot.operations.health import Check, health_checks
 from bot.operations.observer import Observer, Unobserved
 from bot.records import Purged
-from bot.report import Closest, Gap, Report, Sources, build_report
+from bot.report import Report, Sources, build_report
+from bot.report.sources import knowledge_sources
 from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
 from knowledge.manifest import CollectionStatus
@@ -100,33 +100,7 @@ class Host:
         return self._bot.records.purge(before)
 
     def _report_sources(self) -> Sources:
-        knowledge = self._bot.knowledge
-        names = [c.name for c in knowledge.settings.collections]
-
-        def documents() -> dict[str, list[str]]:
-            return {n: sorted(p for p, r in knowledge.manifest.files(n).items() if r.content_hash) for n in names}
-
-        status = functools.cache(knowledge.manifest.status)  # each reads every file record of its collection
-
-        def failures() -> list[tuple[str, str, str]]:
-            return [(n, path, reason) for n in names for path, reason in status(n).failures]
-
-        @functools.cache
-        def synced() -> tuple[str, ...]:
-            return tuple(n for n in names if status(n).last_sync)
-
-        def closest(gap: Gap) -> Closest | None:
-            """The nearest passage to the gap's central question, dense only: milliseconds for each of hundreds of
-            gaps, where a full search (BM25 included) would take seconds for all."""
-            asked = {c for q in gap.questions for c in q.collections} or set(names)
-            searched = [n for n in synced() if n in asked]
-            if not searched or gap.vector is None:
-                return None
-            hits = knowledge.store.query(searched, gap.vector.tolist(), k=1)
-            return Closest(hits[0].collection, hits[0].path, hits[0].title) if hits else None
-
-        return Sources(documents=documents, failures=failures, closest=closest,
-                       embed=knowledge.embedder.embed_queries, model=knowledge.settings.embedding.model)  # fmt: skip
+        return knowledge_sources(self._bot.knowledge)
 
     # Answers learned from people
 

@@ -52,11 +52,11 @@ async def on_reaction(client: SupportClient, event: discord.RawReactionActionEve
 
 
 def notices(client: SupportClient) -> Notices:
-    """Tells a thread when the reply saved from it is approved and indexed (started with the client)."""
+    """Tells a thread when the reply saved from it is learned; posts the weekly digest (started with the client)."""
 
     async def post(channel: str, thread: str | None, text: str) -> None:
         where = int(thread or channel)
         target = client.get_channel(where) or await client.fetch_channel(where)
         await target.send(text)  # type: ignore[union-attr]
 
-    return Notices(client.desk, "discord", post)
+    return Notices(client.desk, "discord", post, bold="**")

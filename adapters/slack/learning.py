@@ -61,12 +61,12 @@ class SlackLearning:
                                               thread_ts=message.get("thread_ts"))  # fmt: skip
 
     def notices(self) -> Notices:
-        """Tells a thread when the reply saved from it is approved and indexed (run it with `forever()`)."""
+        """Tells a thread when the reply saved from it is learned; posts the weekly digest (run with `forever()`)."""
 
         async def post(channel: str, thread: str | None, text: str) -> None:
             await self._client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
 
-        return Notices(self._desk, "slack", post)
+        return Notices(self._desk, "slack", post, bold="*")
 
     async def _may_save(self, user: str) -> bool:
         if user in self._config.admins:

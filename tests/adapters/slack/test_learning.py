@@ -5,19 +5,23 @@ learned page, citing it; the first thread is told "Saved; I will answer this fro
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.engines.extractive import ExtractiveAnswerer
 from bot.learning import drafts_for
-from bot.wiring import Bot
+from bot.wiring import Bot, Knowledge
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload
-from tests.adapters.slack.test_app import MENTION_TS, Slack, blocks_of, mention, scenario
+from tests.adapters.slack.test_app import MENTION_TS, TOKEN, Slack, adapter_for, blocks_of, mention, scenario
 from tests.conftest import fresh_bot, synced_example_config
+from tests.fixtures.report_records import fill
 
 QUESTION = "Can I bring my dog to the office?"
 REPLY_TS = f"{int(time.time()) + 3600}.000400"  # written after the bot's answer, as a colleague's reply is
@@ -102,3 +106,32 @@ def test_a_helpers_check_mark_teaches_the_bot_after_approval_and_sync(bot: Bot, 
     (learned,) = Path(bot.knowledge.settings.collection("learned").paths[0]).glob("*.md")
     page = learned.read_text()
     assert page.startswith("---\ntitle: Can I bring my dog to the office?\n") and "Answered by Dana on " in page
+
+
+def test_the_weekly_digest_is_posted_once_by_a_fleet_of_two(tmp_path: Path, minilm_path: Path, embedder,  # type: ignore[no-untyped-def]
+                                                             fake: FakeSlack) -> None:  # fmt: skip
+    now = datetime.now(ZoneInfo("Europe/Paris"))
+    due = now - timedelta(minutes=2)  # the schedule's last run: a process that starts now still posts it
+    config = synced_example_config(
+        tmp_path / "kb", minilm_path=minilm_path, embedder=embedder,
+        extra_yaml="slack: {mode: http, admins: [UADMIN]}\n"
+        f"report: {{digest_channel: [slack:CDIGEST, 'discord:1234'], digest_cron: '{due.minute} {due.hour} * * *',"
+        " timezone: Europe/Paris, admin_url: 'https://bot.example/admin'}\n",
+    )  # fmt: skip
+    one = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=None)
+    two = Bot(Knowledge(one.knowledge.settings, prebuilt_embedder=embedder), warn=print)  # the same database
+    filled = fill(one.knowledge.manifest.engine, embedder.embed_queries, model=one.knowledge.settings.embedding.model,
+                  now=due - timedelta(minutes=1), languages=("en",))  # fmt: skip
+
+    async def rounds() -> list[int]:
+        fleet = [adapter_for(bot, fake, TOKEN).learning.notices() for bot in (one, two)]
+        return [await notices.once() for notices in fleet] + [await fleet[0].once()]
+
+    assert asyncio.run(rounds()) == [1, 0, 0]  # one process posts it, once; the other finds it claimed
+    (posted,) = fake.calls_to("chat.postMessage")
+    text = posted.params["text"]
+    assert posted.params["channel"] == "CDIGEST" and "thread_ts" not in posted.params
+    abstained = sum(status == "abstained" for status in filled.status.values())
+    assert f"{len(filled.status)} questions · " in text and f" · {abstained} not found · " in text
+    assert "*Top gaps*" in text and "1. “" in text and "The full report: https://bot.example/admin" in text
+    assert text.count("\n1. ") == 1 and "\n6. " not in text  # the top five gaps at most
