@@ -15,15 +15,19 @@ from aiohttp import web
 
 from adapters.cli.knowledge_commands import UsageError
 from adapters.cli.report_command import collection_states, since_of
-from adapters.cli.report_page import page, plotly_js
+from adapters.cli.report_page import page, plotly_js, review_page
 from bot.host import Host
+from bot.learning import DraftError
+from knowledge.sync_lock import SyncAlreadyRunning
 
 log = logging.getLogger(__name__)
 COOKIE = "supportbot_admin"
 CACHE_SECONDS = 60.0  # a report clusters every gap question: not again for every reload
+NAV = "<!-- drafts waiting -->"
 SCRIPT = '<script type="text/javascript" src="/admin/plotly.min.js"></script>'
 REFUSED = (
-    "<!doctype html><title>401</title><p>This page needs the admin token: open <code>/admin?token=…</code> or send "
+    '<!doctype html><title>401</title><link rel="icon" href="data:,">'
+    "<p>This page needs the admin token: open <code>/admin?token=…</code> or send "
     "<code>Authorization: Bearer …</code> (server.admin_token, $SUPPORTBOT_ADMIN_TOKEN).</p>"
 )
 
@@ -33,12 +37,15 @@ class AdminPage:
         self._host = host
         self._token = token
         self._session = hmac.new(token.encode(), b"supportbot admin session", hashlib.sha256).hexdigest()
+        self._form = hmac.new(token.encode(), b"supportbot admin form", hashlib.sha256).hexdigest()  # vs. CSRF
         self._made: dict[tuple[str, str], tuple[float, str]] = {}
         self._plotly: bytes | None = None
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/admin", self._admin)
         app.router.add_get("/admin/plotly.min.js", self._script)
+        app.router.add_get("/admin/drafts", self._drafts)
+        app.router.add_post("/admin/drafts/{draft}/{verdict:approve|reject}", self._review)
         app.router.add_route("*", "/admin/{rest:.*}", self._unknown)
 
     def _allowed(self, request: web.Request) -> bool:
@@ -63,6 +70,8 @@ class AdminPage:
             html = await self._page(since, channel)
         except UsageError as error:
             return web.Response(status=400, text=str(error))
+        waiting = len(await asyncio.to_thread(self._host.drafts.waiting))  # not cached: it changes with each review
+        html = html.replace(NAV, f'<p><a href="/admin/drafts">Answers waiting for review ({waiting})</a></p>', 1)
         return web.Response(text=html, content_type="text/html", headers=_private())
 
     async def _page(self, since: str, channel: str) -> str:
@@ -75,11 +84,49 @@ class AdminPage:
 
         def make() -> str:
             made = self._host.report(since=start, until=now, channel=channel or None)
-            return page(made, script=SCRIPT, knowledge=collection_states(self._host), title="supportbot admin")
+            return page(made, script=SCRIPT, knowledge=collection_states(self._host), title="supportbot admin",
+                        nav=NAV)  # fmt: skip
 
         html = await asyncio.to_thread(make)
         self._made[key] = (time.monotonic(), html)
         return html
+
+    async def _drafts(self, request: web.Request) -> web.StreamResponse:
+        """The review queue: each answer saved from a thread, with Approve and Reject."""
+        if not self._allowed(request):
+            return _refused()
+        waiting = await asyncio.to_thread(self._host.drafts.waiting)
+        html = review_page(waiting, form=self._form, done=request.query.get("done", ""))
+        return web.Response(text=html, content_type="text/html", headers=_private())
+
+    async def _review(self, request: web.Request) -> web.StreamResponse:
+        """Approve (moved into the learned collection, which is synced at once) or reject (deleted) one draft."""
+        if not self._allowed(request):
+            return _refused()
+        form = await request.post()
+        if not hmac.compare_digest(str(form.get("form", "")), self._form):
+            return web.Response(status=403, text="This form is stale or from elsewhere: reload /admin/drafts.")
+        draft, verdict = request.match_info["draft"], request.match_info["verdict"]
+        try:
+            done = await asyncio.to_thread(self._approve if verdict == "approve" else self._reject, draft)
+        except DraftError as error:
+            done = str(error)
+        return web.HTTPSeeOther(request.rel_url.with_path("/admin/drafts").with_query({"done": done}))
+
+    def _approve(self, draft_id: str) -> str:
+        host = self._host
+        where = host.approve(draft_id)
+        collection = host.settings.learning.collection
+        try:
+            host.sync(collection, holder="admin page")
+        except SyncAlreadyRunning:
+            return f"Approved: {where.name} is indexed at the next sync of {collection} (one is running now)."
+        self._made.clear()  # the report's pages and gaps change with it
+        return f"Approved and indexed: the bot answers from {where.name} now."
+
+    def _reject(self, draft_id: str) -> str:
+        draft = self._host.reject(draft_id)
+        return f"Rejected and deleted: “{draft.question}”."
 
     async def _script(self, request: web.Request) -> web.StreamResponse:
         if not self._allowed(request):

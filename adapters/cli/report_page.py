@@ -14,6 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from bot.learning import Draft
 from bot.report import Report
 
 OUTCOME_COLOURS = {"answered": "#2e7d32", "abstained": "#ef6c00", "failed": "#c62828"}
@@ -47,9 +48,10 @@ def plotly_js() -> str:
 
 
 def page(
-    report: Report, *, script: str, knowledge: Sequence[CollectionState] = (), title: str = "supportbot report"
-) -> str:
-    """`script`: the <script> that loads Plotly (inline for a file, a URL for /admin)."""
+    report: Report, *, script: str, knowledge: Sequence[CollectionState] = (), title: str = "supportbot report",
+    nav: str = "",
+) -> str:  # fmt: skip
+    """`script`: the <script> that loads Plotly (inline for a file, a URL for /admin); `nav`: links under the title."""
     charts = {"per-day": _per_day(report), "self-served": _self_served(report), "gaps": _gap_bars(report)}
     plots = "\n".join(
         f"Plotly.newPlot({json.dumps(name)}, {figure}.data, {figure}.layout, {{responsive: true, displaylogo: false}});"
@@ -62,6 +64,7 @@ def page(
 {script}
 </head><body>
 <h1>{escape(title)}</h1>
+{nav}
 <p class="muted">{_period(report)}</p>
 {_cards(report)}
 <h2>Questions per day</h2><div id="per-day" class="chart"></div>
@@ -175,3 +178,38 @@ def _knowledge(collections: Sequence[CollectionState]) -> str:
     head = ("<tr><th>collection</th><th class='n'>files</th><th class='n'>chunks</th><th>last sync</th>"
             "<th class='n'>failed files</th></tr>")  # fmt: skip
     return f"<h2>Knowledge base</h2><table id='knowledge'>{head}{''.join(rows)}</table>"
+
+
+def review_page(drafts: Sequence[Draft], *, form: str, done: str = "") -> str:
+    """/admin/drafts: the answers people gave where the bot could not, waiting for an admin's approval."""
+    items = []
+    for draft in drafts:
+        thread = f' · <a href="{escape(draft.link)}">the thread</a>' if draft.link else ""
+        buttons = "".join(
+            f'<form method="post" action="/admin/drafts/{escape(draft.id)}/{verdict}">'
+            f'<input type="hidden" name="form" value="{escape(form)}"><button>{label}</button></form>'
+            for verdict, label in (("approve", "Approve"), ("reject", "Reject"))
+        )
+        items.append(
+            f'<div class="draft" data-draft="{escape(draft.id)}"><h2>{escape(draft.question)}</h2>'
+            f"<pre>{escape(draft.reply)}</pre><p class='muted'>Answered by {escape(draft.author)}, saved by "
+            f"{escape(draft.marked_by)} on {draft.created:%Y-%m-%d %H:%M} UTC ({escape(draft.language)}){thread}</p>"
+            f'<div class="verdict">{buttons}</div></div>'
+        )
+    listed = "".join(items) or "<p>No answers are waiting for review.</p>"
+    notice = f'<p class="done" role="status">{escape(done)}</p>' if done else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Answers waiting for review</title><link rel="icon" href="data:,">
+{STYLE}<style>.draft {{ border: 1px solid #ddd; border-radius: 8px; padding: .2rem 1rem .8rem; margin: 1rem 0; }}
+pre {{ white-space: pre-wrap; font: inherit; }} .verdict form {{ display: inline; margin-right: .5rem; }}
+.done {{ background: #eef7ee; padding: .5rem .8rem; border-radius: 6px; }}</style>
+</head><body>
+<h1>Answers waiting for review</h1>
+<p><a href="/admin">← the report</a></p>
+<p class="muted">Replies admins or helpers marked ✅ in threads the bot could not answer. An approved one becomes a
+page of the learned collection and is indexed at once; a rejected one is deleted.</p>
+{notice}
+{listed}
+</body></html>
+"""

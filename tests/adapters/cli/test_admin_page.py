@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromiu
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder: object) -> Host:
     root = tmp_path_factory.mktemp("admin")
-    config = synced_example_config(root, minilm_path=minilm_path, embedder=embedder, extra_yaml="")
+    config = synced_example_config(root, minilm_path=minilm_path, embedder=embedder, extra_yaml="", learned=True)
     settings = load_settings(config)
     knowledge = Knowledge(settings, prebuilt_embedder=embedder)  # type: ignore[arg-type]
     fill(knowledge.manifest.engine, embedder.embed_queries, model=settings.embedding.model,  # type: ignore[attr-defined]
@@ -127,6 +127,58 @@ def test_the_admin_page_in_a_browser(admin_url: str, host: Host, tmp_path: Path)
         tab.wait_for_selector("#gaps .main-svg", timeout=60_000)
         assert tab.locator("#per-day .bars path").count() > 0 and problems == []
         browser.close()
+
+
+def test_the_review_queue_in_a_browser(admin_url: str, host: Host) -> None:
+    """Answers people gave where the bot could not: listed with where they came from, approved (indexed at once)
+    or rejected (deleted) with a click; what a person wrote is shown as text, never run."""
+    dog = host.drafts.write(question="Can I bring my dog to the office?", author="Dana", marked_by="Hana",
+                            reply="Yes, on Fridays, on a lead. <script>window.ran = true</script>",
+                            link="https://acme.slack.com/archives/C1/p1700000000000100", language="en")  # fmt: skip
+    party = host.drafts.write(question="When is the Christmas party?", reply="On 18 December.", author="Ada",
+                              marked_by="Ada", link=None, language="en")  # fmt: skip
+    post = urllib.request.Request(f"{admin_url}/admin/drafts/{dog.id}/approve", data=b"form=x", method="POST")
+    assert status_of_request(post) == 401  # no token
+    post.add_header("Authorization", f"Bearer {TOKEN}")
+    assert status_of_request(post) == 403  # the token, but not the page's form: another site's forged post
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        tab = browser.new_page()
+        problems: list[str] = []
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        tab.goto(f"{admin_url}/admin?token={TOKEN}")
+        tab.get_by_role("link", name="Answers waiting for review (2)").click()
+        assert tab.url == f"{admin_url}/admin/drafts"
+        assert tab.locator(".draft h2").all_inner_texts() == [dog.question, party.question]
+        shown = tab.locator(f"[data-draft='{dog.id}']")
+        assert "<script>window.ran = true</script>" in shown.locator("pre").inner_text()
+        assert tab.evaluate("window.ran") is None  # shown as text, not run
+        assert shown.get_by_role("link", name="the thread").get_attribute("href") == dog.link
+
+        shown.get_by_role("button", name="Approve").click()
+        tab.wait_for_selector(".done")
+        assert tab.locator(".done").inner_text().startswith("Approved and indexed: the bot answers from can-i-bring")
+        assert tab.locator(".draft h2").all_inner_texts() == [party.question]
+        found = host.search("Can I bring my dog to the office?", collections=["learned"], k=1)
+        assert found and found[0].path.endswith(f"-{dog.id}.md")  # indexed: the bot answers from it now
+
+        tab.locator(f"[data-draft='{party.id}']").get_by_role("button", name="Reject").click()
+        tab.wait_for_selector(".done")
+        assert tab.locator(".done").inner_text() == "Rejected and deleted: “When is the Christmas party?”."
+        assert "No answers are waiting for review." in tab.content() and host.drafts.waiting() == []
+        tab.goto(f"{admin_url}/admin")
+        assert tab.get_by_role("link", name="Answers waiting for review (0)").count() == 1
+        assert problems == [] and TOKEN not in tab.content()
+        browser.close()
+
+
+def status_of_request(request: urllib.request.Request) -> int:
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def test_chromium_is_debians(tmp_path: Path) -> None:
