@@ -1,5 +1,5 @@
 """Application commands: /ask (deferred at once, the pages' own words while the model reads, then the answer in
-their place) and /kb sync|status for admins."""
+their place), /kb sync|status for admins, and the message command "Save to knowledge base" (learning.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from discord import app_commands
 
 from adapters.answering import show_answer
 from adapters.discord.buttons import answer_view
+from adapters.discord.learning import SAVE_COMMAND, on_save_command
 from adapters.discord.translate import answer_parts, incoming, matches, preview_text, sources_embed
 from bot.desk import say
 from bot.messages import Answer, IncomingMessage, Preview
@@ -66,6 +67,11 @@ def register_commands(client: SupportClient) -> None:
         await interaction.followup.send("\n".join(lines)[:2000])
 
     tree.add_command(kb)
+
+    async def save_to_knowledge(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        await on_save_command(client, interaction, message)
+
+    tree.add_command(app_commands.ContextMenu(name=SAVE_COMMAND, callback=save_to_knowledge))
 
 
 async def _admin_or_refuse(client: SupportClient, interaction: discord.Interaction[Any]) -> bool:

@@ -166,6 +166,12 @@ class FakeDiscord:
         interaction = self.interactions.create(kind=2, channel_id=channel_id, user=user, data=data)
         return await self._send_interaction(interaction)
 
+    async def message_command(self, name: str, target: Payload, *, user: Person = ALICE) -> Dispatched:
+        """Someone runs the message command `name` on `target` (right-click → Apps): INTERACTION_CREATE type 2."""
+        data = self.interactions.message_command_data(name, target)
+        interaction = self.interactions.create(kind=2, channel_id=int(target["channel_id"]), user=user, data=data)
+        return await self._send_interaction(interaction)
+
     async def reconnect(self, *, redeliver: int = 0, timeout: float = 5.0) -> None:
         """Send op 7 RECONNECT; return once the bot has RESUMEd, the last `redeliver` events sent to it again."""
         await self.gateway.reconnect(redeliver=redeliver, timeout=timeout)

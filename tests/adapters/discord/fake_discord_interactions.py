@@ -93,6 +93,11 @@ class Interactions:
             values = [{"name": subcommand, "type": 1, "options": values}]
         return data | ({"options": values} if values else {}) | ({"guild_id": str(GUILD_ID)} if in_guild else {})
 
+    def message_command_data(self, name: str, target: Payload) -> Payload:
+        """`data` of a message command (right-click → Apps): type 3, the message resolved in full."""
+        data = self.command_data(name, {}, None) | {"type": 3, "target_id": target["id"]}
+        return data | {"resolved": {"messages": {target["id"]: target}}}
+
     async def registered(self, call: Call, application_id: str, guild_id: str | None = None) -> web.Response:
         return json_response(self.commands.get(int(guild_id) if guild_id else None, []))
 

@@ -50,6 +50,16 @@ async def until(found: Any) -> Any:
     raise AssertionError("never happened")
 
 
+async def scenario(bot: Bot, steps: Any) -> Any:
+    """The adapter as `supportbot run discord` serves it, against a fresh fake Discord."""
+    async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
+        with point_discord_at(fake):
+            client = SupportClient(desk=BotDesk(bot), config=bot.knowledge.settings.discord,  # type: ignore[arg-type]
+                                   guild_ready_timeout=0.05)  # fmt: skip
+            async with connected(client, fake):
+                return await steps(fake, client)
+
+
 def test_a_helpers_check_mark_teaches_the_bot_after_approval_and_sync(bot: Bot) -> None:
     drafts = drafts_for(bot.knowledge.settings)
 
@@ -85,15 +95,30 @@ def test_a_helpers_check_mark_teaches_the_bot_after_approval_and_sync(bot: Bot) 
         (answer,) = await final(fake, again.id)
         return answer
 
-    async def scenario() -> dict[str, Any]:
-        async with FakeDiscord(privileged_intents=MESSAGE_CONTENT) as fake:
-            with point_discord_at(fake):
-                client = SupportClient(desk=BotDesk(bot), config=bot.knowledge.settings.discord,  # type: ignore[arg-type]
-                                       guild_ready_timeout=0.05)  # fmt: skip
-                async with connected(client, fake):
-                    return await steps(fake, client)
-
-    answer = asyncio.run(scenario())
+    answer = asyncio.run(scenario(bot, steps))
     assert "couldn't find" not in answer["content"]
     assert "can-i-bring-my-dog-to-the-office-" in answer["embeds"][0]["description"]
     assert drafts.waiting() == []
+
+
+def test_the_save_command_saves_for_helpers_and_says_why_not_to_others(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord, client: SupportClient) -> list[str]:
+        assert any(c["name"] == "Save to knowledge base" and c["type"] == 3 for c in fake.interactions.commands[None])
+        asked = await fake.message(HELP_ID, QUESTION, mentions_bot=True)
+        (first,) = await settled(fake, asked.id)
+        reply = (await fake.message(HELP_ID, REPLY, author=ALICE, thread=asked.id)).data
+        told = []
+        for target, user in [(reply, ALICE), (first, HANA), (reply, HANA), (reply, ADA)]:
+            await fake.message_command("Save to knowledge base", target, user=user)
+            await fake.wait_for("POST", "/interactions/{id}/{token}/callback", count=len(told) + 1)
+            told.append(fake.calls_to("POST", "/interactions/{id}/{token}/callback")[-1].json["data"])
+        assert all(t["flags"] == 64 for t in told)  # seen by whoever ran it alone
+        return [t["content"] for t in told]
+
+    told = asyncio.run(scenario(bot, steps))
+    assert told[0] == "Only the knowledge base's admins and helpers can save answers to it."
+    assert told[1].startswith("Save a person's reply in a thread where I could not answer")  # the bot's answer
+    assert "once an admin approves it" in told[2]
+    assert told[3] == "This reply is saved already."
+    (draft,) = drafts_for(bot.knowledge.settings).waiting()
+    assert (draft.question, draft.reply, draft.marked_by) == (QUESTION, REPLY, "Hana")

@@ -135,3 +135,29 @@ def test_the_weekly_digest_is_posted_once_by_a_fleet_of_two(tmp_path: Path, mini
     assert f"{len(filled.status)} questions · " in text and f" · {abstained} not found · " in text
     assert "*Top gaps*" in text and "1. “" in text and "The full report: https://bot.example/admin" in text
     assert text.count("\n1. ") == 1 and "\n6. " not in text  # the top five gaps at most
+
+
+def test_the_save_shortcut_saves_for_helpers_and_says_why_not_to_others(bot: Bot, fake: FakeSlack) -> None:
+    thread_with_reply(fake)
+    shortcut = load_payload("message_action_save")
+    shortcut["message"] |= {"ts": REPLY_TS, "text": REPLY}
+
+    async def steps(slack: Slack) -> list[str]:
+        await slack.event(mention(f"<@UBOT> {QUESTION}"))
+        await slack.answers()
+        marks = [("U1", {}), ("UHELPER", {"thread_ts": None}), ("UHELPER", {}), ("UADMIN", {})]
+        for count, (user, message) in enumerate(marks, start=1):
+            click = copy.deepcopy(shortcut)
+            click["user"]["id"] = user
+            click["message"] |= message
+            assert await slack.click(click) == 200
+            await slack.fake.wait_for_async("chat.postEphemeral", count=count)  # one at a time: in this order
+        return [call.params["text"] for call in slack.fake.calls_to("chat.postEphemeral")]
+
+    told = scenario(bot, fake, steps)
+    assert told[0] == "Only the knowledge base's admins and helpers can save answers to it."
+    assert told[1].startswith("Save a reply in a thread where I could not answer")  # a message outside a thread
+    assert "once an admin approves it" in told[2]
+    assert told[3] == "This reply is saved already."
+    (draft,) = drafts_for(bot.knowledge.settings).waiting()
+    assert draft.question == QUESTION and "Fridays" in draft.reply
