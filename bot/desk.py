@@ -197,6 +197,7 @@ class BotDesk:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
         self.up: set[str] = set()  # the platforms that take questions (serving())
+        self._told: set[str] = set()  # learned drafts whose thread was told (or is being told) by some process
         self._digest_looked: dict[str, datetime] = {}  # per platform, up to when digests due were looked for
 
     @contextlib.asynccontextmanager
@@ -270,12 +271,16 @@ class BotDesk:
         if settings.learning.collection not in {c.name for c in settings.collections}:
             return []
         indexed = {path for path, f in knowledge.manifest.files(settings.learning.collection).items() if f.content_hash}
-        return [
-            Learned(draft.id, draft.origin, draft.language)
-            for draft, path in drafts_for(settings).learned()
-            if draft.origin is not None and draft.origin.platform == platform and path in indexed
-            and records.claim(platform, f"learned:{draft.id}")
-        ]  # fmt: skip
+        won = []
+        for draft, path in drafts_for(settings).learned():
+            if draft.origin is None or draft.origin.platform != platform or path not in indexed:
+                continue
+            if draft.id in self._told:
+                continue  # told by this process or another: not claimed again every round
+            self._told.add(draft.id)
+            if records.claim(platform, f"learned:{draft.id}"):
+                won.append(Learned(draft.id, draft.origin, draft.language))
+        return won
 
     async def digests(self, platform: str, *, bold: str) -> list[Notice]:
         return await asyncio.to_thread(self._digests, platform, bold)
@@ -305,6 +310,7 @@ class BotDesk:
 
     async def give_back(self, platform: str, key: str) -> None:
         await asyncio.to_thread(self._bot.records.unclaim, platform, key)
+        self._told.discard(key.removeprefix("learned:"))
 
     @property
     def collections(self) -> list[str]:
