@@ -38,7 +38,16 @@ class Notices:
             await asyncio.sleep(self.every)
 
     async def once(self) -> int:
-        """One round; how many notices were posted."""
+        """One round; how many notices were posted. The learned replies and the digests fail apart: a page the bot
+        cannot read delays no digest."""
+        posted = 0
+        try:
+            posted += await self._learned()
+        finally:
+            posted += await self._digests()
+        return posted
+
+    async def _learned(self) -> int:
         posted = 0
         for learned in await self._desk.learned(self._platform):
             origin = learned.origin
@@ -49,6 +58,10 @@ class Notices:
                 await self._desk.give_back(self._platform, learned.key)
                 continue
             posted += 1
+        return posted
+
+    async def _digests(self) -> int:
+        posted = 0
         due = list(self._retry) + await self._desk.digests(self._platform, bold=self._bold)
         for notice in due:
             try:

@@ -277,8 +277,9 @@ class BotDesk:
                 continue
             if draft.id in self._told:
                 continue  # told by this process or another: not claimed again every round
+            claimed = records.claim(platform, f"learned:{draft.id}")
             self._told.add(draft.id)
-            if records.claim(platform, f"learned:{draft.id}"):
+            if claimed:
                 won.append(Learned(draft.id, draft.origin, draft.language))
         return won
 
@@ -302,8 +303,13 @@ class BotDesk:
             key = f"digest:{when.astimezone(UTC).isoformat(timespec='minutes')}"
             if not self._bot.records.claim(platform, key):
                 continue  # another process of the fleet posts this one
-            report = build_report(self._bot.knowledge.manifest.engine, since=when - WEEK, until=when,
-                                  sources=knowledge_sources(self._bot.knowledge))  # fmt: skip
+            try:
+                report = build_report(self._bot.knowledge.manifest.engine, since=when - WEEK, until=when,
+                                      sources=knowledge_sources(self._bot.knowledge))  # fmt: skip
+            except BaseException:  # given back, and looked for again at the next round
+                self._bot.records.unclaim(platform, key)
+                self._digest_looked[platform] = after
+                raise
             text = digest_text(report, bold=bold, admin_url=settings.admin_url)
             notices += [Notice(channel, text, key) for channel in channels]
         return notices

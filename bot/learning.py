@@ -129,7 +129,8 @@ class Drafts:
             if match:
                 try:
                     found.append((_read(path), path.relative_to(self._learned).as_posix()))
-                except (ValueError, KeyError, yaml.YAMLError):  # edited by hand past reading: not announced
+                except (ValueError, KeyError, IndexError, TypeError, AttributeError, yaml.YAMLError):
+                    # edited by hand past reading: indexed as any page, its thread not told
                     continue
         return found
 

@@ -125,11 +125,14 @@ def test_the_weekly_digest_is_posted_once_by_a_fleet_of_two(tmp_path: Path, mini
 
     async def rounds() -> list[int]:
         fleet = [adapter_for(bot, fake, TOKEN).learning.notices() for bot in (one, two)]
-        return [await notices.once() for notices in fleet] + [await fleet[0].once()]
+        return [await notices.once() for notices in fleet] + [await fleet[0].once(), await fleet[0].once()]
 
-    assert asyncio.run(rounds()) == [1, 0, 0]  # one process posts it, once; the other finds it claimed
-    (posted,) = fake.calls_to("chat.postMessage")
+    fake.fail("chat.postMessage", "fatal_error", times=1)  # Slack refuses the first post: the next round posts it
+    # One process of the fleet posts it, once; the other finds it claimed.
+    assert asyncio.run(rounds()) == [0, 0, 1, 0]
+    refused, posted = fake.calls_to("chat.postMessage")
     text = posted.params["text"]
+    assert refused.params["text"] == text
     assert posted.params["channel"] == "CDIGEST" and "thread_ts" not in posted.params
     abstained = sum(status == "abstained" for status in filled.status.values())
     assert f"{len(filled.status)} questions · " in text and f" · {abstained} not found · " in text
