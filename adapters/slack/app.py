@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -72,9 +73,10 @@ class SlackAdapter:
         app.shortcut(SAVE_SHORTCUT)(self.learning.on_shortcut)
         return app
 
-    @property
+    @cached_property
     def learning(self) -> SlackLearning:
-        """Replies marked ✅ by admins and helpers become drafts; their threads are told once they are learned."""
+        """Replies marked ✅ by admins and helpers become drafts; their threads are told once they are learned (made
+        at build(), after identify(): it knows the bot's own user)."""
         return SlackLearning(desk=self._desk, config=self._config, client=self._client, bot_user=self._bot_user)
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:

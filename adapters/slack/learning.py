@@ -9,6 +9,7 @@ message shortcut with the callback id `save_to_knowledge` (all in config/slack-m
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 
 SAVE_SHORTCUT = "save_to_knowledge"
 CHECK_MARKS = {"white_check_mark", "heavy_check_mark", "ballot_box_with_check"}
+HELPERS_TTL = 300.0  # seconds the helper group's members are kept: ✅ is a common reaction, the call rate-limited
 
 
 class SlackLearning:
     def __init__(self, *, desk: Desk, config: SlackConfig, client: AsyncWebClient, bot_user: str) -> None:
         self._desk, self._config, self._client, self._bot_user = desk, config, client, bot_user
+        self._helpers: tuple[float, frozenset[str]] | None = None  # (when read, the group's members)
 
     async def on_reaction(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -74,8 +77,10 @@ class SlackLearning:
         group = self._config.escalation_group
         if not group:
             return False
-        found = await self._client.usergroups_users_list(usergroup=group)
-        return user in (found.get("users") or [])
+        if self._helpers is None or time.monotonic() - self._helpers[0] > HELPERS_TTL:
+            found = await self._client.usergroups_users_list(usergroup=group)
+            self._helpers = (time.monotonic(), frozenset(found.get("users") or []))
+        return user in self._helpers[1]
 
     def _in_thread(self, message: dict[str, Any]) -> bool:
         """A reply in a thread, by a person (not the bot's own answer, not another bot)."""
