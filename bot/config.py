@@ -207,7 +207,7 @@ class LearningConfig(Section):
 class ReportConfig(Section):
     """The weekly digest (adapters/notices.py): where the bot posts the week's figures and top gaps, and when."""
 
-    digest_channel: list[str] = Field(default_factory=list)  # "slack:C0123…", "discord:1234…"; none: no digest
+    digest_channel: list[str] = Field(default_factory=list)  # "<platform>:<channel id>", one or more; none: no digest
     digest_cron: str = "0 9 * * mon"  # crontab(5), in `timezone`
     timezone: str = "UTC"
     admin_url: str | None = None  # where people reach the admin page (/admin), linked from the digest
@@ -222,9 +222,8 @@ class ReportConfig(Section):
     def _platform_named(cls, value: list[str]) -> list[str]:
         for channel in value:
             platform, _, where = channel.partition(":")
-            if platform not in ("slack", "discord") or not where:
-                raise ValueError(f"{channel!r}: name the platform and the channel, e.g. 'slack:C0123ABCD' or "
-                                 "'discord:123456789012345678'")  # fmt: skip
+            if not platform or not where:
+                raise ValueError(f"{channel!r}: name the platform and the channel, as <platform>:<channel id>")
         return value
 
     @field_validator("digest_cron", mode="after")
@@ -276,6 +275,11 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        known = sorted(self.platform_types)
+        unknown_platforms = [c for c in self.report.digest_channel if c.split(":", 1)[0] not in known]
+        if unknown_platforms:
+            raise ValueError(f"report.digest_channel: {', '.join(unknown_platforms)} names no chat platform "
+                             f"supportbot runs; use {' or '.join(f'{p}:<channel id>' for p in known)}")  # fmt: skip
         names = [c.name for c in self.collections]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -1,6 +1,6 @@
 """The weekly digest the bot posts in `report.digest_channel`: the week's totals, the self-served rate and the top
 gaps (the report's, bot/report/), with a link to the admin page where one is served. Platform-neutral text: `bold`
-is the platform's strong marker ("*" on Slack, "**" on Discord)."""
+is the platform's strong marker ("*" or "**")."""
 
 from __future__ import annotations
 

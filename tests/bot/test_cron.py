@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from bot.config import ReportConfig
+from bot.config import ConfigError, ReportConfig, load_settings
 from bot.cron import Cron, CronError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,9 +59,16 @@ def test_a_schedule_cron_would_not_read_is_refused_with_the_reason(expression: s
         ReportConfig(digest_cron=expression)
 
 
-def test_the_digest_channel_names_its_platform_and_the_time_zone_exists() -> None:
+def test_the_digest_channel_names_its_platform_and_the_time_zone_exists(tmp_path: Path) -> None:
     assert ReportConfig(digest_channel="slack:C0123").digest_channel == ["slack:C0123"]
     with pytest.raises(ValidationError, match="name the platform and the channel"):
         ReportConfig(digest_channel=["C0123"])
+    config = tmp_path / "supportbot.yaml"
+    config.write_text("report: {digest_channel: ['teams:19:abc']}\n")
+    with pytest.raises(
+        ConfigError,
+        match="teams:19:abc names no chat platform supportbot runs; use discord:<channel id> or slack:<channel id>",
+    ):
+        load_settings(config)
     with pytest.raises(ValidationError, match="is not a time zone"):
         ReportConfig(timezone="Europe/Atlantis")

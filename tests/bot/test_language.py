@@ -228,6 +228,8 @@ def test_every_language_has_every_message() -> None:
             set(MESSAGES[code])
             == set(MESSAGES["en"])
             == {
+                "learned",
+                "saved_for_review",
                 "not_found",
                 "not_grounded",
                 "escalate",
