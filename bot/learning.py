@@ -79,7 +79,8 @@ class Draft:
     origin: Origin | None = None
 
     def markdown(self) -> str:
-        """The page the knowledge base will hold: the question as its title, the reply, and where it came from."""
+        """The page the knowledge base will hold: the question as its title, the reply; who wrote and saved it, when
+        and where, in its front matter."""
         meta: dict[str, object] = {
             "title": self.question, "lang": self.language, "draft": self.id, "author": self.author,
             "saved_by": self.marked_by, "thread": self.link, "date": self.created.isoformat(),
@@ -88,9 +89,9 @@ class Draft:
             meta["origin"] = {"platform": self.origin.platform, "channel": self.origin.channel,
                               "thread": self.origin.thread}  # fmt: skip
         front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
-        where = f" in [this thread]({self.link})" if self.link else ""
-        footer = f"*Answered by {self.author} on {self.created:%Y-%m-%d}{where}.*"
-        return f"---\n{front}---\n\n# {self.question}\n\n{self.reply.strip()}\n\n{footer}\n"
+        # Who answered and where stay in the front matter: a line saying so in the body would be indexed as
+        # answer material, and quoted in place of the answer itself.
+        return f"---\n{front}---\n\n# {self.question}\n\n{self.reply.strip()}\n"
 
 
 class Drafts:
@@ -166,7 +167,10 @@ def _read(path: Path) -> Draft:
     text = path.read_text(encoding="utf-8")
     _, front, body = text.split("---\n", 2)
     meta = yaml.safe_load(front)
-    reply = body.strip().split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
+    reply = body.strip().split("\n\n", 1)[1]
+    last = reply.rsplit("\n\n", 1)
+    if len(last) == 2 and last[1].startswith("*Answered by "):  # a page written with the body's attribution line
+        reply = last[0]
     created = datetime.fromisoformat(str(meta["date"]))
     where = meta.get("origin")
     origin = Origin(str(where["platform"]), str(where["channel"]), str(where["thread"])) if where else None

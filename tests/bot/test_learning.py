@@ -31,7 +31,8 @@ def test_a_draft_waits_then_is_approved_into_the_learned_folder_as_a_page(tmp_pa
     assert [d.id for d in drafts.waiting()] == [second]
     loaded = load_document(page.read_bytes(), page)
     assert loaded.title == "Can I bring my dog to the office?"
-    assert "on Fridays" in loaded.text and "Answered by Dana" in loaded.text and "saved_by" not in loaded.text
+    assert "on Fridays" in loaded.text and "Dana" not in loaded.text and "saved_by" not in loaded.text  # only the
+    assert "author: Dana" in page.read_text()  # answer is indexed; who gave it, when and where is kept beside it
 
     assert drafts.reject(second).question == "Is there a gym discount?"
     assert drafts.waiting() == [] and list((tmp_path / "kb" / "learned").iterdir()) == [page]
@@ -76,3 +77,12 @@ def test_a_question_on_several_lines_is_a_one_line_title(tmp_path: Path) -> None
     loaded = load_document(page.read_bytes(), page)
     assert loaded.title == "Can I bring my dog to the office?"
     assert "# Can I bring my dog to the office?\n" in page.read_text(encoding="utf-8")
+
+
+def test_a_draft_written_with_the_older_attribution_line_reads_without_it(tmp_path: Path) -> None:
+    """Drafts written before the attribution moved into the front matter ended with a line naming who answered."""
+    drafts = Drafts(tmp_path / "drafts", learned=tmp_path / "learned")
+    written = tmp_path / "drafts" / f"{draft(drafts)}.md"
+    written.write_text(written.read_text() + "\n*Answered by Dana on 2026-12-01 in [this thread](https://x/p1).*\n")
+    (waiting,) = drafts.waiting()
+    assert waiting.reply == "Yes, on Fridays, if it is calm.\n\nAsk your team first."
