@@ -238,3 +238,12 @@ def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: obje
     settings = settings.model_copy(update={"data_dir": data_dir, "bot": settings.bot.model_copy(update=bot)})
     shutil.copytree(load_settings(config).data_dir, data_dir)
     return Bot(Knowledge(settings, prebuilt_embedder=embedder), warn=print, prebuilt_generator=generator)  # type: ignore[arg-type]
+
+
+def quoting(knowledge):  # type: ignore[no-untyped-def]
+    """The bot over this knowledge, answering with the extractive answerer (the pages' own sentences, no model)."""
+    from bot.engines.extractive import ExtractiveAnswerer
+    from bot.wiring import Bot
+
+    answerer = ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page)
+    return Bot(knowledge, warn=print, prebuilt_generator=answerer)

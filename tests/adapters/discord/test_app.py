@@ -21,7 +21,6 @@ from adapters.discord.answering import post_recovered
 from adapters.discord.client import SupportClient
 from adapters.recovery import Recovery
 from bot.desk import BotDesk
-from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
 from bot.language import say
@@ -40,7 +39,7 @@ from tests.adapters.discord.fake_discord_payloads import (
     HELPERS_ROLE_ID,
     QUESTIONS_ID,
 )
-from tests.conftest import BrokenModel, fresh_bot, synced_example_config
+from tests.conftest import BrokenModel, fresh_bot, quoting, synced_example_config
 
 
 @pytest.fixture(scope="module")
@@ -360,16 +359,13 @@ class Watching:
 
 
 def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot) -> None:
-    knowledge = bot.knowledge
-    quoting = Bot(
-        knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page)
-    )
+    quoting_bot = quoting(bot.knowledge)
 
     async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
         asked = await fake.message(HELP_ID, "What port does the VPN server use?", mentions_bot=True)
         return await final(fake, asked.id)
 
-    (answer,) = run(quoting, steps)
+    (answer,) = run(quoting_bot, steps)
     assert "1194" in answer["content"]
     embed = answer["embeds"][0]
     assert "vpn.md" in embed["description"] and embed["footer"]["text"] == "Answered by extractive (no language model)"

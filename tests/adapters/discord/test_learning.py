@@ -17,14 +17,13 @@ pytest.importorskip("discord")
 from adapters.discord.client import SupportClient
 from adapters.discord.learning import notices
 from bot.desk import BotDesk
-from bot.engines.extractive import ExtractiveAnswerer
 from bot.learning import drafts_for
 from bot.wiring import Bot
 from tests.adapters.discord.fake_discord import FakeDiscord, connected, point_discord_at
 from tests.adapters.discord.fake_discord_gateway import MESSAGE_CONTENT
 from tests.adapters.discord.fake_discord_payloads import ADA, ALICE, HANA, HELP_ID
 from tests.adapters.discord.test_app import final, settled
-from tests.conftest import fresh_bot, synced_example_config
+from tests.conftest import fresh_bot, quoting, synced_example_config
 
 QUESTION = "Can I bring my dog to the office?"
 REPLY = "Yes: dogs are welcome on Fridays, on a lead. See https://intranet.example/pets for the pets policy."
@@ -38,8 +37,7 @@ def bot(tmp_path: Path, minilm_path: Path, embedder) -> Bot:  # type: ignore[no-
         " default_visibility: internal}\n",
     )  # fmt: skip
     knowledge = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=None).knowledge
-    return Bot(knowledge, warn=print,
-               prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page))  # fmt: skip
+    return quoting(knowledge)
 
 
 async def until(found: Any) -> Any:

@@ -20,14 +20,13 @@ from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, SlackStartError
 from bot.desk import BotDesk
-from bot.engines.extractive import ExtractiveAnswerer
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
 from bot.messages import Answer, IncomingMessage
 from bot.records import claims_table, vector_of
 from bot.wiring import Bot
 from tests.adapters.slack.fake_slack import FakeSlack, interactivity_body, load_payload, serving, signed_request
-from tests.conftest import BrokenModel, fresh_bot, synced_example_config
+from tests.conftest import BrokenModel, fresh_bot, quoting, synced_example_config
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -367,16 +366,13 @@ def test_a_failing_model_gets_the_asker_an_apology(bot: Bot, fake: FakeSlack) ->
 
 
 def test_an_extractive_answer_quotes_the_page_and_says_no_model_wrote_it(bot: Bot, fake: FakeSlack) -> None:
-    knowledge = bot.knowledge
-    quoting = Bot(
-        knowledge, warn=print, prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page)
-    )
+    quoting_bot = quoting(bot.knowledge)
 
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(mention())
         return await slack.answers()
 
-    (final,) = scenario(quoting, fake, steps)
+    (final,) = scenario(quoting_bot, fake, steps)
     assert final["thread_ts"] == MENTION_TS and "1194" in final["text"]
     sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])
     assert "vpn.md" in sources and "Answered by extractive (no language model)" in sources

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engines.extractive import ExtractiveAnswerer
 from bot.learning import drafts_for
 from bot.wiring import Bot, Knowledge
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload
 from tests.adapters.slack.test_app import MENTION_TS, TOKEN, Slack, adapter_for, blocks_of, mention, scenario
-from tests.conftest import fresh_bot, synced_example_config
+from tests.conftest import fresh_bot, quoting, synced_example_config
 from tests.fixtures.report_records import fill
 
 QUESTION = "Can I bring my dog to the office?"
@@ -37,8 +36,7 @@ def bot(tmp_path: Path, minilm_path: Path, embedder) -> Bot:  # type: ignore[no-
     )  # fmt: skip
     bot = fresh_bot(config, data_dir=tmp_path / "data", embedder=embedder, generator=None)
     knowledge = bot.knowledge
-    return Bot(knowledge, warn=print,
-               prebuilt_generator=ExtractiveAnswerer(knowledge.embedder, pages=knowledge.retriever.page))  # fmt: skip
+    return quoting(knowledge)
 
 
 def reaction(user: str, *, ts: str = REPLY_TS, name: str = "white_check_mark") -> dict[str, Any]:
