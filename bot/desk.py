@@ -254,12 +254,17 @@ class BotDesk:
         unresolved = bot.records.unresolved(origin.platform, origin.channel, origin.thread, before=reply.written)
         if unresolved is None:
             return Saved("nothing_to_learn")
-        if not bot.records.claim(origin.platform, f"learn:{reply.key}"):
+        key = f"learn:{reply.key}"
+        if not bot.records.claim(origin.platform, key):
             return Saved("already_saved")
-        draft = drafts_for(bot.knowledge.settings).write(
-            question=str(unresolved["question"]), reply=reply.text, author=reply.author, marked_by=reply.marked_by,
-            link=reply.link, language=str(unresolved["language"]), origin=origin,
-        )  # fmt: skip
+        try:
+            draft = drafts_for(bot.knowledge.settings).write(
+                question=str(unresolved["question"]), reply=reply.text, author=reply.author,
+                marked_by=reply.marked_by, link=reply.link, language=str(unresolved["language"]), origin=origin,
+            )  # fmt: skip
+        except BaseException:  # not written (a full disk, a folder it may not write): the next mark tries again
+            bot.records.unclaim(origin.platform, key)
+            raise
         return Saved("saved", draft)
 
     async def learned(self, platform: str) -> list[Learned]:

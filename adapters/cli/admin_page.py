@@ -121,6 +121,9 @@ class AdminPage:
             host.sync(collection, holder="admin page")
         except SyncAlreadyRunning:
             return f"Approved: {where.name} is indexed at the next sync of {collection} (one is running now)."
+        except Exception as error:  # approved all the same: the next sync indexes it
+            log.exception("Syncing %s after an approval failed", collection)
+            return f"Approved: {where.name} is indexed at the next sync of {collection} (this one failed: {error})."
         self._made.clear()  # the report's pages and gaps change with it
         return f"Approved and indexed: the bot answers from {where.name} now."
 

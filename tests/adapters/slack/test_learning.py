@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.learning import drafts_for
+from bot.desk import BotDesk
+from bot.learning import Origin, Reply, drafts_for
+from bot.messages import Answer, IncomingMessage
 from bot.wiring import Bot, Knowledge
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload
 from tests.adapters.slack.test_app import MENTION_TS, TOKEN, Slack, adapter_for, blocks_of, mention, scenario
@@ -161,3 +163,19 @@ def test_the_save_shortcut_saves_for_helpers_and_says_why_not_to_others(bot: Bot
     assert told[3] == "This reply is saved already."
     (draft,) = drafts_for(bot.knowledge.settings).waiting()
     assert draft.question == QUESTION and "Fridays" in draft.reply
+
+
+def test_a_reply_that_could_not_be_written_is_saved_at_the_next_mark(bot: Bot, tmp_path: Path) -> None:
+    asked = IncomingMessage("slack", "T1", "C1", MENTION_TS, "U1", QUESTION)
+    bot.records.record_answer(asked, Answer("I couldn't find this in the knowledge base.", (), "en", "abstained", None))
+    reply = Reply(Origin("slack", "C1", MENTION_TS), key=f"C1:{REPLY_TS}", text="On Fridays.", author="Dana",
+                  marked_by="Hana", link=None)  # fmt: skip
+    blocked = bot.knowledge.settings.data_dir / "drafts"
+    blocked.write_text("a file where the drafts folder should be")
+    desk = BotDesk(bot)
+    with pytest.raises(OSError):
+        asyncio.run(desk.save_reply(reply))
+    blocked.unlink()
+    saved = asyncio.run(desk.save_reply(reply))  # the failed mark did not keep the reply's claim
+    assert saved.outcome == "saved" and saved.draft is not None and saved.draft.question == QUESTION
+    assert asyncio.run(desk.save_reply(reply)).outcome == "already_saved"
