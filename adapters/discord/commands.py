@@ -12,7 +12,7 @@ from discord import app_commands
 from adapters.answering import show_answer
 from adapters.discord.buttons import answer_view
 from adapters.discord.learning import SAVE_COMMAND, on_save_command
-from adapters.discord.translate import answer_parts, incoming, matches, preview_text, sources_embed
+from adapters.discord.translate import answer_parts, incoming, is_admin, preview_text, sources_embed
 from bot.desk import say
 from bot.messages import Answer, IncomingMessage, Preview
 
@@ -75,11 +75,7 @@ def register_commands(client: SupportClient) -> None:
 
 
 async def _admin_or_refuse(client: SupportClient, interaction: discord.Interaction[Any]) -> bool:
-    user = interaction.user
-    roles = getattr(user, "roles", [])
-    allowed = matches(user.id, None, client.config.admin_users) or any(
-        matches(role.id, role.name, client.config.admin_roles) for role in roles
-    )
+    allowed = is_admin(client.config, interaction.user)
     if not allowed:
         await interaction.response.send_message("Sorry, only knowledge base admins may use /kb.", ephemeral=True)
     return allowed

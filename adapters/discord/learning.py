@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from adapters.discord.translate import matches
+from adapters.discord.translate import is_admin
 from adapters.notices import Notices
 from bot.desk import Origin, Reply, Saved, say
 
@@ -25,11 +25,7 @@ SAVE_COMMAND = "Save to knowledge base"
 
 
 def may_save(client: SupportClient, member: discord.Member) -> bool:
-    config = client.config
-    return matches(member.id, None, config.admin_users) or any(
-        matches(role.id, role.name, [*config.admin_roles, *([config.helper_role] if config.helper_role else [])])
-        for role in member.roles
-    )
+    return is_admin(client.config, member, or_helper=True)
 
 
 async def on_reaction(client: SupportClient, event: discord.RawReactionActionEvent) -> None:

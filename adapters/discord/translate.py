@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.splitting import split_message
 from bot.messages import Answer, IncomingMessage, Preview, Visibility
+
+if TYPE_CHECKING:
+    from adapters.discord.config import DiscordConfig
 
 MESSAGE_LIMIT = 2000  # Discord's limit for a message's content
 _EMBED_DESCRIPTION_LIMIT = 4096
@@ -28,6 +31,15 @@ def incoming(*, guild: str | None, channel: str, thread: str, user: str, content
 def matches(channel_id: int | str, channel_name: str | None, configured: list[str]) -> bool:
     """The config names channels by name ("help") or by id."""
     return str(channel_id) in configured or (channel_name is not None and channel_name in configured)
+
+
+def is_admin(config: DiscordConfig, user: object, *, or_helper: bool = False) -> bool:
+    """Whether a server member is one of the knowledge base's admins (`admin_users`, `admin_roles`), or, with
+    `or_helper`, holds the helper role; a user outside a server has no roles."""
+    names = [*config.admin_roles, *([config.helper_role] if or_helper and config.helper_role else [])]
+    return matches(getattr(user, "id", ""), None, config.admin_users) or any(
+        matches(role.id, role.name, names) for role in getattr(user, "roles", [])
+    )
 
 
 def thread_name(question: str) -> str:
