@@ -176,11 +176,13 @@ class Syncer:
         # Why staged first: if we die between the write and the commit, these ids are garbage, not answers.
         self._manifest.stage(name, ids)
         self._store.upsert(name, stored, embeddings[: len(stored)])
-        self._manifest.commit_file(name, path, content_hash=digest, chunk_ids=ids)
+        # The title before the commit: a file committed is never synced again while unchanged, so a death between
+        # the commit and the title's write left it ranked without its title (or with its old one) for good.
         if self._titles and title:  # keyed by path, so it replaces the file's previous title
             self._titles.upsert(titles_collection(name), title, embeddings[len(stored) :])
         elif self._titles:
             self._titles.delete(titles_collection(name), [title_id(name, path)])
+        self._manifest.commit_file(name, path, content_hash=digest, chunk_ids=ids)
 
     def _remove(self, name: str, path: str, record: FileRecord, report: SyncReport) -> None:
         if record.content_hash is None:  # only ever failed: nothing indexed, nothing to report

@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.wiring import Knowledge
+from knowledge.titles import titles_collection
 from tests.conftest import write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,17 +99,18 @@ def sync_here(config: Path, embedder: object) -> None:
     kb.syncer.sync(kb.settings.collection("kb"))
 
 
-def answers(config: Path, embedder: object) -> tuple[int, list[list[tuple[str, str]]]]:
+def answers(config: Path, embedder: object) -> tuple[int, list[list[tuple[str, str]]], list[tuple[str, str]]]:
     kb = Knowledge(load_settings(config), prebuilt_embedder=embedder)  # type: ignore[arg-type]
     files = kb.manifest.files("kb")
     assert kb.store.count("kb") == sum(len(r.chunk_ids) for r in files.values())  # no chunk twice, none orphaned
     hits = [[(h.path, h.text) for h in kb.retriever.search(q, collections=["kb"], k=5)] for q in QUERIES]
     assert kb.manifest.status("kb").last_sync is not None
-    return kb.store.count("kb"), hits
+    titles = kb.store.query([titles_collection("kb")], kb.embedder.embed_query("page"), k=50)
+    return kb.store.count("kb"), hits, sorted((t.path, t.title) for t in titles)
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder: object) -> tuple[int, list]:  # type: ignore[type-arg]
+def clean(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder: object) -> tuple[int, list, list]:  # type: ignore[type-arg]
     """What a clean sync of the edited folder answers."""
     root = tmp_path_factory.mktemp("clean")
     write_folder(root / "kb", FILES)
@@ -133,8 +135,9 @@ def test_a_sync_killed_at_any_point_then_run_again_answers_like_a_clean_sync(  #
     killed = child(config, point, edits)  # a first full sync, then the edits, then a sync that dies
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     sync_here(config, embedder)  # at once, in this process: no lock left behind to wait out
-    count, hits = answers(config, embedder)
+    count, hits, titles = answers(config, embedder)
     assert count == clean[0]
+    assert titles == clean[2]  # every page's title, as a clean sync keeps it (retrieval ranks by them)
     for query, got, wanted in zip(QUERIES, hits, clean[1], strict=True):  # the same best hit, the same five (the
         assert got[0] == wanted[0] and set(got) == set(wanted), f"{query}: {got} != {wanted}"  # order of ties aside)
     assert not any(path == "it/printers.md" for found in hits for path, _ in found)  # deleted: never returned
