@@ -46,6 +46,7 @@ def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[Answe
     run = work / f"{set_name}-{model}"
     config = {
         "data_dir": str(run / "data"),
+        "database": {"auto_upgrade": True},  # a cache left by an older supportbot
         "embedding": {"model": model_reference(model)},
         "collections": [{"name": "kb", "paths": [str(folder)]}],
     }

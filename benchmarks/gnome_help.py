@@ -119,6 +119,7 @@ def index(model: str, *, limit: int | None, work: Path) -> GnomeIndex:
     run, names = prepare(argparse.Namespace(model=model, limit=limit, work=work), help_dir)
     config = {
         "data_dir": str((run / "data").resolve()),
+        "database": {"auto_upgrade": True},  # a cache left by an older supportbot
         "embedding": {"model": model},
         "collections": [{"name": "gnome-help", "paths": [str((run / "gnome-help").resolve())]}],
     }

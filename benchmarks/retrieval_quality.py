@@ -50,6 +50,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "hybrid off": {"hybrid": False},
     "hybrid off, title_weight 0": {"hybrid": False, "title_weight": 0},
     "per_source 5": {"per_source": 5},
+    "sentences off": {"sentence_weight": 0},
+    "sentences 0.5": {"sentence_weight": 0.5},
+    "sentences off, hybrid off": {"sentence_weight": 0, "hybrid": False},
 }
 SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")
@@ -76,6 +79,7 @@ def examples_knowledge(work: Path, model: str, embedder: Embedder) -> dict[str, 
     """The example knowledge base synced under the work folder (incrementally), sharing the loaded model."""
     config = {
         "data_dir": str((work / "examples-data").resolve()),
+        "database": {"auto_upgrade": True},  # a cache left by an older supportbot
         "embedding": {"model": model},
         "collections": [{"name": "handbook", "paths": [str(EXAMPLES / "knowledge")]}],
     }
@@ -97,6 +101,7 @@ def translated_knowledge(work: Path, model: str, embedder: Embedder, help_dir: P
             shutil.copy2(page, pages / page.name)
     config = {
         "data_dir": str((work / f"{code}-data").resolve()),
+        "database": {"auto_upgrade": True},
         "embedding": {"model": model},
         "collections": [{"name": "gnome-help", "paths": [str(pages.resolve())]}],
     }

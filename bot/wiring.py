@@ -22,6 +22,7 @@ from bot.language import shared_detector
 from bot.operations.observer import Observer, Unobserved
 from bot.queue import GenerationQueue
 from bot.records import Records
+from bot.rerank import SentenceRerank
 from knowledge.database import open_database
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.lexical import LexicalIndex
@@ -33,6 +34,7 @@ from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
 from knowledge.sync_lock import SyncLocks
 from knowledge.translations import Translations
+from knowledge.vectors import PassageVectors
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,14 @@ class Knowledge:
             store=self.store, embedder=self.embedder, manifest=self.manifest, collections=self.settings.collections,
             lexical=lexical, candidates=config.candidates, per_source_limit=config.per_source,
             title_weight=config.title_weight, pages=self.lexical_store, translations=self.translations,
+            rerank=SentenceRerank(self.passage_vectors, weight=config.sentence_weight) if config.sentence_weight
+            else None,
         )  # fmt: skip
+
+    @cached_property
+    def passage_vectors(self) -> PassageVectors:
+        """Sentences embedded once per process, for the sentence re-ranking and the extractive answerer."""
+        return PassageVectors(self.embedder)
 
     @cached_property
     def lexical_store(self) -> LexicalStore:
@@ -166,6 +175,7 @@ class Bot:
         config = self.knowledge.settings.generator.extractive
         return ExtractiveAnswerer(
             self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page,
+            vectors=self.knowledge.passage_vectors,
             max_embedded=PREVIEW_EMBEDDED if preview else MAX_EMBEDDED,
         )  # fmt: skip
 

@@ -3,7 +3,7 @@ ranking when hybrid), with links."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
@@ -62,7 +62,9 @@ class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
                  candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0,
-                 pages: LexicalStore | None = None, translations: Translations | None = None) -> None:  # fmt: skip
+                 pages: LexicalStore | None = None, translations: Translations | None = None,
+                 rerank: Callable[[Sequence[float], list[Hit]], list[Hit]] | None = None) -> None:  # fmt: skip
+        self._rerank = rerank  # the first candidates put in order again (by their sentences), or None
         self._lexical = lexical
         self._translations = translations  # which documents are one page in several languages
         self._pages = pages  # every chunk's text by document: whole pages for the extractive answerer
@@ -96,7 +98,10 @@ class Retriever:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
-        kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)[:k]
+        kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
+        if self._rerank is not None:
+            kept = self._rerank(embedding, kept)
+        kept = kept[:k]
         linked = [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
         return Retrieved(linked, scores, embedding)
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -26,6 +24,7 @@ from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
 from knowledge.documents import Hit
 from knowledge.roles import Embedder
+from knowledge.vectors import PassageVectors
 
 NAME = "extractive (no language model)"
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -41,7 +40,7 @@ KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while wo
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
-MAX_EMBEDDED, CACHE_UNITS = 60, 20_000
+MAX_EMBEDDED = 60
 # The excerpt shown while a model reads must come within a second, with the model taking the cores: fewer units
 # are embedded (the likeliest by the question's words and the page rank), about 10 ms each here on a free core.
 PREVIEW_EMBEDDED = 20
@@ -76,13 +75,12 @@ class ExtractiveAnswerer:
     name = NAME
 
     def __init__(self, embedder: Embedder, *, max_words: int = 80, pages: Callable[[Hit], list[Hit]] | None = None,
-                 max_embedded: int = MAX_EMBEDDED) -> None:  # fmt: skip
+                 max_embedded: int = MAX_EMBEDDED, vectors: PassageVectors | None = None) -> None:  # fmt: skip
         self._embedder = embedder
         self._max_words = max_words
         self._max_embedded = max_embedded
         self._pages = pages  # a document's passages in order: the answer may sit in the top page's next section
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._vectors = vectors or PassageVectors(embedder)  # shared with the sentence re-ranking, when given
 
     def count_tokens(self, text: str) -> int:
         """A rough count (no model window to fit): about four characters a token."""
@@ -144,21 +142,6 @@ class ExtractiveAnswerer:
         asked = facts(question)
         telling = np.array([any(strong(f) and f not in asked for f in found) for found in stated], dtype=np.float64)
         return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling
-
-    def _vectors(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of `texts`, each embedded once per process: the same pages answer question after question."""
-        with self._lock:
-            missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        if missing:
-            fresh = self._embedder.embed_passages(missing)
-            with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    row = np.asarray(vector, dtype=np.float64)
-                    self._cache[text] = row / max(float(np.linalg.norm(row)), 1e-12)
-                while len(self._cache) > CACHE_UNITS:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return np.stack([self._cache[text] for text in texts])
 
     def _choose(self, units: list[Unit], scores: np.ndarray) -> list[Unit]:
         ranked = sorted(range(len(units)), key=lambda i: -scores[i])
