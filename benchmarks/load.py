@@ -39,7 +39,7 @@ EXAMPLES = REPO / "examples"
 
 
 def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Generator | None = None,
-             preview: str = "auto") -> Bot:  # fmt: skip
+             preview: str = "auto", sentence_weight: float | None = None) -> Bot:  # fmt: skip
     """The bot as `supportbot` builds it over the example knowledge base, synced once (a rerun writes nothing).
     Without LFM2 in the cache, a language model still writes: the bundled stand-in (the default offline fallback,
     the extractive answerer, has no model to queue for or to wait on)."""
@@ -51,6 +51,7 @@ def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Gener
         "collections": [{"name": "handbook", "paths": [str(EXAMPLES / "knowledge")]}],
         "bot": bot_config,
         "generator": {"fallback": "bundled:smollm2-135m-instruct"},
+        "retrieval": {} if sentence_weight is None else {"sentence_weight": sentence_weight},
     })  # fmt: skip
     knowledge = Knowledge(settings, progress=lambda line: print(line, file=sys.stderr))
     knowledge.syncer.sync(settings.collection("handbook"))

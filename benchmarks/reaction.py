@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/supportbot-load-bench"))
     parser.add_argument("--sleep", action="store_true", help="the slow model waits idle instead of using the cores")
     parser.add_argument("--preview", choices=["auto", "excerpt", "none"], default="auto", help="bot.preview")
+    parser.add_argument("--sentence-weight", type=float, default=None, help="retrieval.sentence_weight (0: off)")
     parser.add_argument(
         "--preview-units",
         type=int,
@@ -145,7 +146,7 @@ def main() -> None:
         slow = SlowGenerator(
             model, prefill=args.prefill, per_token=args.per_token, pieces=args.pieces, burn=not args.sleep
         )
-        bot = open_bot(args.data_dir, generator=slow, preview=args.preview)
+        bot = open_bot(args.data_dir, generator=slow, preview=args.preview, sentence_weight=args.sentence_weight)
         bot.conversations  # noqa: B018 - models loaded before the first question, as `supportbot run` does
         cold, idle, busy = asked[3 * repeat : 3 * repeat + 3]  # a question each: no excerpt was embedded before
         cases["cold"].append(first_events(bot, cold, 3 * repeat))

@@ -50,9 +50,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "hybrid off": {"hybrid": False},
     "hybrid off, title_weight 0": {"hybrid": False, "title_weight": 0},
     "per_source 5": {"per_source": 5},
-    "sentences off": {"sentence_weight": 0},
     "sentences 0.5": {"sentence_weight": 0.5},
-    "sentences off, hybrid off": {"sentence_weight": 0, "hybrid": False},
+    "sentences 1": {"sentence_weight": 1.0},
 }
 SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")
