@@ -477,7 +477,11 @@ def test_by_default_an_unmapped_channel_and_a_dm_never_read_internal_pages(commu
         return in_channel, in_dm, await final(fake, public.id)
 
     in_channel, in_dm, (forum,) = run(bot, steps)
-    for shown in (" ".join(str(m) for m in in_channel), " ".join(str(m) for m in in_dm)):
+
+    def visible(messages: list[dict[str, Any]]) -> str:  # what a member reads; ids and timestamps hold any digits
+        return " ".join(str([m.get("content"), m.get("embeds"), m.get("components")]) for m in messages)
+
+    for shown in (visible(in_channel), visible(in_dm)):
         assert "1194" not in shown and "vpn.md" not in shown and "handbook" not in shown
     assert not any("1194" in prompt or "Acme Connect" in prompt for prompt in model.prompts)
     assert "forum.example.org" in forum["content"] and "forum.md" in forum["embeds"][0]["description"]
