@@ -51,7 +51,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "hybrid off, title_weight 0": {"hybrid": False, "title_weight": 0},
     "per_source 5": {"per_source": 5},
     "sentences 0.5": {"sentence_weight": 0.5},
-    "sentences 1": {"sentence_weight": 1.0},
+    "sentences off": {"sentence_weight": 0},
 }
 SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")

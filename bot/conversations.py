@@ -25,7 +25,7 @@ from bot.queue import GenerationQueue, Queued, QueueFull
 from bot.records import Asked, Records
 from bot.scoping import channel_config, readable_collections
 from knowledge.documents import Hit
-from knowledge.retrieval import Retriever
+from knowledge.retrieval import Retrieved, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class Prepared:
     history: tuple[Turn, ...]
     retrieval_seconds: float
     asked: Asked = field(default_factory=Asked)  # what retrieval knew of the question, for the records
+    unranked: Retrieved | None = None  # a retrieval whose re-ranking was put off until after the excerpt
 
 
 class Conversations:
@@ -105,7 +106,15 @@ class Conversations:
         # Before any work: language detection, retrieval (a BM25 index rebuilt after a sync) or the model's
         # prefill can take seconds, and the asker must see a reaction within one whatever the model is doing.
         yield Queued(0)
-        prepared = self._prepare(message)
+        previewing = preview and self._previewer is not None and not isinstance(self._generator, ExtractiveAnswerer)
+        # The re-ranking by sentences embeds the passages' sentences (most of a second on a CPU): with an excerpt to
+        # show, it comes after the excerpt, from retrieval's own first passages, and before the model reads.
+        prepared = self._prepare(message, rerank=not previewing)
+        if previewing and prepared.passages:
+            assert self._previewer is not None
+            if early := self._preview(self._previewer, prepared):
+                yield early  # usable words now, while the model waits for its turn and reads the prompt
+            prepared = self._reranked(prepared)
         fresh = self._not_yet_given(prepared)
         self._history.add(
             prepared.key, Turn("user", message.text, prepared.language, documents_block(fresh) if fresh else None)
@@ -116,8 +125,6 @@ class Conversations:
         if isinstance(self._generator, ExtractiveAnswerer):  # no language model: the pages' own words, at once
             yield self._extracted(self._generator, prepared, started)
             return
-        if preview and self._previewer is not None and (early := self._preview(self._previewer, prepared)):
-            yield early  # usable words now, while the model waits for its turn and reads the prompt
         messages = build_messages(
             question=message.text, passages=fresh, history=prepared.history,
             language=prepared.language, prompt_format=self._settings.bot.prompt_format,
@@ -219,7 +226,7 @@ class Conversations:
 
         return check
 
-    def _prepare(self, message: IncomingMessage) -> Prepared:
+    def _prepare(self, message: IncomingMessage, *, rerank: bool = True) -> Prepared:
         key = ThreadKey(message.platform, message.channel, message.thread)
         history = self._history.recent(
             key, budget=self._settings.bot.history_tokens, count_tokens=self._generator.count_tokens,
@@ -231,12 +238,22 @@ class Conversations:
             previous=previous,
         )  # fmt: skip
         started = time.perf_counter()
-        hits, asked = self._retrieve(message, history, language)
-        passages = fit_passages(
-            hits, budget=self._settings.bot.context_tokens, count_tokens=self._generator.count_tokens
-        )
+        hits, asked, unranked = self._retrieve(message, history, language, rerank=rerank)
         took = time.perf_counter() - started
-        return Prepared(message, key, language, tuple(passages), tuple(history), took, asked)
+        return Prepared(message, key, language, self._fitted(hits), tuple(history), took, asked, unranked)
+
+    def _reranked(self, prepared: Prepared) -> Prepared:
+        """`prepared` with its re-ranking, if it was put off, done."""
+        if prepared.unranked is None:
+            return prepared
+        started = time.perf_counter()
+        hits = self._retriever.rerank(prepared.unranked).hits
+        took = prepared.retrieval_seconds + time.perf_counter() - started
+        return replace(prepared, passages=self._fitted(hits), retrieval_seconds=took, unranked=None)
+
+    def _fitted(self, hits: list[Hit]) -> tuple[Hit, ...]:
+        budget, count = self._settings.bot.context_tokens, self._generator.count_tokens
+        return tuple(fit_passages(hits, budget=budget, count_tokens=count))
 
     def _not_yet_given(self, prepared: Prepared) -> tuple[Hit, ...]:
         """With passages in the user turns, a follow-up's passages that an earlier turn in view already carries
@@ -246,29 +263,34 @@ class Conversations:
         given = "\n".join(turn.context for turn in prepared.history if turn.context)
         return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
-    def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str) -> tuple[list[Hit], Asked]:
-        """The passages to answer from (none when the knowledge base does not hold the answer), and what the
-        records keep of the search."""
+    def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str, *,
+                  rerank: bool) -> tuple[list[Hit], Asked, Retrieved | None]:  # fmt: skip
+        """The passages to answer from (none when the knowledge base does not hold the answer), what the records
+        keep of the search, and (`rerank=False`) the retrieval whose re-ranking is put off."""
         collections = readable_collections(self._settings, message)
         if not collections:
-            return [], Asked()
+            return [], Asked(), None
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
+        threshold = self._settings.bot.relevance_threshold
+        # A translated page: the asker's version. The deprecated threshold filters re-ranked hits: no putting off.
         retrieved = self._retriever.retrieve(
-            query, collections=collections, k=self._settings.bot.top_k, language=language
-        )  # a translated page: the asker's version
+            query, collections=collections, k=self._settings.bot.top_k, language=language,
+            rerank=rerank or threshold is not None,
+        )  # fmt: skip
         asked = Asked(
             best_score=retrieved.pool[0] if retrieved.pool else None, embedding=retrieved.embedding,
             embedding_model=self._settings.embedding.model, collections=tuple(collections),
         )  # fmt: skip
-        threshold = self._settings.bot.relevance_threshold
         if threshold is not None:  # deprecated: one cosine for every model and language
-            return [h for h in retrieved.hits if h.score >= threshold], asked
+            return [h for h in retrieved.hits if h.score >= threshold], asked, None
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
         log.info("Question %s: margin %.3f against %.3f (%s)", message.id, verdict.margin, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
-        return (retrieved.hits if verdict.answer else []), asked
+        if not verdict.answer:
+            return [], asked, None
+        return retrieved.hits, asked, (retrieved if retrieved.unranked else None)
 
     def _abstain_text(self, language: str, *, key: str = "not_found") -> str:
         escalation = self._settings.bot.escalation

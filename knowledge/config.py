@@ -44,7 +44,7 @@ class RetrievalConfig(Section):
     candidates: int = Field(default=50, ge=5, le=1000)
     per_source: int = Field(default=1, ge=1, le=50)
     title_weight: float = Field(default=1.0, ge=0, le=10)
-    sentence_weight: float = Field(default=0.0, ge=0, le=10)  # 0: no re-ranking by sentences (the default)
+    sentence_weight: float = Field(default=1.0, ge=0, le=10)  # 0: no re-ranking by sentences
 
 
 class SyncConfig(Section):

@@ -56,6 +56,8 @@ class Retrieved:
     hits: list[Hit]
     pool: tuple[float, ...]
     embedding: Sequence[float] = ()  # the query's vector, for comparing the question with other texts
+    # With the re-ranking put off (retrieve(rerank=False)): the candidates it will put in order, for rerank().
+    unranked: tuple[Hit, ...] = ()
 
 
 class Retriever:
@@ -80,10 +82,12 @@ class Retriever:
         """The k best passages for `query` among `collections`, best first."""
         return self.retrieve(query, collections=collections, k=k, language=language).hits
 
-    def retrieve(self, query: str, *, collections: Sequence[str], k: int = 5, language: str | None = None) -> Retrieved:
+    def retrieve(self, query: str, *, collections: Sequence[str], k: int = 5, language: str | None = None,
+                 rerank: bool = True) -> Retrieved:  # fmt: skip
         """The k best passages for `query` among `collections`, with the dense candidates' scores. A page kept in
         several languages gives its passages once: from its version in `language` where there is one, else from
-        its best-ranked version."""
+        its best-ranked version. `rerank=False` puts the re-ranking off (it embeds sentences: most of a second on a
+        CPU) until `rerank()`: the hits are then retrieval's own first k."""
         unknown = [name for name in collections if name not in self._collections]
         if unknown:
             raise ValueError(f"unknown collection(s): {', '.join(unknown)}")
@@ -99,11 +103,21 @@ class Retriever:
         if self._lexical is not None:
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
+        if self._rerank is not None and not rerank:
+            return Retrieved(self._linked(kept[:k]), scores, embedding, unranked=tuple(kept))
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
-        kept = kept[:k]
-        linked = [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in kept]
-        return Retrieved(linked, scores, embedding)
+        return Retrieved(self._linked(kept[:k]), scores, embedding)
+
+    def rerank(self, retrieved: Retrieved) -> Retrieved:
+        """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
+        if self._rerank is None or not retrieved.unranked:
+            return retrieved
+        ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
+        return replace(retrieved, hits=self._linked(ranked), unranked=())
+
+    def _linked(self, hits: list[Hit]) -> list[Hit]:
+        return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in hits]
 
     def probe(self, queries: Sequence[str], *, collections: Sequence[str]) -> list[Retrieved]:
         """Many queries at once, dense only, no passages: each one's best cosine and its vector. What calibrating

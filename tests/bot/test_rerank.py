@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.messages import Answer, IncomingMessage, Preview
+from bot.queue import Queued
 from bot.rerank import SentenceRerank, units
-from bot.wiring import Knowledge
+from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
 from knowledge.vectors import PassageVectors
 
@@ -58,6 +60,61 @@ def test_the_sentence_ranking_is_fused_with_retrievals_own(model: str, request: 
     # facts.md has the best sentence by far: from third to second (ranks 3 and 1 fuse level with remote.md's 1 and
     # 2 or 3, and a tie keeps retrieval's order); never first over a page retrieval put first
     assert [h.path for h in reranked] == ["remote.md", "facts.md", "news.md"]
+
+
+class Quoting:
+    """A model on a CPU that answers with the first sentence of the first passage it is given, remembering prompts."""
+
+    name = "quoting"
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def stream(self, messages, *, max_new_tokens: int):  # type: ignore[no-untyped-def]
+        self.prompts.append("\n".join(m.content for m in messages))
+        passage = self.prompts[-1].split("<document1>\n", 1)[1].split("\n</document1>", 1)[0]
+        yield passage.split("\n\n", 1)[-1].split(". ")[0] + "."
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+
+def test_the_excerpt_comes_before_the_sentences_are_embedded_and_the_model_reads_the_reranked_passages(  # type: ignore[no-untyped-def]
+    make_config, embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedding the passages' sentences takes most of a second on a CPU: the excerpt shown while a model reads comes
+    first, from retrieval's own first passages; the model then reads the re-ranked ones. With nobody watching the
+    answer grow (answer()), the re-ranking comes at once."""
+    root = tmp_path / "kb"
+    root.mkdir()
+    for name, text in PAGES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    retrieval = {"hybrid": False, "title_weight": 0, "sentence_weight": 1.0}
+    config = make_config(root, retrieval=retrieval, bot={"top_k": 2, "preview": "excerpt", "abstain": "lenient"})
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
+    knowledge.syncer.sync(knowledge.settings.collection("kb"))
+    reranked: list[int] = []
+    original = SentenceRerank.__call__
+
+    def counted(self, query, hits):  # type: ignore[no-untyped-def]
+        reranked.append(len(hits))
+        return original(self, query, hits)
+
+    monkeypatch.setattr(SentenceRerank, "__call__", counted)
+    model = Quoting()
+    bot = Bot(knowledge, warn=print, prebuilt_generator=model)  # type: ignore[arg-type]
+    stream = bot.conversations.stream(IncomingMessage("slack", "T1", "C1", "t1", "U1", QUESTION))
+    assert next(stream) == Queued(0)
+    preview = next(stream)
+    assert isinstance(preview, Preview) and reranked == [] and model.prompts == []
+    assert {source.path for source in preview.sources} <= {"remote.md", "news.md"}  # retrieval's own first two
+    answer = list(stream)[-1]
+    assert isinstance(answer, Answer) and answer.status == "answered" and len(reranked) == 1
+    assert "UDP port 1194" in model.prompts[-1] and "VPN news" not in model.prompts[-1]  # the re-ranked first two
+    assert "facts.md" in {source.path for source in answer.sources}
+
+    again = bot.conversations.answer(IncomingMessage("slack", "T1", "C1", "t2", "U1", QUESTION))
+    assert again.status == "answered" and len(reranked) == 2 and "UDP port 1194" in model.prompts[-1]
 
 
 def hit(path: str, text: str, score: float) -> Hit:
