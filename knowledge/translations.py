@@ -9,6 +9,7 @@ text does (`lang:` in the front matter overrides it)."""
 from __future__ import annotations
 
 import posixpath
+import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -135,3 +136,24 @@ class Translations:
         c = lexical_chunks.c
         texts = db.execute(select(c.text).where(c.collection == collection, c.path == path).order_by(c.position))
         return "\n".join(t for (t,) in texts)[:DETECTED_CHARS]
+
+
+def own_language_lead(best: Mapping[str, float], versions: Iterable[PageLanguage], language: str) -> float:
+    """How much better a question scores pages in its own language than the same pages in another: the median, over
+    the pages found in `language` and in another language (`best`: each document's best cosine), of the own
+    version's cosine minus the best other one's; 0 when no page is found both ways (or the lead is not the own).
+
+    Multilingual embedding models rank a page in the asker's language above a page in another language that
+    answers better (multilingual-e5-small: a Japanese phishing question finds the Japanese VPN page before the
+    English security page). A page kept in several languages measures that lead for this very question."""
+    pages: dict[str, list[tuple[str | None, float]]] = {}
+    for version in versions:
+        if version.path in best:
+            pages.setdefault(version.page, []).append((version.language, best[version.path]))
+    leads = []
+    for found in pages.values():
+        own = [score for lang, score in found if lang == language]
+        other = [score for lang, score in found if lang is not None and lang != language]
+        if own and other:
+            leads.append(max(own) - max(other))
+    return max(0.0, statistics.median(leads)) if leads else 0.0
