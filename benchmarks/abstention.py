@@ -67,15 +67,14 @@ def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, thresh
     retriever = knowledge.retriever
     relevance = Relevance(probe=lambda q, c: retriever.probe(q, collections=c),
                           stamp=lambda c: calibration_stamp(knowledge, c), cache_dir=None)  # fmt: skip
-    calibration = relevance.calibration(["kb"])
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
     for question in questions:
-        retrieved = retriever.retrieve(question.question, collections=["kb"], k=5)
         language = question.language.split("_")[0]
+        retrieved = retriever.retrieve(question.question, collections=["kb"], k=5, language=language)
         decisions = {f"cosine>={threshold}": any(hit.score >= threshold for hit in retrieved.hits)}
-        value = relevance.verdict(retrieved, language=language, collections=["kb"]).margin
-        for level in LEVELS:
-            decisions[level] = bool(retrieved.hits) and value > calibration.bar(language, level)
+        value = relevance.verdict(retrieved, language=language, collections=["kb"]).standout
+        for level, bar in LEVELS.items():
+            decisions[level] = bool(retrieved.hits) and value > bar
         for method, answered in decisions.items():
             row = counts[language][method]
             if question.gold is None:

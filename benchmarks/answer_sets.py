@@ -65,6 +65,8 @@ def gnome_set(work: Path, help_dir: Path = HELP_DIR, *, per_language: int = 40) 
     from bot.checks.evaluation import AnswerQuestion
 
     names = indexable_pages(help_dir)
+    if not names:  # else the set is its off-topic questions alone, and every figure of answerable ones is empty
+        raise SystemExit(f"no GNOME help pages under {help_dir}/C/gnome-help: apt-get install gnome-user-docs")
     folder = work / "gnome-help"
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:

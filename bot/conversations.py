@@ -286,7 +286,7 @@ class Conversations:
         if threshold is not None:  # deprecated: one cosine for every model and language
             return [h for h in retrieved.hits if h.score >= threshold], asked, None
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
-        log.info("Question %s: margin %.3f against %.3f (%s)", message.id, verdict.margin, verdict.bar,
+        log.info("Question %s: standout %.2f against %.2f (%s)", message.id, verdict.standout, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
         if not verdict.answer:
             return [], asked, None

@@ -9,7 +9,14 @@ separate either: on a small knowledge base every candidate is on the same few to
 the best passage's cosine minus the question's cosine with its nearest everyday questions (a shipped set, in the
 nine languages). A question about sourdough bread finds other cooking questions as close as any page; a question
 the pages answer is closer to them than to any everyday question. The same everyday questions, asked of the
-knowledge base, give the margins of off-topic questions in each language, and the bar is their quantile.
+knowledge base, give the margins of off-topic questions in each language.
+
+The margin alone let near-topic questions through (a question on Excel put to GNOME's help, one on a pension put to a
+handbook that has none): they resemble no everyday question, yet no page answers them. A second measure votes: the
+best cosine minus what those nearest everyday questions themselves score on this knowledge base (a question phrased
+like off-topic ones, and scoring no better than they do, is off topic). Each measure is put in the units of the
+off-topic questions' own spread in the asker's language (their median 0, their highest 1) and the two are averaged:
+the question's standout. The admin's level is how far above the highest off-topic question it must stand.
 """
 
 from __future__ import annotations
@@ -32,38 +39,43 @@ log = logging.getLogger(__name__)
 
 Level = Literal["lenient", "balanced", "strict"]
 REFERENCE: Final = Path(__file__).with_name("abstention_reference.jsonl")
-# How far above the shipped off-topic questions' margins (in the asker's language) a question's must be: above
-# their 95th percentile (lenient), or above their highest by this many times their spread (highest - median).
-# Measured with benchmarks/abstention.py, both test embedders, the examples and the gnome-help set, share of
-# answerable questions wrongly abstained / of unanswerable ones abstained, overall (worst language):
-#   lenient  e5 0.00 / 0.11-0.23           MiniLM 0.00 / 0.25-0.50
-#   balanced e5 0.01-0.06 (0.25) / 0.39-0.54   MiniLM 0.00 / 0.25-0.62
-#   strict   e5 0.05-0.17 (0.25) / 0.67-0.82   MiniLM 0.00-0.05 / 0.25-0.94
-LEVELS: Final[Mapping[str, float | None]] = {"lenient": None, "balanced": 0.5, "strict": 1.0}
+# The standout a question must pass: 1 is the highest of the shipped off-topic questions in the asker's language.
+# Measured with benchmarks/abstention.py (both test embedders, the examples and the gnome-help set; 16 cells of a
+# set, model and language), answerable questions wrongly abstained / unanswerable ones abstained, mean of the cells
+# (worst cell):
+#   lenient  1.0   0.00 (0.00) / 0.49     balanced 1.25  0.02 (0.25) / 0.61     strict 1.5  0.05 (0.25) / 0.76
+# The margin alone, the bar above the highest by half the spread, was 0.02 (0.25) / 0.52.
+LEVELS: Final[Mapping[str, float]] = {"lenient": 1.0, "balanced": 1.25, "strict": 1.5}
 NEAREST: Final = 3  # everyday questions averaged: one alone is noisy, many blur into the mean
 KEEP_DAYS: Final = 7  # a calibration file no process has read for this long is deleted
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The margins of the shipped off-topic questions on one set of collections, per language, sorted."""
+    """The shipped off-topic questions on one set of collections: per language, their margins and their paired
+    measures, each sorted; and each one's best cosine here, in the reference's order."""
 
     margins: Mapping[str, tuple[float, ...]]
+    paired: Mapping[str, tuple[float, ...]]
+    best: tuple[float, ...]
 
-    def bar(self, language: str, level: str) -> float:
-        scores = self.margins.get(language) or tuple(sorted(m for v in self.margins.values() for m in v))
-        if not scores:
-            return float("-inf")
-        beyond = LEVELS[level]
-        if beyond is None:
-            return _quantile(scores, 0.95)
-        return scores[-1] + beyond * (scores[-1] - _quantile(scores, 0.5))
+    def standout(self, language: str, margin: float, paired: float) -> float:
+        """How far above the off-topic questions in `language` (all of them, for a language the reference lacks)
+        a question's two measures put it: each in units of their spread (median 0, highest 1), averaged."""
+        units = []
+        for value, by_language in ((margin, self.margins), (paired, self.paired)):
+            scores = by_language.get(language) or tuple(sorted(m for v in by_language.values() for m in v))
+            if not scores:
+                return float("inf")  # nothing to compare with: nothing tells the question is off topic
+            middle = _quantile(scores, 0.5)
+            units.append((value - middle) / max(scores[-1] - middle, 1e-9))
+        return float(np.mean(units))
 
 
 @dataclass(frozen=True)
 class Verdict:
     answer: bool
-    margin: float
+    standout: float
     bar: float
 
 
@@ -90,8 +102,8 @@ class Relevance:
             return Verdict(False, float("-inf"), float("inf"))
         calibration = self.calibration(collections)
         assert self._everyday is not None
-        value = margin(retrieved.pool[0], np.asarray(retrieved.embedding), self._everyday)
-        bar = calibration.bar(language, self._level)
+        found = evidence(retrieved.pool[0], np.asarray(retrieved.embedding), self._everyday, calibration.best)
+        value, bar = calibration.standout(language, *found), LEVELS[self._level]
         return Verdict(value > bar, value, bar)
 
     def calibration(self, collections: Sequence[str]) -> Calibration:
@@ -107,13 +119,21 @@ class Relevance:
         vectors = np.asarray([r.embedding for r in found], dtype=np.float32)
         if self._everyday is None:
             self._everyday = vectors
-        by_language: dict[str, list[float]] = {}
-        for index, ((_, language), retrieved) in enumerate(zip(self._questions, found, strict=True)):
-            others = np.delete(vectors, index, axis=0)  # an everyday question is not its own neighbour
-            best = retrieved.pool[0] if retrieved.pool else -1.0
-            by_language.setdefault(language, []).append(margin(best, vectors[index], others))
-        calibration = Calibration({lang: tuple(sorted(v)) for lang, v in by_language.items()})
-        log.info("abstention calibrated on %s: bars %s", ", ".join(collections), _summary(calibration))
+        best = np.asarray([r.pool[0] if r.pool else -1.0 for r in found], dtype=np.float64)
+        margins: dict[str, list[float]] = {}
+        paired: dict[str, list[float]] = {}
+        for index, (_, language) in enumerate(self._questions):
+            # An everyday question is not its own neighbour.
+            others, others_best = np.delete(vectors, index, axis=0), np.delete(best, index)
+            found_margin, found_paired = evidence(float(best[index]), vectors[index], others, others_best)
+            margins.setdefault(language, []).append(found_margin)
+            paired.setdefault(language, []).append(found_paired)
+        calibration = Calibration(
+            {lang: tuple(sorted(v)) for lang, v in margins.items()},
+            {lang: tuple(sorted(v)) for lang, v in paired.items()},
+            tuple(float(b) for b in best),
+        )
+        log.info("abstention calibrated on %s: %d everyday questions", ", ".join(collections), len(best))
         self._save(key, calibration, vectors)
         return calibration
 
@@ -121,7 +141,12 @@ class Relevance:
         if self._cache_dir is None:
             return
         self._cache_dir.mkdir(parents=True, exist_ok=True)
-        data = {"margins": calibration.margins, "everyday": vectors.round(6).tolist()}
+        data = {
+            "margins": calibration.margins,
+            "paired": calibration.paired,
+            "best": calibration.best,
+            "everyday": vectors.round(6).tolist(),
+        }
         temporary = self._cache_dir / f"{key}.json.tmp"
         temporary.write_text(json.dumps(data), encoding="utf-8")
         temporary.replace(self._cache_dir / f"{key}.json")  # whole or not at all, if two processes race
@@ -137,23 +162,32 @@ class Relevance:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             path.touch()  # in use: kept
-            calibration = Calibration({lang: tuple(v) for lang, v in data["margins"].items()})
+            calibration = Calibration(
+                {lang: tuple(v) for lang, v in data["margins"].items()},
+                {lang: tuple(v) for lang, v in data["paired"].items()},
+                tuple(float(b) for b in data["best"]),
+            )  # a file from before the paired measure lacks it: calibrated anew
             everyday = np.asarray(data["everyday"], dtype=np.float32)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged file is calibrated anew
-        if len(everyday) != len(self._questions):
+        if len(everyday) != len(self._questions) or len(calibration.best) != len(everyday):
             return None  # made with another reference set
         if self._everyday is None:
             self._everyday = everyday
         return calibration
 
 
-def margin(best: float, query: np.ndarray, everyday: np.ndarray) -> float:
-    """The best passage's cosine minus the mean cosine of the question's NEAREST everyday questions."""
+def evidence(
+    best: float, query: np.ndarray, everyday: np.ndarray, everyday_best: Sequence[float] | np.ndarray
+) -> tuple[float, float]:
+    """A question's two measures, from the best passage's cosine `best`: the margin (minus the mean cosine of the
+    question with its NEAREST everyday questions) and the paired measure (minus the mean of those everyday questions'
+    own best cosines on the same knowledge base)."""
     if len(everyday) == 0:
-        return best
-    similar = np.sort(everyday @ query)[-NEAREST:]
-    return float(best - similar.mean())
+        return best, best
+    nearest = np.argsort(everyday @ query)[-NEAREST:]
+    similar = (everyday[nearest] @ query).mean()
+    return float(best - similar), float(best - np.asarray(everyday_best)[nearest].mean())
 
 
 def reference_questions(path: Path = REFERENCE) -> list[tuple[str, str]]:
@@ -168,7 +202,3 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _summary(calibration: Calibration) -> str:
-    return ", ".join(f"{lang} {_quantile(v, 0.95):.3f}" for lang, v in sorted(calibration.margins.items()) if v)
