@@ -53,8 +53,9 @@ def unpack(cache: Path) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         debs = sorted(cache.glob(f"{PACKAGE}_*.deb"))
         if not debs:
+            # apt-get's progress to stderr too: a benchmark's --json output stays JSON alone
             print(f"Downloading {PACKAGE} with apt-get (run `apt-get update` first if this fails)…", file=sys.stderr)
-            subprocess.run(["apt-get", "download", PACKAGE], cwd=cache, check=True)
+            subprocess.run(["apt-get", "download", PACKAGE], cwd=cache, check=True, stdout=sys.stderr)
             debs = sorted(cache.glob(f"{PACKAGE}_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(cache / "root")], check=True)
     return help_dir

@@ -52,6 +52,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "per_source 5": {"per_source": 5},
     "sentences 0.5": {"sentence_weight": 0.5},
     "sentences off": {"sentence_weight": 0},
+    "hubs off": {"hub_weight": 0},
+    "hubs 0.5": {"hub_weight": 0.5},
+    "hubs 1.5": {"hub_weight": 1.5},
 }
 SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")

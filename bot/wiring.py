@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
-from bot.checks.abstention import Relevance
+from bot.checks.abstention import Relevance, reference_questions
 from bot.checks.grounding import SupportChecker
 from bot.config import Settings
 from bot.conversations import Conversations
@@ -25,6 +25,7 @@ from bot.records import Records
 from bot.rerank import SentenceRerank
 from knowledge.database import open_database
 from knowledge.embedder import SentenceTransformerEmbedder
+from knowledge.hubs import Hubness
 from knowledge.lexical import LexicalIndex
 from knowledge.lexical_store import LexicalStore, MirroredStore
 from knowledge.manifest import Manifest
@@ -129,7 +130,14 @@ class Knowledge:
             title_weight=config.title_weight, pages=self.lexical_store, translations=self.translations,
             rerank=SentenceRerank(self.passage_vectors, weight=config.sentence_weight) if config.sentence_weight
             else None,
+            hubs=self.hubs, hub_weight=config.hub_weight,
         )  # fmt: skip
+
+    @cached_property
+    def hubs(self) -> Hubness:
+        """The everyday questions, against which a passage or sentence that resembles every question is found."""
+        questions = [question for question, _ in reference_questions()]
+        return Hubness(self.embedder, questions, cache_dir=self.settings.data_dir / "hubs")
 
     @cached_property
     def passage_vectors(self) -> PassageVectors:

@@ -45,6 +45,7 @@ class RetrievalConfig(Section):
     per_source: int = Field(default=1, ge=1, le=50)
     title_weight: float = Field(default=1.0, ge=0, le=10)
     sentence_weight: float = Field(default=1.0, ge=0, le=10)  # 0: no re-ranking by sentences
+    hub_weight: float = Field(default=1.0, ge=0, le=10)  # 0: passages that resemble every question rank as found
 
 
 class SyncConfig(Section):

@@ -105,6 +105,13 @@ class LexicalStore:
                                 path=r.path, title=r.title, heading=r.heading, text=r.text, position=r.position)
                 for r in found}  # fmt: skip
 
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """These chunks' stored embeddings (a chunk not found is left out)."""
+        c = lexical_chunks.c
+        query = select(c.chunk_id, c.embedding).where(c.collection == collection, c.chunk_id.in_(list(ids)))
+        with self._engine.connect() as db:
+            return {r.chunk_id: np.frombuffer(r.embedding, dtype=np.float32) for r in db.execute(query)}
+
     def page(self, collection: str, path: str) -> list[Hit]:
         """Every chunk of one document, in reading order (score 0: nothing was asked)."""
         c = lexical_chunks.c

@@ -7,8 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+import numpy as np
+
 from knowledge.config import CollectionConfig
 from knowledge.documents import Hit
+from knowledge.hubs import Hubness
 from knowledge.lexical import LexicalIndex
 from knowledge.lexical_store import LexicalStore
 from knowledge.manifest import Manifest
@@ -66,7 +69,10 @@ class Retriever:
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
                  candidates: int = 50, per_source_limit: int = 1, title_weight: float = 0.0,
                  pages: LexicalStore | None = None, translations: Translations | None = None,
-                 rerank: Callable[[Sequence[float], list[Hit]], list[Hit]] | None = None) -> None:  # fmt: skip
+                 rerank: Callable[[Sequence[float], list[Hit]], list[Hit]] | None = None,
+                 hubs: Hubness | None = None, hub_weight: float = 0.0) -> None:  # fmt: skip
+        self._hubs = hubs if hub_weight and pages is not None else None  # hubness reads the stored vectors
+        self._hub_weight = hub_weight
         self._rerank = rerank  # the first candidates put in order again (by their sentences), or None
         self._lexical = lexical
         self._translations = translations  # which documents are one page in several languages
@@ -102,6 +108,7 @@ class Retriever:
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
         cosines = {h.chunk_id: h.score for h in hits}
+        hits = self._unhubbed(hits)
         if language is not None and self._translations is not None:
             hits, titles = self._evened(hits, titles, language)
         if self._title_weight:
@@ -113,15 +120,47 @@ class Retriever:
         if self._rerank is not None and not rerank:
             return Retrieved(self._linked(kept[:k]), scores, embedding, unranked=tuple(kept))
         if self._rerank is not None:
-            kept = self._rerank(embedding, kept)
+            kept = self._reranked(embedding, kept)
         return Retrieved(self._linked(kept[:k]), scores, embedding)
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
         if self._rerank is None or not retrieved.unranked:
             return retrieved
-        ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
+        ranked = self._reranked(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
+
+    def _reranked(self, embedding: Sequence[float], hits: list[Hit]) -> list[Hit]:
+        """The re-ranking by sentences, on the cosines less each passage's hubness; the hits keep their cosines."""
+        assert self._rerank is not None
+        penalty = self._hubness(hits)
+        if not penalty:
+            return self._rerank(embedding, hits)
+        lowered = [replace(h, score=h.score - penalty.get(h.chunk_id, 0.0)) for h in hits]
+        original = {id(low): hit for low, hit in zip(lowered, hits, strict=True)}
+        return [original[id(h)] for h in self._rerank(embedding, lowered)]
+
+    def _unhubbed(self, hits: list[Hit]) -> list[Hit]:
+        """The dense candidates ranked by their cosine less `hub_weight` times their hubness (knowledge/hubs.py),
+        scored so for the rankings that follow (the cosines are given back before the passages leave)."""
+        penalty = self._hubness(hits)
+        if not penalty:
+            return hits
+        lowered = [replace(h, score=h.score - penalty.get(h.chunk_id, 0.0)) for h in hits]
+        return sorted(lowered, key=lambda h: -h.score)
+
+    def _hubness(self, hits: Sequence[Hit]) -> dict[str, float]:
+        """`hub_weight` times each hit's hubness, by chunk id; {} with hubness off."""
+        if self._hubs is None or self._pages is None or not hits:
+            return {}
+        vectors: dict[str, np.ndarray] = {}
+        for name in dict.fromkeys(h.collection for h in hits):
+            vectors.update(self._pages.vectors(name, [h.chunk_id for h in hits if h.collection == name]))
+        ids = [chunk_id for chunk_id in dict.fromkeys(h.chunk_id for h in hits) if chunk_id in vectors]
+        if not ids:
+            return {}
+        found = self._hubs.of(np.stack([vectors[chunk_id] for chunk_id in ids]).astype(np.float64))
+        return {chunk_id: self._hub_weight * float(value) for chunk_id, value in zip(ids, found, strict=True)}
 
     def _linked(self, hits: list[Hit]) -> list[Hit]:
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in hits]
