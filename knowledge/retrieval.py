@@ -120,25 +120,15 @@ class Retriever:
         if self._rerank is not None and not rerank:
             return Retrieved(self._linked(kept[:k]), scores, embedding, unranked=tuple(kept))
         if self._rerank is not None:
-            kept = self._reranked(embedding, kept)
+            kept = self._rerank(embedding, kept)
         return Retrieved(self._linked(kept[:k]), scores, embedding)
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
         if self._rerank is None or not retrieved.unranked:
             return retrieved
-        ranked = self._reranked(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
+        ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
-
-    def _reranked(self, embedding: Sequence[float], hits: list[Hit]) -> list[Hit]:
-        """The re-ranking by sentences, on the cosines less each passage's hubness; the hits keep their cosines."""
-        assert self._rerank is not None
-        penalty = self._hubness(hits)
-        if not penalty:
-            return self._rerank(embedding, hits)
-        lowered = [replace(h, score=h.score - penalty.get(h.chunk_id, 0.0)) for h in hits]
-        original = {id(low): hit for low, hit in zip(lowered, hits, strict=True)}
-        return [original[id(h)] for h in self._rerank(embedding, lowered)]
 
     def _unhubbed(self, hits: list[Hit]) -> list[Hit]:
         """The dense candidates ranked by their cosine less `hub_weight` times their hubness (knowledge/hubs.py),
