@@ -191,7 +191,7 @@ class Conversations:
 
     def _extracted(self, answerer: ExtractiveAnswerer, prepared: Prepared, started: float) -> Answer:
         """The passages' own sentences that answer the question, framed by one line in the asker's language."""
-        excerpt = answerer.excerpt(prepared.message.text, prepared.passages)
+        excerpt = answerer.excerpt(prepared.message.text, prepared.passages, language=prepared.language)
         if not excerpt.units:
             fallback = self._abstain_text(prepared.language, key="not_grounded")
             return self._finish(prepared, fallback, "abstained", started, None, sources=closest(prepared.passages))
@@ -204,7 +204,7 @@ class Conversations:
         """The extractive answer, labelled as an excerpt; none when no unit answers, or when it fails (a preview
         must never cost the answer)."""
         try:
-            excerpt = previewer.excerpt(prepared.message.text, prepared.passages)
+            excerpt = previewer.excerpt(prepared.message.text, prepared.passages, language=prepared.language)
         except Exception:
             log.exception("Question %s: no preview (the excerpt failed)", prepared.message.id,
                           extra={"question_id": prepared.message.id})  # fmt: skip

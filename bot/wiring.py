@@ -183,7 +183,7 @@ class Bot:
         config = self.knowledge.settings.generator.extractive
         return ExtractiveAnswerer(
             self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page,
-            vectors=self.knowledge.passage_vectors,
+            vectors=self.knowledge.passage_vectors, languages=self.knowledge.retriever.languages,
             max_embedded=PREVIEW_EMBEDDED if preview else MAX_EMBEDDED,
         )  # fmt: skip
 

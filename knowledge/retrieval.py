@@ -169,6 +169,18 @@ class Retriever:
         linked = source_url(self._collections[hit.collection], hit.path)
         return [replace(h, url=linked) for h in self._pages.page(hit.collection, hit.path)]
 
+    def languages(self, hits: Sequence[Hit]) -> dict[tuple[str, str], str | None]:
+        """The language each hit's document is written in (detected at sync), by (collection, path); {} without
+        the record of languages."""
+        if self._translations is None:
+            return {}
+        found: dict[tuple[str, str], str | None] = {}
+        for name in dict.fromkeys(h.collection for h in hits):
+            paths = list(dict.fromkeys(h.path for h in hits if h.collection == name))
+            found.update(((name, v.path), v.language) for v in self._translations.versions(name, paths)
+                         if v.path in paths)  # fmt: skip
+        return found
+
     def warm(self) -> None:
         """Build now what the first question would otherwise wait for: the BM25 index of every collection."""
         if self._lexical is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -75,8 +75,11 @@ class ExtractiveAnswerer:
     name = NAME
 
     def __init__(self, embedder: Embedder, *, max_words: int = 80, pages: Callable[[Hit], list[Hit]] | None = None,
-                 max_embedded: int = MAX_EMBEDDED, vectors: PassageVectors | None = None) -> None:  # fmt: skip
+                 max_embedded: int = MAX_EMBEDDED, vectors: PassageVectors | None = None,
+                 languages: Callable[[Sequence[Hit]], Mapping[tuple[str, str], str | None]] | None = None,
+                 ) -> None:  # fmt: skip
         self._embedder = embedder
+        self._languages = languages  # the language each passage's document is written in, when known
         self._max_words = max_words
         self._max_embedded = max_embedded
         self._pages = pages  # a document's passages in order: the answer may sit in the top page's next section
@@ -89,15 +92,16 @@ class ExtractiveAnswerer:
     def stream(self, messages: Sequence[ChatMessage], *, max_new_tokens: int) -> Iterator[str]:
         raise GeneratorUnavailable("the extractive answerer writes no text from a prompt; it answers from passages")
 
-    def excerpt(self, question: str, passages: Sequence[Hit]) -> Excerpt:
-        """The units of `passages` that answer `question`, best first until max_words, rendered in page order."""
+    def excerpt(self, question: str, passages: Sequence[Hit], *, language: str | None = None) -> Excerpt:
+        """The units of `passages` that answer `question` (written in `language`, when known), best first until
+        max_words, rendered in page order."""
         retrieved = len(passages)
         passages, rank = self._read(passages)
         units = [unit for index, hit in enumerate(passages) for unit in cut_passage(index, hit)]
         units = _distinct(units, passages)
         if not units:
             return Excerpt("", (), ())
-        scores = self._scores(question, units, passages, rank, retrieved)
+        scores = self._scores(question, units, passages, rank, retrieved, self._words_tell_language(passages, language))
         chosen = self._choose(units, scores)
         return replace(_render(chosen, passages), read=tuple(passages))
 
@@ -123,12 +127,25 @@ class ExtractiveAnswerer:
             rank += [number] * len(extra)
         return passages, rank
 
+    def _words_tell_language(self, passages: Sequence[Hit], language: str | None) -> bool:
+        """Whether the question's ordinary words would pick units for being in its language, not for answering:
+        retrieval put a page in another language first, and a page in the asker's language is read beside it. The
+        French printer question ("Quelle imprimante dois-je sélectionner pour imprimer au bureau ?") found the
+        English printer page first and the French telework page second; "imprimer" and "bureau" chose the telework
+        page's "N'imprimez pas ... chez vous" over "select the Acme-FollowMe printer"."""
+        if language is None or self._languages is None or not passages:
+            return False
+        known = self._languages(passages)
+        first = known.get((passages[0].collection, passages[0].path))
+        return first is not None and first != language and language in known.values()
+
     def _scores(self, question: str, units: list[Unit], passages: Sequence[Hit], rank: list[int],
-                retrieved: int) -> np.ndarray:  # fmt: skip
-        """Per unit: its cosine to the question relative to the others', its share of the question's terms, and its
-        page's rank. Only the max_embedded most likely units are embedded (about 5 ms each on a CPU core)."""
+                retrieved: int, facts_only: bool = False) -> np.ndarray:  # fmt: skip
+        """Per unit: its cosine to the question relative to the others', its share of the question's terms (with
+        `facts_only`, of its names, numbers and codes, which read the same in every language), and its page's rank.
+        Only the max_embedded most likely units are embedded (about 5 ms each on a CPU core)."""
         stated = [facts(unit.text) for unit in units]  # for the question's terms, and for what is new to it
-        lexical = _lexical(question, [unit.text for unit in units], stated)
+        lexical = _lexical(question, [unit.text for unit in units], stated, facts_only=facts_only)
         prior = np.array([RANK_PRIOR[rank[u.passage]] if rank[u.passage] < len(RANK_PRIOR) else 0.0 for u in units])
         found = np.array([u.passage < retrieved for u in units], dtype=np.float64)  # not only read around them
         likely = np.argsort(-(LEXICAL_WEIGHT * lexical + prior + 0.2 * found), kind="stable")[: self._max_embedded]
@@ -261,9 +278,10 @@ def _terms(text: str, stated: frozenset[str] | None = None) -> set[str]:
     return terms
 
 
-def _lexical(question: str, texts: list[str], stated: list[frozenset[str]]) -> np.ndarray:
-    """Per unit, the share of the question's terms it holds, each term weighted by its rarity among the units."""
-    asked = _terms(question)
+def _lexical(question: str, texts: list[str], stated: list[frozenset[str]], *, facts_only: bool = False) -> np.ndarray:
+    """Per unit, the share of the question's terms (with `facts_only`, of its facts) it holds, each term weighted by
+    its rarity among the units."""
+    asked = {fact.lower() for fact in facts(question)} if facts_only else _terms(question)
     held = [_terms(text, found) for text, found in zip(texts, stated, strict=True)]
     if not asked:
         return np.zeros(len(texts))

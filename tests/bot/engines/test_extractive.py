@@ -149,3 +149,20 @@ def test_the_vpn_question_is_answered_from_the_vpn_page_alone(e5_embedder, tmp_p
     assert answer.status == "answered" and "Acme Connect" in answer.text  # type: ignore[attr-defined]
     assert [s.path for s in answer.sources] == ["it/vpn.md"]  # type: ignore[attr-defined]
     assert answer.supported == 1.0 and answer.sentences.invented == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_its_own_words(  # type: ignore[no-untyped-def]
+    e5_embedder, tmp_path: Path
+) -> None:
+    """Retrieval finds the English printer page first and the French telework page second; "imprimer" and "bureau"
+    stand only in the French page ("N'imprimez pas ... utilisez les imprimantes du bureau"), so the question's own
+    words chose it over "select the Acme-FollowMe printer". Where the first page is in the asker's language, its
+    words still count: the German VPN question is answered from the German page's steps."""
+    bot = extractive_bot(tmp_path, e5_embedder)
+    printer = ask(bot, "Quelle imprimante dois-je sélectionner pour imprimer au bureau ?", thread="printer")
+    assert "Acme-FollowMe" in printer.text, printer.text  # type: ignore[attr-defined]
+    assert [s.path for s in printer.sources][:1] == ["it/printers.html"]  # type: ignore[attr-defined]
+    vpn = ask(bot, "Wie installiere ich den VPN-Client unter Windows?", thread="vpn")
+    assert "Software Center" in vpn.text and "Installieren" in vpn.text, vpn.text  # type: ignore[attr-defined]
+    assert [s.path for s in vpn.sources] == ["de/vpn.md"]  # type: ignore[attr-defined]
