@@ -136,8 +136,9 @@ class Knowledge:
     @cached_property
     def hubs(self) -> Hubness:
         """The everyday questions, against which a passage or sentence that resembles every question is found."""
-        questions = [question for question, _ in reference_questions()]
-        return Hubness(self.embedder, questions, cache_dir=self.settings.data_dir / "hubs")
+        questions = reference_questions()
+        return Hubness(self.embedder, [text for text, _ in questions], languages=[lang for _, lang in questions],
+                       cache_dir=self.settings.data_dir / "hubs")  # fmt: skip
 
     @cached_property
     def passage_vectors(self) -> PassageVectors:

@@ -108,7 +108,7 @@ class Retriever:
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
         cosines = {h.chunk_id: h.score for h in hits}
-        hits = self._unhubbed(hits)
+        hits = self._unhubbed(hits, language)
         if language is not None and self._translations is not None:
             hits, titles = self._evened(hits, titles, language)
         if self._title_weight:
@@ -130,16 +130,16 @@ class Retriever:
         ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
 
-    def _unhubbed(self, hits: list[Hit]) -> list[Hit]:
+    def _unhubbed(self, hits: list[Hit], language: str | None) -> list[Hit]:
         """The dense candidates ranked by their cosine less `hub_weight` times their hubness (knowledge/hubs.py),
         scored so for the rankings that follow (the cosines are given back before the passages leave)."""
-        penalty = self._hubness(hits)
+        penalty = self._hubness(hits, language)
         if not penalty:
             return hits
         lowered = [replace(h, score=h.score - penalty.get(h.chunk_id, 0.0)) for h in hits]
         return sorted(lowered, key=lambda h: -h.score)
 
-    def _hubness(self, hits: Sequence[Hit]) -> dict[str, float]:
+    def _hubness(self, hits: Sequence[Hit], language: str | None) -> dict[str, float]:
         """`hub_weight` times each hit's hubness, by chunk id; {} with hubness off."""
         if self._hubs is None or self._pages is None or not hits:
             return {}
@@ -149,7 +149,7 @@ class Retriever:
         ids = [chunk_id for chunk_id in dict.fromkeys(h.chunk_id for h in hits) if chunk_id in vectors]
         if not ids:
             return {}
-        found = self._hubs.of(np.stack([vectors[chunk_id] for chunk_id in ids]).astype(np.float64))
+        found = self._hubs.of(np.stack([vectors[chunk_id] for chunk_id in ids]).astype(np.float64), language)
         return {chunk_id: self._hub_weight * float(value) for chunk_id, value in zip(ids, found, strict=True)}
 
     def _linked(self, hits: list[Hit]) -> list[Hit]:

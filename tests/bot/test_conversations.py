@@ -202,6 +202,9 @@ class RecordingRetriever:
     def page(self, hit):  # type: ignore[no-untyped-def]
         return self._retriever.page(hit)
 
+    def languages(self, hits):  # type: ignore[no-untyped-def]
+        return self._retriever.languages(hits)
+
 
 def watched_bot(config: Path, embedder, generator: Recording) -> tuple[Bot, RecordingRetriever]:  # type: ignore[no-untyped-def]
     knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
@@ -300,7 +303,7 @@ def test_with_passages_in_user_turns_a_follow_ups_prompt_extends_the_previous_on
     generator = Recording(tiny_generator)
     bot = open_bot(thread_layout(synced, tmp_path), embedder, generator)
     first = ask(bot, "How do I connect to the VPN?", thread="layout")
-    ask(bot, "Which port does it use?", thread="layout")
+    ask(bot, "And how do I reset my password?", thread="layout")  # finds pages the thread does not carry yet
     earlier, later = (tiny_generator.render(prompt) for prompt in generator.prompts)
     assert later.startswith(earlier + first.text)  # type: ignore[attr-defined]
     assert later.count("Use the following context to answer questions:") == 2  # each question kept its passages

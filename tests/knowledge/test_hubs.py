@@ -45,6 +45,17 @@ def test_a_passage_near_every_everyday_question_is_a_hub_and_one_on_a_topic_is_n
     assert Hubness(other, list(everyday), cache_dir=tmp_path).of(np.array([[0.0, 0.0, 1.0]]))[0] == pytest.approx(1)
 
 
+def test_hubness_is_measured_against_the_everyday_questions_of_the_askers_language(tmp_path: Path) -> None:
+    everyday = {"lunch?": [1.0, 0.0, 0.0], "déjeuner ?": [0.0, 1.0, 0.0], "parking ?": [0.0, 0.6, 0.8]}
+    hubs = Hubness(_Axes(everyday), list(everyday), cache_dir=tmp_path, neighbours=2,  # type: ignore[arg-type]
+                   languages=["en", "fr", "fr"])  # fmt: skip
+    passage = np.array([[0.0, 1.0, 0.0]])  # near the French questions, far from the English one
+    assert hubs.of(passage, "fr")[0] == pytest.approx((1.0 + 0.6) / 2)
+    assert hubs.of(passage, "en")[0] == pytest.approx(0.0)  # the one English question's cosine
+    assert hubs.of(passage, "ko")[0] == pytest.approx((1.0 + 0.6) / 2)  # no Korean questions: every language's
+    assert hubs.of(passage)[0] == pytest.approx((1.0 + 0.6) / 2)
+
+
 def test_a_damaged_cache_is_embedded_anew(tmp_path: Path) -> None:
     everyday = {"lunch?": [1.0, 0.0, 0.0]}
     embedder = _Axes(everyday)
