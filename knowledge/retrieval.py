@@ -3,8 +3,8 @@ ranking when hybrid), with links."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 import numpy as np
@@ -60,6 +60,10 @@ class Retrieved:
     hits: list[Hit]
     pool: tuple[float, ...]
     embedding: Sequence[float] = ()  # the query's vector, for comparing the question with other texts
+    # The best cosine among the dense candidates of the pages in each language (detected at sync; "" where the text
+    # did not tell): a question finds pages in its own language a little closer whatever it asks, so abstention
+    # compares like with like. Empty without the record of languages.
+    by_language: Mapping[str, float] = field(default_factory=dict)
     # With the re-ranking put off (retrieve(rerank=False)): the candidates it will put in order, for rerank().
     unranked: tuple[Hit, ...] = ()
 
@@ -104,6 +108,7 @@ class Retriever:
         depth = max(k + 8, self._candidates)
         hits = self._store.query(collections, embedding, k=depth)
         scores = tuple(sorted((h.score for h in hits), reverse=True))
+        by_language = self._by_language(hits)
         titles = []
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
@@ -118,10 +123,10 @@ class Retriever:
         hits = [replace(h, score=cosines.get(h.chunk_id, h.score)) for h in hits]  # each keeps its own cosine
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
         if self._rerank is not None and not rerank:
-            return Retrieved(self._linked(kept[:k]), scores, embedding, unranked=tuple(kept))
+            return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unranked=tuple(kept))
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
-        return Retrieved(self._linked(kept[:k]), scores, embedding)
+        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language)
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
@@ -156,10 +161,26 @@ class Retriever:
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in hits]
 
     def probe(self, queries: Sequence[str], *, collections: Sequence[str]) -> list[Retrieved]:
-        """Many queries at once, dense only, no passages: each one's best cosine and its vector. What calibrating
-        abstention needs, in one batch through the embedding model (seconds for hundreds of questions)."""
-        embeddings = self._embedder.embed_queries(queries)
-        return [Retrieved([], tuple(h.score for h in self._store.query(collections, e, k=1)), e) for e in embeddings]
+        """Many queries at once, dense only, no passages: each one's best cosine, its best per page language (among
+        as many candidates as retrieve() looks at) and its vector. What calibrating abstention needs, in one batch
+        through the embedding model (seconds for hundreds of questions)."""
+        found = []
+        for embedding in self._embedder.embed_queries(queries):
+            hits = self._store.query(collections, embedding, k=self._candidates)
+            best = (max(h.score for h in hits),) if hits else ()
+            found.append(Retrieved([], best, embedding, self._by_language(hits)))
+        return found
+
+    def _by_language(self, hits: Sequence[Hit]) -> dict[str, float]:
+        """The best cosine of `hits` per language of their pages; {} without the record of languages."""
+        if self._translations is None:
+            return {}
+        languages = self.languages(hits)
+        best: dict[str, float] = {}
+        for hit in hits:
+            language = languages.get((hit.collection, hit.path)) or ""
+            best[language] = max(best.get(language, -1.0), hit.score)
+        return best
 
     def page(self, hit: Hit) -> list[Hit]:
         """All the passages of the document `hit` comes from, in reading order, linked like the hit; [] without the

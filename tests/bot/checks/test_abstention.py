@@ -82,6 +82,24 @@ def test_the_measures_compare_the_best_cosine_with_the_nearest_everyday_question
     assert paired == pytest.approx(0.8 - 0.6)  # mean of those three's own best cosines: 0.9, 0.6, 0.3
 
 
+def test_the_paired_measure_compares_like_with_like_in_a_knowledge_base_of_several_languages() -> None:
+    """A German question only an English page answers (0.83) while German pages, on other topics, score 0.82 for
+    it: its German everyday neighbours also find German pages at 0.82, but English ones only at 0.78. Against their
+    best (0.82) it does not stand out; on the English pages, where its answer is, it does by 0.05."""
+    everyday = np.eye(4, dtype=np.float32)
+    query = np.array([0.9, 0.3, 0.3, 0.0], dtype=np.float32)
+    theirs = [{"de": 0.82, "en": 0.78}, {"de": 0.83, "en": 0.77}, {"de": 0.81, "en": 0.79}, {"de": 0.9}]
+    best = [max(t.values()) for t in theirs]
+    mine = {"en": 0.83, "de": 0.82}
+    _, plain = evidence(0.83, query, everyday, best)
+    margin, paired = evidence(0.83, query, everyday, best, by_language=mine, everyday_by_language=theirs)
+    assert plain == pytest.approx(0.83 - 0.82)
+    assert paired == pytest.approx(0.83 - 0.78)  # the English pages: where it stands out most
+    assert margin == pytest.approx(0.83 - 0.5)  # the margin is the same either way
+    # A language one of the nearest neighbours found no page in is not compared; with none left, the plain measure.
+    assert evidence(0.83, query, everyday, best, by_language={"ja": 0.9}, everyday_by_language=theirs)[1] == plain
+
+
 def test_a_question_with_no_passage_is_never_answered(tmp_path: Path) -> None:
     reference = tmp_path / "reference.jsonl"
     reference.write_text(json.dumps({"question": "why is the sky blue", "language": "en"}) + "\n")
@@ -140,6 +158,18 @@ def test_a_near_miss_is_abstained_on_in_french_while_a_french_question_the_pages
         pytest.skip("all-MiniLM-L6-v2 is an English model")
     assert ask(config, embedder, "Combien de jours de congés payés ai-je par an ?")[1] == 1  # the model is asked
     assert ask(config, embedder, "Y a-t-il un code vestimentaire au bureau de Lyon ?") == ("abstained", 0)
+
+
+@pytest.mark.slow
+def test_a_german_question_only_an_english_page_answers_is_answered_beside_german_pages_on_other_topics(scaled) -> None:  # type: ignore[no-untyped-def]
+    """The meal allowance is only in the English expense policy; the German pages (VPN, sick notes) are closer to
+    any German question than English ones are, so against German off-topic questions' best it did not stand out.
+    Compared on the English pages, it does; a German question on a topic no page covers is still abstained on."""
+    config, embedder = scaled
+    if "e5" not in embedder.name:
+        pytest.skip("all-MiniLM-L6-v2 is an English model")
+    assert ask(config, embedder, "Wie viel darf ich auf Geschäftsreisen pro Tag für Essen ausgeben?")[1] == 1
+    assert ask(config, embedder, "Darf ich meinen Hund mit ins Büro bringen?") == ("abstained", 0)
 
 
 @pytest.mark.slow
