@@ -65,7 +65,7 @@ def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[Answe
 def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, threshold: float) -> dict[str, object]:
     """Per language: share of answerable questions abstained, and of unanswerable ones abstained, per method."""
     retriever = knowledge.retriever
-    relevance = Relevance(probe=lambda q, c: retriever.probe(q, collections=c),
+    relevance = Relevance(everyday=knowledge.hubs.everyday, probe=lambda v, c: retriever.probe(v, collections=c),
                           stamp=lambda c: calibration_stamp(knowledge, c), cache_dir=None)  # fmt: skip
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
     for question in questions:

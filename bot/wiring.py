@@ -135,7 +135,8 @@ class Knowledge:
 
     @cached_property
     def hubs(self) -> Hubness:
-        """The everyday questions, against which a passage or sentence that resembles every question is found."""
+        """The everyday questions and their vectors: against them a passage that resembles every question is found,
+        and a question no page answers (bot/checks/abstention.py)."""
         questions = reference_questions()
         return Hubness(self.embedder, [text for text, _ in questions], languages=[lang for _, lang in questions],
                        cache_dir=self.settings.data_dir / "hubs")  # fmt: skip
@@ -221,7 +222,8 @@ class Bot:
                 "balanced or lenient) instead."
             )
         return Relevance(
-            probe=lambda queries, names: knowledge.retriever.probe(queries, collections=names),
+            everyday=knowledge.hubs.everyday,  # embedded once per model, for hubness and for this
+            probe=lambda vectors, names: knowledge.retriever.probe(vectors, collections=names),
             stamp=lambda names: calibration_stamp(knowledge, names),
             cache_dir=knowledge.settings.data_dir / "calibration",
             level=knowledge.settings.bot.abstain,

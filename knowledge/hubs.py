@@ -4,11 +4,11 @@ found the French telework page's "Des questions ?" first, the printer page secon
 cosine of its HUB_NEIGHBOURS nearest everyday questions in the asker's language (the shipped off-topic questions,
 thirty in each of nine languages): high for a passage that is near questions of every kind, low for one about a
 topic. Measured against every language's at once, an English-only model's hubness came from the foreign questions'
-noise and cost English questions their first page (all-MiniLM-L6-v2, recall@1 0.67 -> 0.57); the asker's own
-language is the neighbourhood cross-domain similarity local scaling uses. Retrieval ranks by the cosine
-minus `retrieval.hub_weight` times it (cross-domain similarity local scaling, which corrects the same effect in
-cross-lingual word retrieval); both are cosines of one embedding model, so one weight holds on every model's scale.
-The passages keep their cosines as scores.
+noise and cost English questions their first page (all-MiniLM-L6-v2, recall@1 0.67 -> 0.57). Retrieval ranks by
+the cosine minus `retrieval.hub_weight` times it: cross-domain similarity local scaling, which corrects the same
+effect in cross-lingual word retrieval, with the query's side of the neighbourhood (the asker's own language). Both
+are cosines of one embedding model, so one weight holds on every model's scale. The passages keep their cosines as
+scores. The everyday questions' vectors are kept here, once per model, and abstention reads them too.
 """
 
 from __future__ import annotations

@@ -160,12 +160,12 @@ class Retriever:
     def _linked(self, hits: list[Hit]) -> list[Hit]:
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in hits]
 
-    def probe(self, queries: Sequence[str], *, collections: Sequence[str]) -> list[Retrieved]:
-        """Many queries at once, dense only, no passages: each one's best cosine, its best per page language (among
-        as many candidates as retrieve() looks at) and its vector. What calibrating abstention needs, in one batch
-        through the embedding model (seconds for hundreds of questions)."""
+    def probe(self, embeddings: np.ndarray, *, collections: Sequence[str]) -> list[Retrieved]:
+        """Many questions at once by their vectors, dense only, no passages: each one's best cosine and its best per
+        page language (among as many candidates as retrieve() looks at). What calibrating abstention needs: the
+        everyday questions are embedded once, by their owner (knowledge/hubs.py), and asked here per knowledge base."""
         found = []
-        for embedding in self._embedder.embed_queries(queries):
+        for embedding in np.asarray(embeddings, dtype=np.float64).tolist():
             hits = self._store.query(collections, embedding, k=self._candidates)
             best = (max(h.score for h in hits),) if hits else ()
             found.append(Retrieved([], best, embedding, self._by_language(hits)))

@@ -88,20 +88,22 @@ class Verdict:
 
 
 class Relevance:
-    """Decides answer-or-abstain. Calibrates once per set of collections and content (the everyday questions are
-    embedded in one batch and looked up: seconds), keeps the result on disk beside the store, and asks the admin
-    for no number, only a level. `probe` gives many questions' best cosines and vectors at once; `stamp` names what
-    a calibration is valid for: the embedding model and the collections' content."""
+    """Decides answer-or-abstain. Calibrates once per set of collections and content (the everyday questions'
+    vectors, from their owner, are looked up: seconds), keeps the result on disk beside the store, and asks the
+    admin for no number, only a level. `everyday` gives the shipped everyday questions' unit vectors, in the
+    reference's order (knowledge/hubs.py embeds them once per model, for hubness too); `probe` gives many vectors'
+    best cosines at once; `stamp` names what a calibration is valid for: the embedding model and the collections'
+    content."""
 
-    def __init__(self, *, probe: Callable[[Sequence[str], Sequence[str]], list[Retrieved]],
-                 stamp: Callable[[Sequence[str]], str], cache_dir: Path | None, level: Level = "balanced",
-                 reference: Path = REFERENCE) -> None:  # fmt: skip
+    def __init__(self, *, everyday: Callable[[], np.ndarray],
+                 probe: Callable[[np.ndarray, Sequence[str]], list[Retrieved]], stamp: Callable[[Sequence[str]], str],
+                 cache_dir: Path | None, level: Level = "balanced", reference: Path = REFERENCE) -> None:  # fmt: skip
+        self._everyday_vectors = everyday
         self._probe = probe
         self._stamp = stamp
         self._cache_dir = cache_dir
         self._level = level
         self._questions = reference_questions(reference)
-        self._everyday: np.ndarray | None = None  # the everyday questions' vectors, one row each
         self._calibrations: dict[str, Calibration] = {}
         self._lock = threading.Lock()
 
@@ -109,25 +111,30 @@ class Relevance:
         if not retrieved.hits or not retrieved.pool:
             return Verdict(False, float("-inf"), float("inf"))
         calibration = self.calibration(collections)
-        assert self._everyday is not None
-        found = evidence(retrieved.pool[0], np.asarray(retrieved.embedding), self._everyday, calibration.best,
+        found = evidence(retrieved.pool[0], np.asarray(retrieved.embedding), self.everyday(), calibration.best,
                          by_language=retrieved.by_language, everyday_by_language=calibration.by_language)  # fmt: skip
         value, bar = calibration.standout(language, *found), LEVELS[self._level]
         return Verdict(value > bar, value, bar)
 
     def calibration(self, collections: Sequence[str]) -> Calibration:
         names = sorted(collections)
-        key = hashlib.sha256(self._stamp(names).encode()).hexdigest()[:16]
+        made_of = "\n".join([self._stamp(names), *(f"{language} {text}" for text, language in self._questions)])
+        key = hashlib.sha256(made_of.encode()).hexdigest()[:16]  # another reference set is calibrated anew
         with self._lock:  # two first questions at once calibrate once
             if key not in self._calibrations:
                 self._calibrations[key] = self._load(key) or self._calibrate(key, names)
             return self._calibrations[key]
 
+    def everyday(self) -> np.ndarray:
+        """The everyday questions' unit vectors, one row each, in the reference's order."""
+        vectors = self._everyday_vectors()
+        if len(vectors) != len(self._questions):
+            raise ValueError(f"{len(vectors)} everyday vectors for {len(self._questions)} everyday questions")
+        return vectors
+
     def _calibrate(self, key: str, collections: Sequence[str]) -> Calibration:
-        found = self._probe([question for question, _ in self._questions], collections)
-        vectors = np.asarray([r.embedding for r in found], dtype=np.float32)
-        if self._everyday is None:
-            self._everyday = vectors
+        vectors = self.everyday()
+        found = self._probe(vectors, collections)
         best = np.asarray([r.pool[0] if r.pool else -1.0 for r in found], dtype=np.float64)
         by_language = tuple(dict(r.by_language) for r in found)
         margins: dict[str, list[float]] = {}
@@ -148,10 +155,10 @@ class Relevance:
             by_language,
         )
         log.info("abstention calibrated on %s: %d everyday questions", ", ".join(collections), len(best))
-        self._save(key, calibration, vectors)
+        self._save(key, calibration)
         return calibration
 
-    def _save(self, key: str, calibration: Calibration, vectors: np.ndarray) -> None:
+    def _save(self, key: str, calibration: Calibration) -> None:
         if self._cache_dir is None:
             return
         self._cache_dir.mkdir(parents=True, exist_ok=True)
@@ -160,12 +167,11 @@ class Relevance:
             "paired": calibration.paired,
             "best": calibration.best,
             "by_language": calibration.by_language,
-            "everyday": vectors.round(6).tolist(),
         }
         temporary = self._cache_dir / f"{key}.json.tmp"
         temporary.write_text(json.dumps(data), encoding="utf-8")
         temporary.replace(self._cache_dir / f"{key}.json")  # whole or not at all, if two processes race
-        # Each content change makes a new file (~1 MB); one unused for a week is for content long replaced.
+        # Each content change makes a new file (~100 kB); one unused for a week is for content long replaced.
         for old in self._cache_dir.glob("*.json"):
             if time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
                 old.unlink(missing_ok=True)
@@ -183,15 +189,10 @@ class Relevance:
                 tuple(float(b) for b in data["best"]),
                 tuple({str(k): float(v) for k, v in found.items()} for found in data["by_language"]),
             )  # a file from before the paired measure (or its page languages) lacks it: calibrated anew
-            everyday = np.asarray(data["everyday"], dtype=np.float32)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged file is calibrated anew
-        if len(everyday) != len(self._questions) or not len(calibration.best) == len(calibration.by_language) == len(
-            everyday
-        ):
+        if not len(calibration.best) == len(calibration.by_language) == len(self._questions):
             return None  # made with another reference set
-        if self._everyday is None:
-            self._everyday = everyday
         return calibration
 
 

@@ -103,8 +103,8 @@ def test_the_paired_measure_compares_like_with_like_in_a_knowledge_base_of_sever
 def test_a_question_with_no_passage_is_never_answered(tmp_path: Path) -> None:
     reference = tmp_path / "reference.jsonl"
     reference.write_text(json.dumps({"question": "why is the sky blue", "language": "en"}) + "\n")
-    relevance = Relevance(probe=lambda q, c: [Retrieved([], (), (1.0,))], stamp=str, cache_dir=None,
-                          reference=reference)  # fmt: skip
+    relevance = Relevance(everyday=lambda: np.ones((1, 1)), probe=lambda v, c: [Retrieved([], (), (1.0,))],
+                          stamp=str, cache_dir=None, reference=reference)  # fmt: skip
     assert not relevance.verdict(Retrieved([], (), (1.0,)), language="en", collections=["kb"]).answer
 
 
@@ -118,10 +118,11 @@ def test_a_calibration_file_no_process_read_for_a_week_is_deleted_when_a_new_one
     week = time.time() - 8 * 86400
     os.utime(stale, (week, week))
 
-    def probe(queries: Sequence[str], collections: Sequence[str]) -> list[Retrieved]:
-        return [Retrieved([], (0.5,), (1.0, 0.0)) for _ in queries]
+    def probe(vectors: np.ndarray, collections: Sequence[str]) -> list[Retrieved]:
+        return [Retrieved([], (0.5,), vector) for vector in vectors]
 
-    relevance = Relevance(probe=probe, stamp=str, cache_dir=stale.parent, reference=reference)
+    relevance = Relevance(everyday=lambda: np.eye(3, 2), probe=probe, stamp=str, cache_dir=stale.parent,
+                          reference=reference)  # fmt: skip
     relevance.calibration(["kb"])
     assert not stale.exists() and fresh.exists() and len(list(stale.parent.glob("*.json"))) == 2
 
@@ -185,6 +186,35 @@ def test_the_calibration_is_kept_beside_the_store_and_reused(scaled) -> None:  #
     bot = Bot(knowledge, warn=print, prebuilt_generator=Scripted())
     answer = bot.conversations.answer(IncomingMessage("cli", "local", "cli", "again", "U1", OFF_TOPIC))
     assert answer.status == "abstained" and probed == []  # read from disk: no everyday question asked again
+
+
+class Counting:
+    """An embedder that counts the texts it embeds as queries."""
+
+    def __init__(self, embedder: object) -> None:
+        self._embedder = embedder
+        self.queries: list[str] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        self.queries += texts
+        return self._embedder.embed_queries(texts)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._embedder, name)
+
+
+@pytest.mark.slow
+def test_the_everyday_questions_are_embedded_once_for_hubness_and_abstention(scaled) -> None:  # type: ignore[no-untyped-def]
+    config, embedder = scaled
+    data = load_settings(config).data_dir
+    for kept in ("hubs", "calibration"):  # as on a machine that never answered with this model
+        for path in (data / kept).glob("*"):
+            path.unlink()
+    counting = Counting(embedder)
+    answer = ask(config, counting, IN_SCOPE)
+    everyday = [text for text, _ in reference_questions()]
+    assert answer == ("answered", 1)
+    assert sum(text in set(everyday) for text in counting.queries) == len(everyday)  # once, not once for each
 
 
 @pytest.mark.slow
