@@ -171,7 +171,7 @@ class Relevance:
         temporary = self._cache_dir / f"{key}.json.tmp"
         temporary.write_text(json.dumps(data), encoding="utf-8")
         temporary.replace(self._cache_dir / f"{key}.json")  # whole or not at all, if two processes race
-        # Each content change makes a new file (~100 kB); one unused for a week is for content long replaced.
+        # Each content change makes a new file (~40 kB); one unused for a week is for content long replaced.
         for old in self._cache_dir.glob("*.json"):
             if time.time() - old.stat().st_mtime > KEEP_DAYS * 86400:
                 old.unlink(missing_ok=True)
