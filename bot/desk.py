@@ -94,8 +94,10 @@ class Questions(Protocol):
         """The platform takes questions from now on (its port listens, or it is connected): the process's readiness
         (/healthz) waits for every platform it runs."""
 
-    async def has_answered(self, message: IncomingMessage) -> bool:
-        """Whether the bot answers in this message's thread already (a follow-up needs no mention)."""
+    async def follows_up(self, message: IncomingMessage) -> bool:
+        """Whether a message without a mention, in a thread, is a follow-up the bot answers: it answered there, the
+        message is from someone it answered there, and nobody there asked for a person since (a colleague or a
+        helper talking in the thread is not asking the bot; a mention still is)."""
         ...
 
     async def feedback(self, answer_id: str, *, user: str, rating: Rating) -> bool:
@@ -230,8 +232,15 @@ class BotDesk:
     def serving(self, platform: str) -> None:
         self.up.add(platform)
 
-    async def has_answered(self, message: IncomingMessage) -> bool:
-        return await asyncio.to_thread(self._bot.conversations.has_answered, message)
+    async def follows_up(self, message: IncomingMessage) -> bool:
+        return await asyncio.to_thread(self._follows_up, message)
+
+    def _follows_up(self, message: IncomingMessage) -> bool:
+        if not self._bot.conversations.has_answered(message):
+            return False
+        record = self._bot.records.thread(message.platform, message.channel, message.thread)
+        # No answer left in the log (older than its retention): whoever writes there, as before the log.
+        return not record.handed_over and (not record.askers or message.user in record.askers)
 
     async def feedback(self, answer_id: str, *, user: str, rating: Rating) -> bool:
         stored = await asyncio.to_thread(self._bot.records.record_feedback, answer_id, user=user, rating=rating)

@@ -114,6 +114,12 @@ class Asked:
 
 
 @dataclass(frozen=True)
+class ThreadRecord:
+    askers: frozenset[str]  # the users the bot answered in the thread (within the log's retention)
+    handed_over: bool  # someone asked for a person under one of its answers
+
+
+@dataclass(frozen=True)
 class Purged:
     answers: int
     feedback: int
@@ -237,6 +243,16 @@ class Records:
         with self._engine.connect() as db:
             row = db.execute(query).mappings().first()
         return dict(row) if row else None
+
+    def thread(self, platform: str, channel: str, thread: str) -> ThreadRecord:
+        """Whom the bot answered in a thread, and whether anyone there asked for a person since."""
+        answers = answers_table.c
+        where = (answers.platform == platform, answers.channel == channel, answers.thread == thread)
+        askers = select(answers.user).where(*where).distinct()
+        handed = (select(escalations_table.c.answer_id)
+                  .join(answers_table, answers.id == escalations_table.c.answer_id).where(*where).limit(1))  # fmt: skip
+        with self._engine.connect() as db:
+            return ThreadRecord(frozenset(db.scalars(askers)), db.execute(handed).first() is not None)
 
     def escalations(self, answer_id: str) -> list[str]:
         """Who asked for a person under this answer, first first."""

@@ -33,7 +33,7 @@ class AnswerButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
         if self.action == "human":
-            await client.desk.escalate(self.answer_id, user=str(interaction.user.id))  # for the report
+            await client.desk.escalate(self.answer_id, user=str(interaction.user.id))  # the report; the bot keeps out
             role = getattr(client, "helper_mention", lambda guild: None)(interaction.guild)
             who = role or "a helper"
             await interaction.response.send_message(

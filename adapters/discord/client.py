@@ -132,8 +132,8 @@ class SupportClient(discord.Client):
             configured = self.config.answer_channels + self.config.auto_answer_channels + self.config.forum_channels
             if mentioned and matches(parent_id, parent_name, configured):
                 return channel, str(channel.id), str(parent_id)
-            probe = IncomingMessage("discord", "", str(parent_id), str(channel.id), "", "")
-            if await self.desk.has_answered(probe):
+            probe = IncomingMessage("discord", "", str(parent_id), str(channel.id), str(message.author.id), "")
+            if await self.desk.follows_up(probe):
                 return channel, str(channel.id), str(parent_id)
             return None, "", ""
         name = getattr(channel, "name", None)

@@ -138,12 +138,13 @@ class SlackAdapter:
         return str(mine[-1]["ts"]) if mine else None
 
     async def _unprompted(self, event: dict[str, Any], message: IncomingMessage) -> bool:
-        """Without a mention: DMs, new questions in auto-answer channels, follow-ups in the bot's threads."""
+        """Without a mention: DMs, new questions in auto-answer channels, follow-ups in the bot's threads from the
+        people it answered there, until one of them asks for a person."""
         if message.is_direct:
             return True
         if event["channel"] in self._config.auto_answer_channels and not event.get("thread_ts"):
             return True
-        return bool(event.get("thread_ts")) and await self._desk.has_answered(message)
+        return bool(event.get("thread_ts")) and await self._desk.follows_up(message)
 
     async def _earlier(self, event: dict[str, Any]) -> list[Turn]:
         """Joined late: what the thread said before the mention becomes the conversation's history."""
@@ -165,7 +166,7 @@ class SlackAdapter:
 
     async def _on_ask_human(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await self._desk.escalate(action["value"], user=body["user"]["id"])  # for the report
+        await self._desk.escalate(action["value"], user=body["user"]["id"])  # the report; the bot keeps out
         group = self._config.escalation_group
         container = body.get("container", {})
         thread = body.get("message", {}).get("thread_ts") or container.get("message_ts")

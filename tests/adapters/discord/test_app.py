@@ -137,6 +137,23 @@ def test_follow_up_without_mention_and_plain_chat_ignored(bot: Bot) -> None:
     assert [t.text for t in turns if t.role == "user"] == ["How do I install the VPN client?", "and on Mac?"]
 
 
+def test_in_its_thread_the_bot_answers_the_asker_and_not_another_member(bot: Bot) -> None:
+    async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
+        asked = await fake.message(HELP_ID, "How do I install the VPN client?", mentions_bot=True)
+        await final(fake, asked.id)
+        await fake.message(HELP_ID, "Same question here, following", author=HANA, thread=asked.id)
+        await fake.message(HELP_ID, "and on Mac?", thread=asked.id)  # the asker: answered
+        answers = await final(fake, asked.id, count=2)
+        await asyncio.sleep(1.5)
+        return answers
+
+    answers = run(bot, steps)
+    history = SqlThreadHistory(bot.knowledge.manifest.engine)
+    turns = history.recent(ThreadKey("discord", str(HELP_ID), str(
+        int(answers[0]["channel_id"]))), budget=10_000, count_tokens=len)  # fmt: skip
+    assert [t.text for t in turns if t.role == "user"] == ["How do I install the VPN client?", "and on Mac?"]
+
+
 def test_forum_post_is_answered_inside_the_post(bot: Bot) -> None:
     async def steps(fake: FakeDiscord) -> list[dict[str, Any]]:
         post = await fake.forum_post(QUESTIONS_ID, "VPN port", "Which port does the VPN server use?")

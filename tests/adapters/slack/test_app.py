@@ -178,6 +178,39 @@ def test_follow_up_needs_no_mention_but_plain_chat_is_ignored(bot: Bot, fake: Fa
     assert [m["thread_ts"] for m in fake.messages()] == [MENTION_TS, MENTION_TS]  # nothing for the lunch message
 
 
+def test_in_its_thread_the_bot_answers_the_asker_not_a_colleague_and_keeps_out_once_a_person_is_asked_for(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    async def steps(slack: Slack) -> None:
+        await slack.event(mention())
+        (first,) = await slack.answers(1)
+        # A colleague chimes in: talking to the asker, not asking the bot.
+        await slack.event(message("Same here, it worked after a restart", ts="1700000150.000100", user="U2"))
+        await slack.event(message("And which protocol, UDP or TCP?", ts="1700000200.000300"))  # the asker: answered
+        await slack.answers(2)
+        click = copy.deepcopy(load_payload("block_actions_feedback"))
+        click["actions"][0].update(action_id="ask_human", value=blocks_of(first, "actions")[0]["elements"][0]["value"])
+        assert await slack.click(click) == 200
+        await slack.until(lambda: [m for m in slack.fake.messages() if "subteam" in m.get("text", "")])
+        # A person was asked for: the helper's reply and the asker's thanks are theirs to have.
+        await slack.event(message("Try the TCP fallback on port 443", ts="1700000300.000100", user="UHELPER"))
+        await slack.event(message("Thanks, that did it", ts="1700000400.000100"))
+        await asyncio.sleep(1.5)
+        # A mention is still a question to the bot.
+        await slack.event(mention("<@UBOT> Which port does the TCP fallback use?", ts="1700000500.000100",
+                                  thread_ts=MENTION_TS, user="UHELPER"))  # fmt: skip
+        await slack.answers(3)
+        await asyncio.sleep(1.0)
+
+    scenario(bot, fake, steps)
+    history = SqlThreadHistory(bot.knowledge.manifest.engine)
+    asked = [t.text for t in history.recent(ThreadKey("slack", "C1", MENTION_TS), budget=10_000, count_tokens=len)
+             if t.role == "user"]  # fmt: skip
+    assert asked == ["What port does the VPN server use?", "And which protocol, UDP or TCP?",
+                     "Which port does the TCP fallback use?"]  # fmt: skip
+    assert len([m for m in fake.messages() if m.get("blocks")]) == 3
+
+
 def test_dm_is_answered_in_the_dm(bot: Bot, fake: FakeSlack) -> None:
     async def steps(slack: Slack) -> list[dict[str, Any]]:
         await slack.event(load_payload("message_im"))
