@@ -108,14 +108,15 @@ class Retriever:
         depth = max(k + 8, self._candidates)
         hits = self._store.query(collections, embedding, k=depth)
         scores = tuple(sorted((h.score for h in hits), reverse=True))
-        by_language = self._by_language(hits)
+        versions = self._versions(hits)  # the candidates' pages and their languages, read once
+        by_language = self._by_language(hits, versions)
         titles = []
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
         cosines = {h.chunk_id: h.score for h in hits}
         hits = self._unhubbed(hits, language)
         if language is not None and self._translations is not None:
-            hits, titles = self._evened(hits, titles, language)
+            hits, titles = self._evened(hits, titles, language, versions)
         if self._title_weight:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
@@ -168,17 +169,17 @@ class Retriever:
         for embedding in np.asarray(embeddings, dtype=np.float64).tolist():
             hits = self._store.query(collections, embedding, k=self._candidates)
             best = (max(h.score for h in hits),) if hits else ()
-            found.append(Retrieved([], best, embedding, self._by_language(hits)))
+            found.append(Retrieved([], best, embedding, self._by_language(hits, self._versions(hits))))
         return found
 
-    def _by_language(self, hits: Sequence[Hit]) -> dict[str, float]:
-        """The best cosine of `hits` per language of their pages; {} without the record of languages."""
+    def _by_language(self, hits: Sequence[Hit], versions: Mapping[tuple[str, str], PageLanguage]) -> dict[str, float]:
+        """The best cosine of `hits` per language of their pages (`versions`); {} without the record of languages."""
         if self._translations is None:
             return {}
-        languages = self.languages(hits)
         best: dict[str, float] = {}
         for hit in hits:
-            language = languages.get((hit.collection, hit.path)) or ""
+            found = versions.get((hit.collection, hit.path))
+            language = (found.language if found else None) or ""
             best[language] = max(best.get(language, -1.0), hit.score)
         return best
 
@@ -193,13 +194,18 @@ class Retriever:
     def languages(self, hits: Sequence[Hit]) -> dict[tuple[str, str], str | None]:
         """The language each hit's document is written in (detected at sync), by (collection, path); {} without
         the record of languages."""
+        paths = {(h.collection, h.path) for h in hits}
+        return {key: version.language for key, version in self._versions(hits).items() if key in paths}
+
+    def _versions(self, hits: Sequence[Hit]) -> dict[tuple[str, str], PageLanguage]:
+        """The recorded versions of the hits' pages (their own documents and their translations), by (collection,
+        path); {} without the record of languages."""
         if self._translations is None:
             return {}
-        found: dict[tuple[str, str], str | None] = {}
+        found: dict[tuple[str, str], PageLanguage] = {}
         for name in dict.fromkeys(h.collection for h in hits):
             paths = list(dict.fromkeys(h.path for h in hits if h.collection == name))
-            found.update(((name, v.path), v.language) for v in self._translations.versions(name, paths)
-                         if v.path in paths)  # fmt: skip
+            found.update(((name, v.path), v) for v in self._translations.versions(name, paths))
         return found
 
     def warm(self) -> None:
@@ -219,17 +225,15 @@ class Retriever:
                                         embedding))  # fmt: skip
         return [by_id[chunk_id] for chunk_id in order if chunk_id in by_id]
 
-    def _evened(self, hits: list[Hit], titles: list[Hit], language: str) -> tuple[list[Hit], list[Hit]]:
+    def _evened(self, hits: list[Hit], titles: list[Hit], language: str,
+                versions: Mapping[tuple[str, str], PageLanguage]) -> tuple[list[Hit], list[Hit]]:  # fmt: skip
         """The passages and titles ranked with the lead the question's own language has on this question taken off
         the pages in that language (knowledge.translations.own_language_lead); unchanged when no page found is kept
         in that language and another. On the example knowledge base, the Japanese phishing question's first passage
         goes from the Japanese VPN page to the security page (recall@1 ja 0.75 -> 1.00, the rest unchanged); a
-        knowledge base in one language has no such page and is never touched."""
+        knowledge base in one language has no such page and is never touched. `versions`: those of the hits' pages."""
         assert self._translations is not None
-        versions: dict[tuple[str, str], PageLanguage] = {}
-        for name in dict.fromkeys(h.collection for h in hits):
-            paths = list(dict.fromkeys(h.path for h in hits if h.collection == name))
-            versions.update(((name, v.path), v) for v in self._translations.versions(name, paths))
+        versions = dict(versions)
         lead = 0.0
         for name in dict.fromkeys(h.collection for h in hits):
             best: dict[str, float] = {}
