@@ -8,6 +8,7 @@ model engine, which records.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
@@ -130,7 +131,8 @@ class Host:
         return self._bot.conversations.answer(message)
 
     def stream(self, message: IncomingMessage) -> Iterator[str | Queued | Preview | Answer]:
-        return self._bot.conversations.stream(message)
+        with self._bot.drain.question():  # counted in flight: the warm-up leaves it the cores
+            yield from self._bot.conversations.stream(message)
 
     # Serving the chat platforms
 
@@ -146,6 +148,31 @@ class Host:
         """Renews the leases of the questions this process answers until the returned function is called: once the
         process dies they lapse, and another process (or this one, restarted) answers them."""
         return self._bot.inflight.keep_alive()
+
+    def warm_up(self) -> Callable[[], None]:
+        """Embeds the pages' sentences in a thread while no question is in flight, now and after each sync, until
+        the returned function is called (it returns once the thread is out of the embedding model): a page's first
+        question then waits for no embedding."""
+        bot = self._bot
+        stop = threading.Event()
+
+        def begin() -> None:
+            # The models load with the first question (or the desk's start), never twice: the warm-up waits for them.
+            while not bot.answering.wait(1.0):
+                if stop.is_set():
+                    return
+            bot.warmup.keep_warm(stop)
+
+        thread = threading.Thread(target=begin, name="warm-up", daemon=True)
+        thread.start()
+
+        def stop_warming() -> None:
+            # Waited for (its batch ends within a second): a thread still inside the embedding model when the
+            # interpreter exits aborts the process.
+            stop.set()
+            thread.join(timeout=30)
+
+        return stop_warming
 
     def health_checks(self, starting: Callable[[], list[str]] = list) -> dict[str, Callable[[], Check]]:
         """GET /healthz's checks; `starting`: the chat platforms not taking questions yet."""

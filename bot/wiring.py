@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +16,7 @@ from bot.conversations import Conversations
 from bot.drain import Drain
 from bot.engines import Generator
 from bot.engines.choice import open_generator, previews, resolve_backend
-from bot.engines.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer
+from bot.engines.extractive import MAX_EMBEDDED, PREVIEW_EMBEDDED, ExtractiveAnswerer, unit_texts
 from bot.history import SqlThreadHistory
 from bot.inflight import InFlight
 from bot.language import shared_detector
@@ -23,7 +24,10 @@ from bot.operations.observer import Observer, Unobserved
 from bot.queue import GenerationQueue
 from bot.records import Records
 from bot.rerank import SentenceRerank
+from bot.rerank import units as rerank_units
+from bot.warmup import Warmup
 from knowledge.database import open_database
+from knowledge.documents import Hit
 from knowledge.embedder import SentenceTransformerEmbedder
 from knowledge.hubs import Hubness
 from knowledge.lexical import LexicalIndex
@@ -35,7 +39,7 @@ from knowledge.store import ChromaStore
 from knowledge.sync import Syncer
 from knowledge.sync_lock import SyncLocks
 from knowledge.translations import Translations
-from knowledge.vectors import PassageVectors
+from knowledge.vectors import PassageVectors, VectorFile
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +147,9 @@ class Knowledge:
 
     @cached_property
     def passage_vectors(self) -> PassageVectors:
-        """Sentences embedded once per process, for the sentence re-ranking and the extractive answerer."""
-        return PassageVectors(self.embedder)
+        """Sentences embedded once, for the sentence re-ranking and the extractive answerer: kept on disk, one file
+        per embedding model, so a restart (or the warm-up before it) leaves nothing to embed again."""
+        return PassageVectors(self.embedder, file=VectorFile.open(self.settings.data_dir / "vectors", self.embedder))
 
     @cached_property
     def lexical_store(self) -> LexicalStore:
@@ -163,6 +168,7 @@ class Bot:
     warn: Callable[[str], None]
     prebuilt_generator: Generator | None = None
     drain: Drain = field(default_factory=Drain)  # `supportbot run` closes it on SIGTERM
+    answering: threading.Event = field(default_factory=threading.Event)  # set once the conversations are built
 
     @cached_property
     def generator(self) -> Generator:
@@ -195,7 +201,7 @@ class Bot:
         self.knowledge.retriever.warm()  # ready to answer means the first question waits for no index either
         if settings.bot.relevance_threshold is None:  # nor for abstention's calibration (seconds, once per content)
             self.relevance.calibration(settings.bot.default_collections or [c.name for c in settings.collections])
-        return Conversations(
+        conversations = Conversations(
             settings=settings,
             retriever=self.knowledge.retriever,
             generator=self.generator,
@@ -211,6 +217,26 @@ class Bot:
             checker=SupportChecker(self.knowledge.embedder),
             previewer=self.extractive(preview=True) if previews(settings.bot.preview, self.generator) else None,
         )
+        self.answering.set()
+        return conversations
+
+    @cached_property
+    def warmup(self) -> Warmup:
+        """Embeds, while no question is in flight, every page's texts that answering would embed: the sentences the
+        re-ranking compares (when on) and the units the extractive answer or excerpt picks from (always: whether
+        they are used is known only once the model is loaded, and a model that fails to load falls back to them)."""
+        knowledge = self.knowledge
+        names = [c.name for c in knowledge.settings.collections]
+        reranking = knowledge.settings.retrieval.sentence_weight > 0
+
+        def texts(hit: Hit) -> list[str]:
+            return (rerank_units(hit.text) if reranking else []) + unit_texts(hit)
+
+        return Warmup(
+            vectors=knowledge.passage_vectors, texts=texts, quiet=self.drain,
+            passages=lambda: [hit for name in names for hit in knowledge.lexical_store.passages(name)],
+            version=lambda: tuple(knowledge.lexical_store.state(name).version for name in names),
+        )  # fmt: skip
 
     @cached_property
     def relevance(self) -> Relevance:

@@ -121,6 +121,15 @@ class LexicalStore:
             return [Hit(score=0.0, chunk_id=r.chunk_id, collection=collection, path=path, title=r.title,
                         heading=r.heading, text=r.text, position=r.position) for r in db.execute(query)]  # fmt: skip
 
+    def passages(self, collection: str) -> list[Hit]:
+        """Every chunk of a collection, page by page in reading order (score 0: nothing was asked)."""
+        c = lexical_chunks.c
+        query = (select(c.chunk_id, c.path, c.title, c.heading, c.text, c.position)
+                 .where(c.collection == collection).order_by(c.path, c.position))  # fmt: skip
+        with self._engine.connect() as db:
+            return [Hit(score=0.0, chunk_id=r.chunk_id, collection=collection, path=r.path, title=r.title,
+                        heading=r.heading, text=r.text, position=r.position) for r in db.execute(query)]  # fmt: skip
+
     @staticmethod
     def _delete(db: Connection, collection: str, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), 500):

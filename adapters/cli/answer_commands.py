@@ -48,14 +48,18 @@ def chat(settings: Settings, *, channel: str | None) -> None:
     host = open_host(settings)
     thread = uuid.uuid4().hex
     err.print("Ask a question (an empty line or Ctrl-D ends the chat).", highlight=False)
-    while True:
-        try:
-            question = input("> ").strip()
-        except EOFError:
-            return
-        if not question:
-            return
-        show(host.stream(message(question, channel=channel, thread=thread)))
+    stop_warming = host.warm_up()  # while the asker reads and types, the pages' sentences are embedded ahead
+    try:
+        while True:
+            try:
+                question = input("> ").strip()
+            except EOFError:
+                return
+            if not question:
+                return
+            show(host.stream(message(question, channel=channel, thread=thread)))
+    finally:
+        stop_warming()
 
 
 def show(stream: Iterable[str | Queued | Preview | Answer], *, console: Console = err) -> None:

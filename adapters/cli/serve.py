@@ -78,6 +78,7 @@ async def _serve_all(host: Host, metrics: PrometheusMetrics, settings: Settings,
     # The leases of the questions this process answers, renewed while it lives: once it dies they lapse, and
     # another process of the fleet (or this one, restarted) answers them (adapters/recovery.py).
     stop_renewing = host.keep_alive()
+    stop_warming = host.warm_up()  # the pages' sentences embedded while no question is in flight
     try:
         desk = host.desk
 
@@ -99,6 +100,7 @@ async def _serve_all(host: Host, metrics: PrometheusMetrics, settings: Settings,
             with contextlib.suppress(asyncio.CancelledError):
                 await adapters
     finally:
+        stop_warming()
         stop_renewing()
     log.info("Stopped.")
 

@@ -235,6 +235,12 @@ def cut_passage(index: int, hit: Hit) -> list[Unit]:
             and not _shouted(unit)]  # fmt: skip
 
 
+def unit_texts(hit: Hit) -> list[str]:
+    """What the answerer embeds of a passage's units (each with its place in the page): the warm-up embeds them
+    before any question does."""
+    return [_with_heading(unit, hit) for unit in cut_passage(0, hit)]
+
+
 def _shouted(unit: Unit) -> bool:
     """A plain text file's heading ("PARKING PERMITS"): a short capitalised line, no sentence."""
     letters = [c for c in unit.text if c.isalpha()]
