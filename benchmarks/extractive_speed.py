@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -59,9 +58,7 @@ def main() -> None:
     asked = [json.loads(line)["question"] for line in lines if line.strip()]
 
     def fresh_bot(*, forget: bool) -> Bot:
-        if forget:
-            shutil.rmtree(args.data_dir / "vectors", ignore_errors=True)
-        built = open_bot(args.data_dir)
+        built = open_bot(args.data_dir, keep_vectors=not forget)
         bot = Bot(
             built.knowledge, warn=lambda line: print(line, file=sys.stderr), prebuilt_generator=built.extractive()
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import threading
@@ -39,11 +40,16 @@ EXAMPLES = REPO / "examples"
 
 
 def open_bot(data_dir: Path, *, max_waiting: int | None = None, generator: Generator | None = None,
-             preview: str = "auto", sentence_weight: float | None = None) -> Bot:  # fmt: skip
+             preview: str = "auto", sentence_weight: float | None = None,
+             keep_vectors: bool = False) -> Bot:  # fmt: skip
     """The bot as `supportbot` builds it over the example knowledge base, synced once (a rerun writes nothing).
     Without LFM2 in the cache, a language model still writes: the bundled stand-in (the default offline fallback,
-    the extractive answerer, has no model to queue for or to wait on)."""
+    the extractive answerer, has no model to queue for or to wait on). Its pages' sentences are embedded anew (the
+    vectors an earlier run kept on disk are deleted) unless `keep_vectors`: a bot's first questions are timed as
+    they are before its warm-up."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    if not keep_vectors:
+        shutil.rmtree(data_dir / "vectors", ignore_errors=True)
     bot_config: dict[str, Any] = {"preview": preview} | ({} if max_waiting is None else {"max_waiting": max_waiting})
     settings = Settings.model_validate({
         "data_dir": str(data_dir.resolve()),

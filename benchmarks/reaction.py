@@ -12,7 +12,8 @@ tokens.
 Three cases, each --repeats times: "cold" (a bot's first question: lazily built parts such as the BM25 index
 and the language detector come up during it), "idle" (nothing else running), "busy" (the model is writing
 another, long answer), each with a question of its own from examples/questions.jsonl (so no excerpt of it was
-embedded before). For each: the first event (since `Queued(0)` comes first: when the asker's reaction is
+embedded before, and the data directory's kept vectors are deleted first; `--warm-up` runs the warm-up before
+them). For each: the first event (since `Queued(0)` comes first: when the asker's reaction is
 shown), the first event that is not `Queued(0)` (what the stream yielded first before `Queued(0)` existed: the
 code in front of it is unchanged), the first usable words (the excerpt of the pages shown while the model reads,
 `bot.preview`, or the model's first token, whichever comes first) and the first token. Targets: first event
@@ -135,6 +136,12 @@ def main() -> None:
         default=None,
         help="units the excerpt may embed (default: bot.engines.extractive.PREVIEW_EMBEDDED)",
     )
+    parser.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="the warm-up runs before the questions, as a "
+        "serving bot's does while no question is in flight (bot/warmup.py)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.preview_units is not None:
@@ -148,6 +155,8 @@ def main() -> None:
         )
         bot = open_bot(args.data_dir, generator=slow, preview=args.preview, sentence_weight=args.sentence_weight)
         bot.conversations  # noqa: B018 - models loaded before the first question, as `supportbot run` does
+        if args.warm_up:
+            bot.warmup.run()
         cold, idle, busy = asked[3 * repeat : 3 * repeat + 3]  # a question each: no excerpt was embedded before
         cases["cold"].append(first_events(bot, cold, 3 * repeat))
         cases["idle"].append(first_events(bot, idle, 3 * repeat + 1))
@@ -162,6 +171,7 @@ def main() -> None:
         "preview": args.preview,
         "preview_units": wiring.PREVIEW_EMBEDDED,
         "cpu_taken_while_waiting": not args.sleep,
+        "warmed_up": args.warm_up,
         "within_1s": all(r["first_event"] is not None and r["first_event"] <= 1.0 for rs in cases.values() for r in rs),
         "words_within_1s": all(
             r["first_words"] is not None and r["first_words"] <= 1.0 for rs in cases.values() for r in rs
@@ -172,7 +182,9 @@ def main() -> None:
         return
     print(f"model {result['model']}, slowed: {args.prefill:g} s before the first piece, {args.per_token:g} s a piece")
     waiting = "sleeps" if args.sleep else "keeps the cores busy"
-    print(f"bot.preview: {args.preview} (up to {wiring.PREVIEW_EMBEDDED} units embedded); the slow model {waiting}")
+    warmed = "; warmed up before the questions" if args.warm_up else ""
+    print(f"bot.preview: {args.preview} (up to {wiring.PREVIEW_EMBEDDED} units embedded); the slow model {waiting}"
+          f"{warmed}")  # fmt: skip
     print(f"{'case':<6} {'first event':>16} {'first not Queued(0)':>20} {'first usable words':>19} {'first token':>16}"
           "   (median / max, s)")  # fmt: skip
     for name, figures in result["cases"].items():

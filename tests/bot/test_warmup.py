@@ -56,8 +56,9 @@ def small_kb(tmp_path: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
     pages.mkdir()
     for name, text in PAGES.items():
         (pages / name).write_text(text, encoding="utf-8")
+    collections = [{"name": "kb", "paths": [str(pages)]}]
     config = write_config(tmp_path / "supportbot.yaml", data_dir=str(tmp_path / "data"),
-                          embedding={"model": embedder.name}, collections=[{"name": "kb", "paths": [str(pages)]}])  # fmt: skip
+                          embedding={"model": embedder.name}, collections=collections)  # fmt: skip
     knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)
     knowledge.syncer.sync(knowledge.settings.collection("kb"))
     return config
