@@ -40,6 +40,7 @@ KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while wo
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
+SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
 MAX_EMBEDDED = 60
 # The excerpt shown while a model reads must come within a second, with the model taking the cores: fewer units
 # are embedded (the likeliest by the question's words and the page rank), about 10 ms each here on a free core.
@@ -186,10 +187,14 @@ def cut_passage(index: int, hit: Hit) -> list[Unit]:
     paragraph: list[str] = []
 
     def flush() -> None:
-        if paragraph:
-            text = " ".join(part.strip() for part in paragraph)
-            units.extend(Unit(index, block, len(units), "sentence", s) for s in split_sentences(text))
-            paragraph.clear()
+        start = block
+        runs = _runs(paragraph)
+        for run in runs:  # a PDF's table rows are lines of their own, not one long "sentence"
+            text = " ".join(part.strip() for part in run)
+            if len(runs) == 1 or not _label(text):
+                units.extend(Unit(index, start, len(units), "sentence", s) for s in split_sentences(text))
+            start += len(run)
+        paragraph.clear()
 
     for number, line in enumerate(lines):
         if fence:
@@ -233,6 +238,36 @@ def cut_passage(index: int, hit: Hit) -> list[Unit]:
     known = {_plain(hit.title), _plain(hit.heading)}
     return [unit for unit in units if _WORDS.search(unit.text) and _plain(unit.text) not in known
             and not _shouted(unit)]  # fmt: skip
+
+
+def _runs(lines: list[str]) -> list[list[str]]:
+    """A paragraph's lines cut where a line ends short of the paragraph's width, before a capital: text from a PDF
+    or a plain text file has no blank line between a heading, a table's rows or a list, and its prose is wrapped
+    near the page's width ("Meals while travelling EUR 60 per day" / "Hotel (book in Acme Travel) EUR 180 per
+    night" are two rows, not one sentence). A wrapped line, one ending in a comma, or one followed by a lowercase
+    word goes on."""
+    width = max((len(line.strip()) for line in lines), default=0)
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for number, line in enumerate(lines):
+        current.append(line)
+        following = lines[number + 1].strip() if number + 1 < len(lines) else ""
+        text = line.strip()
+        goes_on = len(text) >= SHORT_LINE * width or text.endswith((",", ";", ":", "(", "-", "/")) or not (
+            following[:1].isupper() or following[:1].isdigit()
+        )
+        if following and not goes_on:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _label(text: str) -> bool:
+    """A line cut from a paragraph that only names what follows: a PDF's heading or a table's header row ("Expense
+    Limit"), three words at most, with no number and no end of sentence."""
+    return len(text.split()) <= 3 and not any(c.isdigit() for c in text) and not text.endswith((".", "!", "?", "。"))
 
 
 def unit_texts(hit: Hit) -> list[str]:

@@ -72,6 +72,32 @@ def test_units_are_rows_with_their_header_whole_items_and_joined_wrapped_sentenc
     ]  # one line, rejoined
 
 
+PDF_PAGE = """Acme Corp - Finance - Internal
+4. Limits
+The following limits apply per person. Amounts above a limit are not reimbursed unless Finance
+approved them in advance.
+Expense Limit
+Meals while travelling EUR 60 per day
+Hotel (book in Acme Travel) EUR 180 per night
+Hotel in London, Paris, New York, Tokyo, Zurich EUR 250 per night
+Contact Finance at finance@acme.example or in the Slack channel #ask-finance. Claims approved later are
+paid the following month.
+"""
+
+
+def test_a_pdfs_lines_that_end_short_are_units_of_their_own_and_its_wrapped_prose_is_joined() -> None:
+    """Text from a PDF has no blank lines: its table rows were one long "sentence" quoted whole, the whole table
+    for a question on one of its rows."""
+    units = cut_passage(0, hit(PDF_PAGE, path="hr/expense-policy.pdf"))
+    sentences = [unit.text for unit in units if unit.kind == "sentence"]
+    assert "Meals while travelling EUR 60 per day" in sentences
+    assert "Hotel (book in Acme Travel) EUR 180 per night" in sentences
+    assert "Amounts above a limit are not reimbursed unless Finance approved them in advance." in sentences
+    assert "Claims approved later are paid the following month." in sentences  # wrapped before a lowercase word
+    assert "Expense Limit" not in sentences and not any(s.startswith("Expense Limit") for s in sentences)  # a label
+    assert "Acme Corp - Finance - Internal" in sentences
+
+
 @pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
 def test_a_table_row_comes_with_its_header_and_steps_keep_their_numbers(fixture: str, request) -> None:  # type: ignore[no-untyped-def]
     answerer = ExtractiveAnswerer(request.getfixturevalue(fixture), max_words=80)
@@ -166,3 +192,11 @@ def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_it
     vpn = ask(bot, "Wie installiere ich den VPN-Client unter Windows?", thread="vpn")
     assert "Software Center" in vpn.text and "Installieren" in vpn.text, vpn.text  # type: ignore[attr-defined]
     assert [s.path for s in vpn.sources] == ["de/vpn.md"]  # type: ignore[attr-defined]
+
+
+def test_a_question_on_one_row_of_a_pdfs_table_quotes_that_row_not_the_table(e5_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    question = "Wie viel darf ich auf Geschäftsreisen pro Tag für Essen ausgeben?"  # examples/questions.jsonl
+    answer = ask(extractive_bot(tmp_path, e5_embedder), question, thread="meals")
+    lines = answer.text.splitlines()  # type: ignore[attr-defined]
+    assert "Meals while travelling EUR 60 per day" in lines, answer.text  # type: ignore[attr-defined]
+    assert "Private car (mileage)" not in answer.text  # type: ignore[attr-defined]
