@@ -1,7 +1,9 @@
-"""PDF via pypdf: text page by page; the outline (bookmarks), where there is one, gives the headings."""
+"""PDF via pypdf: text page by page; the outline (bookmarks), where there is one, gives the headings, else the text's
+own numbered section headings, else the page numbers."""
 
 from __future__ import annotations
 
+import re
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,8 @@ def load(data: bytes, path: Path) -> Document:
         raise LoadError(f"the PDF could not be parsed ({type(error).__name__}: {error})") from None
     first_line = next((line.strip() for text in pages for line in text.splitlines() if line.strip()), "")
     title = metadata_title.strip() or (first_line if len(first_line) <= 80 else "") or title_from_path(path)
-    return Document(title=title, sections=_sections(pages, headings))
+    numbered = None if headings else _numbered_sections(pages)  # bookmarks, where there are some, say it best
+    return Document(title=title, sections=numbered or _sections(pages, headings))
 
 
 def _outline_headings(reader: PdfReader) -> dict[int, str]:
@@ -46,6 +49,46 @@ def _outline_headings(reader: PdfReader) -> dict[int, str]:
     except Exception:  # a broken outline costs the headings, never the text
         return {}
     return found
+
+
+_NUMBERED = re.compile(r"^\s*(\d{1,2})\.?\s+(\S.*?)\s*$")
+MAX_HEADING_WORDS = 6
+
+
+def _numbered_sections(pages: list[str]) -> tuple[Section, ...] | None:
+    """A PDF without bookmarks whose text numbers its sections ("1. Purpose and scope" ... "4. Limits"): one
+    section per numbered heading, across page breaks, so a passage is about one section and cites it ("Page 2" held
+    the limits table, taxis and what is not reimbursed in one blur). A heading is a short line, numbered one more
+    than the last heading, not followed at once by the next number (that is a numbered list: "1. Open the app" /
+    "2. Sign in"). None when fewer than two are found."""
+    lines = [line for text in pages for line in text.splitlines()]
+    starts: list[tuple[int, str]] = []
+    expected = 1
+    for index, line in enumerate(lines):
+        match = _NUMBERED.match(line)
+        if not match or int(match.group(1)) != expected or not _heading_like(match.group(2)):
+            continue
+        following = next((other for other in lines[index + 1 :] if other.strip()), "")
+        listed = _NUMBERED.match(following)
+        if listed and int(listed.group(1)) == expected + 1:
+            continue
+        starts.append((index, line.strip()))
+        expected += 1
+    if len(starts) < 2:
+        return None
+    sections: list[Section] = []
+    if "\n".join(lines[: starts[0][0]]).strip():
+        sections.append(Section(("Page 1",), "\n".join(lines[: starts[0][0]])))
+    for number, (start, heading) in enumerate(starts):
+        end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
+        sections.append(Section((heading,), "\n".join(lines[start + 1 : end])))
+    return tuple(sections)
+
+
+def _heading_like(text: str) -> bool:
+    words = text.split()
+    return (0 < len(words) <= MAX_HEADING_WORDS and words[0][:1].isupper()
+            and not text.endswith((".", ",", ";", ":")))  # fmt: skip
 
 
 def _sections(pages: list[str], headings: dict[int, str]) -> tuple[Section, ...]:

@@ -56,6 +56,29 @@ def test_pdf_text_by_page_with_title() -> None:
     assert headings(document)[0] == ("Page 1",)
 
 
+def test_pdf_without_bookmarks_is_cut_at_its_numbered_section_headings() -> None:
+    document = load(EXAMPLES / "hr/expense-policy.pdf")
+    found = headings(document)
+    assert found[0] == ("Page 1",)  # the cover lines before the first section
+    assert found[1:] == [("1. Purpose and scope",), ("2. Submitting a claim",), ("3. Approval and payment",),
+                         ("4. Limits",), ("5. Taxis and transport",), ("6. Not reimbursable",),
+                         ("7. Corporate card",), ("8. Questions",)]  # fmt: skip
+    limits = next(s.text for s in document.sections if s.heading_path == ("4. Limits",))
+    assert "Meals while travelling EUR 60 per day" in limits and "Taxis" not in limits  # one topic a section
+
+
+def test_a_numbered_list_in_a_pdf_is_no_heading() -> None:
+    from knowledge.loaders.pdf import _numbered_sections
+
+    pages = ["Acme Guide\n1. Setting up\nDo this first:\n1. Open the app\n2. Sign in\n3. Approve the request\n"
+             "2. Using it\nEvery day, connect before work.\n", "3. Help\nCall ext. 4357.\n"]  # fmt: skip
+    sections = _numbered_sections(pages)
+    assert sections is not None
+    assert [s.heading_path for s in sections] == [("Page 1",), ("1. Setting up",), ("2. Using it",), ("3. Help",)]
+    assert "2. Sign in" in sections[1].text
+    assert _numbered_sections(["Steps\n1. Open the app\n2. Sign in\nDone.\n"]) is None  # a list alone
+
+
 def test_pdf_outline_gives_headings() -> None:
     writer = PdfWriter()
     source = EXAMPLES / "hr/expense-policy.pdf"

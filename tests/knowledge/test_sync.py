@@ -231,3 +231,16 @@ def test_example_knowledge_base_syncs_cleanly(open_kb, tmp_path: Path) -> None: 
     assert {"hr/expense-policy.pdf", "it/printers.html", "hr/parental-leave.docx", "it/software-requests.rst",
             "facilities/parking.txt", "ja/vpn.md"} <= set(report.added)  # fmt: skip
     assert paths(kb, "deadline for submitting expense claims", k=3)[0] == "hr/expense-policy.pdf"
+
+
+def test_a_format_read_anew_is_read_again_at_the_next_sync(open_kb, folder: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A PDF indexed before its numbered section headings were read keeps page-sized passages until it is read
+    again: a change in how a format is read re-reads its files, and only those."""
+    import knowledge.sync
+
+    kb = open_kb(folder)
+    run(kb)
+    monkeypatch.setitem(knowledge.sync.READ_AS, ".txt", b"text: read another way\n")
+    report = run(kb)
+    assert report.updated == ["leave.txt"] and report.unchanged == 2
+    assert run(kb).unchanged == 3
