@@ -174,14 +174,26 @@ async def in_background(stream: Callable[[IncomingMessage], Iterator[T]], messag
     items: asyncio.Queue[Any] = asyncio.Queue()
     done = object()
 
-    def produce() -> None:
+    def hand(item: object) -> bool:
         try:
-            for item in stream(message):
-                loop.call_soon_threadsafe(items.put_nowait, item)
+            loop.call_soon_threadsafe(items.put_nowait, item)
+            return True
+        except RuntimeError:  # the event loop is closed (the process is stopping): nobody reads any longer
+            return False
+
+    def produce() -> None:
+        answers = stream(message)
+        try:
+            for item in answers:
+                if not hand(item):
+                    return
         except BaseException as error:
-            loop.call_soon_threadsafe(items.put_nowait, error)
+            hand(error)
         finally:
-            loop.call_soon_threadsafe(items.put_nowait, done)
+            close = getattr(answers, "close", None)
+            if close is not None:
+                close()  # a stream left early still runs its own endings (its place in line is given up)
+            hand(done)
 
     # A thread of its own, not the loop's shared executor: a stream waits in line for the model for minutes,
     # and a burst of questions would fill the executor's few threads (cores + 4), keeping later questions from

@@ -57,3 +57,38 @@ def test_a_failing_stream_raises_in_the_adapter() -> None:
         return seen
 
     assert asyncio.run(scenario()) == ["partial", "model crashed"]
+
+
+def test_a_stream_still_writing_when_the_event_loop_closes_ends_quietly_and_runs_its_endings() -> None:
+    """A stop closes the event loop while an answer is still being written in its thread: the thread used to die
+    on "Event loop is closed" (an unhandled exception in the log); it now stops the stream, whose endings run."""
+    started, ended, thread_errors = threading.Event(), threading.Event(), []
+    release = threading.Event()
+
+    def stream(message: IncomingMessage) -> Iterator[str]:
+        try:
+            yield "first"
+            started.set()
+            release.wait(10)  # the model writes on after the loop is gone
+            yield "second"
+            yield "third"
+        finally:
+            ended.set()
+
+    async def scenario() -> None:
+        answers = in_background(stream, IncomingMessage("slack", "T1", "C1", "t", "U1", "q"))
+        assert await answers.__anext__() == "first"
+
+    previous = threading.excepthook
+    threading.excepthook = lambda args: thread_errors.append(args.exc_value)
+    try:
+        asyncio.run(scenario())  # returns with the stream unfinished; asyncio.run closes the loop
+        assert started.wait(10)
+        release.set()
+        assert ended.wait(10)
+        for thread in threading.enumerate():
+            if thread.name == "answer-slack-t":
+                thread.join(10)
+    finally:
+        threading.excepthook = previous
+    assert thread_errors == []
