@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.lexical import tokens
 from knowledge.roles import Embedder
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Hubness:
         self._cache_dir = cache_dir
         self._neighbours = neighbours
         self._vectors: np.ndarray | None = None
+        self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     def of(self, vectors: np.ndarray, language: str | None = None) -> np.ndarray:
@@ -52,6 +54,13 @@ class Hubness:
         rows = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         cosines = rows @ everyday.T
         return np.sort(cosines, axis=1)[:, -min(self._neighbours, len(everyday)) :].mean(axis=1)
+
+    def words(self) -> frozenset[str]:
+        """Every word the everyday questions use (as the lexical ranking reads words): what a question shares with
+        any question, whatever it is about."""
+        if self._words is None:
+            self._words = frozenset(word for question in self._questions for word in tokens(question))
+        return self._words
 
     def everyday(self) -> np.ndarray:
         """The everyday questions' unit vectors, one row each: from disk when this model embedded them before."""

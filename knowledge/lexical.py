@@ -46,6 +46,14 @@ MIN_SHARED_WORDS = 0.5
 # in other scripts (a product name, an error code) are looked for by their words; the rest is the embedding's.
 JAPANESE_TERM_CHARS = 8
 _KANA = re.compile(r"[\u3040-\u30ff]")
+# A word nearly every page of a collection holds (its organisation's or product's name: "Acme" is on 26 of the
+# examples' 27 pages) tells no page from another, yet it lifts every page's cosine with a question that names it,
+# and the everyday questions abstention compares with name nothing of the kind: "Who is Acme's CEO?" stood out like
+# an answerable question. `without_names` takes such words out of a question for that judgement.
+COMMON_SHARE = 0.9
+COMMON_MIN_DOCUMENTS = 5  # in a handful of pages, every word is on most of them
+_SENTENCE_END = re.compile(r"(?:^|[.!?。！？]\s*)\W*$")  # what comes before a sentence's first word
+_WORD = re.compile(rf"[^\W{_CJK}]+(?:['’][sS]\b)?")
 
 
 def tokens(text: str) -> list[str]:
@@ -58,6 +66,54 @@ def tokens(text: str) -> list[str]:
         elif _IS_CJK.match(word) or word not in _STOPWORDS:
             found.append(word)
     return found
+
+
+def without_names(text: str, common: frozenset[str], ordinary: frozenset[str] = frozenset()) -> str:
+    """`text` without the words it writes with a capital letter that `common` holds (folded as `tokens` folds them),
+    a possessive "'s" with them. `text` itself when it has none, or when what is left asks nothing but the name: no
+    word of it (as `tokens` gives them) beyond `ordinary`, the words everyday questions use ("What is Acme?" is about
+    Acme itself; "Who is Acme's CEO?" is about a CEO). A capital that starts a sentence says nothing of a name ("You
+    can…") and is not counted."""
+    normalised = unicodedata.normalize("NFKC", text)
+    names = [
+        m for m in _WORD.finditer(normalised)
+        if m.group(0)[0].isupper() and _stem(m.group(0)).casefold() in common
+        and not _capitalised_as_first(normalised, m)
+    ]  # fmt: skip
+    if not names:
+        return text
+    kept, start = [], 0
+    for match in names:
+        kept.append(normalised[start : match.start()])
+        start = match.end()
+    kept.append(normalised[start:])
+    left = re.sub(r"\s{2,}", " ", "".join(kept)).strip()
+    return left if set(tokens(left)) - ordinary else text
+
+
+def _capitalised_as_first(text: str, match: re.Match[str]) -> bool:
+    """Whether the word `match` found in `text` starts a sentence written in a script with capitals, so its capital
+    says nothing ("You can…"): a name glued to CJK text ("Acmeの社長") keeps its own."""
+    if _SENTENCE_END.search(text[: match.start()]) is None:
+        return False
+    after = text[match.end() : match.end() + 1]
+    return not (after and _IS_CJK.match(after))
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"['’][sS]$", "", word)
+
+
+def common_words(documents: Sequence[set[str]]) -> frozenset[str]:
+    """The words (as `tokens` gives them) at least COMMON_SHARE of `documents` hold; none in fewer than
+    COMMON_MIN_DOCUMENTS documents."""
+    if len(documents) < COMMON_MIN_DOCUMENTS:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for words in documents:
+        for word in words:
+            counts[word] = counts.get(word, 0) + 1
+    return frozenset(word for word, count in counts.items() if count >= COMMON_SHARE * len(documents))
 
 
 def best(scores: np.ndarray, k: int) -> np.ndarray:
@@ -85,6 +141,7 @@ class _Index:
     chunk_ids: tuple[str, ...]
     vocabulary: frozenset[str]
     bm25: object  # bm25s.BM25, imported lazily
+    common: frozenset[str] = frozenset()  # the words nearly every document holds (common_words)
 
 
 class LexicalIndex:
@@ -122,6 +179,10 @@ class LexicalIndex:
             scores = np.asarray(index.bm25.get_scores(words))  # type: ignore[attr-defined]
             matches += [LexicalMatch(name, index.chunk_ids[i], float(scores[i])) for i in best(scores, k)]
         return sorted(matches, key=lambda m: m.score, reverse=True)[:k]
+
+    def common(self, collections: Sequence[str]) -> frozenset[str]:
+        """The words nearly every document of any of `collections` holds (common_words): their names."""
+        return frozenset().union(*(self._index(name, wait=False).common for name in collections))
 
     def warm(self, collections: Sequence[str]) -> None:
         """Bring the collections' indexes up to date now (waiting for a rebuild under way), rather than during
@@ -183,7 +244,8 @@ class LexicalIndex:
         import bm25s
 
         # Rows outside the manifest (left by a rebuild that forgot the collection mid-sync) are not knowledge.
-        records = self._manifest.files(collection).values()
+        files = self._manifest.files(collection)
+        records = files.values()
         known = {i for r in records for i in r.chunk_ids} | set(self._manifest.garbage(collection))
         rows = [row for row in self._store.rows(collection) if row.chunk_id in known]
         live = sum(len(r.chunk_ids) for r in records)
@@ -196,4 +258,10 @@ class LexicalIndex:
         if rows:
             bm25.index(corpus, show_progress=False)
         vocabulary = frozenset(word for words in corpus for word in words)
-        return _Index(state, tuple(row.chunk_id for row in rows), vocabulary, bm25)
+        document = {chunk_id: path for path, record in files.items() for chunk_id in record.chunk_ids}
+        by_document: dict[str, set[str]] = {}
+        for row, words in zip(rows, corpus, strict=True):
+            if row.chunk_id in document:  # a live chunk, not one of a file being replaced
+                by_document.setdefault(document[row.chunk_id], set()).update(words)
+        common = common_words(list(by_document.values()))
+        return _Index(state, tuple(row.chunk_id for row in rows), vocabulary, bm25, common)

@@ -108,11 +108,12 @@ class Relevance:
         self._lock = threading.Lock()
 
     def verdict(self, retrieved: Retrieved, *, language: str, collections: Sequence[str]) -> Verdict:
-        if not retrieved.hits or not retrieved.pool:
+        judged = retrieved.judged  # without the names nearly every page holds, where it had any
+        if not retrieved.hits or not judged.pool:
             return Verdict(False, float("-inf"), float("inf"))
         calibration = self.calibration(collections)
-        found = evidence(retrieved.pool[0], np.asarray(retrieved.embedding), self.everyday(), calibration.best,
-                         by_language=retrieved.by_language, everyday_by_language=calibration.by_language)  # fmt: skip
+        found = evidence(judged.pool[0], np.asarray(judged.embedding), self.everyday(), calibration.best,
+                         by_language=judged.by_language, everyday_by_language=calibration.by_language)  # fmt: skip
         value, bar = calibration.standout(language, *found), LEVELS[self._level]
         return Verdict(value > bar, value, bar)
 

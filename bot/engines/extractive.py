@@ -253,8 +253,10 @@ def _runs(lines: list[str]) -> list[list[str]]:
         current.append(line)
         following = lines[number + 1].strip() if number + 1 < len(lines) else ""
         text = line.strip()
-        goes_on = len(text) >= SHORT_LINE * width or text.endswith((",", ";", ":", "(", "-", "/")) or not (
-            following[:1].isupper() or following[:1].isdigit()
+        goes_on = (
+            len(text) >= SHORT_LINE * width
+            or text.endswith((",", ";", ":", "(", "-", "/"))
+            or not (following[:1].isupper() or following[:1].isdigit())
         )
         if following and not goes_on:
             runs.append(current)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.wiring import Bot, Knowledge
-from knowledge.lexical import LexicalIndex, best, tokens
+from knowledge.lexical import LexicalIndex, best, common_words, tokens, without_names
 from knowledge.retrieval import fuse
 from tests.adapters.cli.test_main import supportbot
 from tests.conftest import BrokenModel
@@ -111,6 +111,27 @@ def test_fusion_and_words() -> None:
     assert fuse([["a", "b"], ["b", "a"]]) == ["a", "b"]  # a tie keeps the first ranking's order
     assert tokens("The Wi-Fi code ERR_42 on ＶＰＮ") == ["wi", "fi", "code", "err_42", "vpn"]
     assert tokens("蓝牙设备") == ["蓝牙", "牙设", "设备"]
+
+
+def test_a_question_is_judged_without_the_names_nearly_every_page_holds_when_it_asks_about_more_than_them() -> None:
+    common = frozenset({"acme", "you"})
+    ordinary = frozenset(tokens("Where is the station? What is the time? What does a baker do?"))
+    assert without_names("Who is Acme's CEO?", common, ordinary) == "Who is CEO?"
+    assert without_names("How much does Acme contribute to my pension?", common, ordinary) == (
+        "How much does contribute to my pension?"
+    )
+    assert without_names("Acmeの社長は誰ですか", common, ordinary) == "の社長は誰ですか"  # glued to CJK: still a name
+    assert without_names("What does Acme do?", common, ordinary) == "What does Acme do?"  # asks about Acme itself
+    assert without_names("You can book a room?", common, ordinary) == "You can book a room?"  # a sentence's capital
+    assert without_names("Who is acme's CEO?", common, ordinary) == "Who is acme's CEO?"  # not written as a name
+    assert without_names("Who runs Globex?", common, ordinary) == "Who runs Globex?"  # not on most pages
+
+
+def test_the_common_words_are_those_nearly_every_document_holds() -> None:
+    pages = [{"acme", "vpn"}, {"acme", "leave"}, {"acme", "vpn"}, {"acme", "badge"}, {"acme", "wifi"}]
+    assert common_words(pages) == {"acme"}
+    assert common_words(pages[:4]) == frozenset()  # in a handful of pages every word is on most of them
+    assert common_words([*pages, {"vpn"}] * 2) == frozenset()  # acme on 10 of 12: under nine in ten
 
 
 @pytest.mark.slow

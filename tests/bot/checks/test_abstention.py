@@ -150,6 +150,17 @@ def test_two_embedding_models_answer_the_same_in_scope_question_and_abstain_on_t
 
 
 @pytest.mark.slow
+def test_a_question_that_names_the_company_but_asks_what_no_page_says_is_abstained_on(scaled) -> None:  # type: ignore[no-untyped-def]
+    """The name Acme is on 26 of the examples' 27 pages, so a question that names it finds every page a little
+    closer than the everyday questions it is compared with find theirs: "Who is Acme's CEO?" stood out as an
+    answerable question (1.91 with e5, above the bar of 1.25). Judged without the name, it does not; a question the
+    pages answer that names Acme is still answered."""
+    config, embedder = scaled
+    assert ask(config, embedder, "Who is Acme's CEO?") == ("abstained", 0)
+    assert ask(config, embedder, "How many days of paid holiday do I get per year at Acme?")[1] == 1
+
+
+@pytest.mark.slow
 def test_a_near_miss_is_abstained_on_in_french_while_a_french_question_the_pages_answer_is_answered(scaled) -> None:  # type: ignore[no-untyped-def]
     """A dress code at the Lyon office: the French leave page is about that office, and the question is like no
     everyday one, so the margin alone answered it (with the leave page); its everyday neighbours match the pages as
