@@ -46,7 +46,9 @@ from knowledge.roles import Embedder
 OPTIONS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "title_weight 0": {"title_weight": 0},
+    "title_weight 0.25": {"title_weight": 0.25},
     "title_weight 0.5": {"title_weight": 0.5},
+    "title_weight 0.75": {"title_weight": 0.75},
     "hybrid off": {"hybrid": False},
     "hybrid off, title_weight 0": {"hybrid": False, "title_weight": 0},
     "per_source 5": {"per_source": 5},

@@ -43,7 +43,7 @@ class RetrievalConfig(Section):
     hybrid: bool = True
     candidates: int = Field(default=50, ge=5, le=1000)
     per_source: int = Field(default=1, ge=1, le=50)
-    title_weight: float = Field(default=1.0, ge=0, le=10)
+    title_weight: float = Field(default=0.25, ge=0, le=10)  # 1.0 before: see the README's retrieval quality
     sentence_weight: float = Field(default=1.0, ge=0, le=10)  # 0: no re-ranking by sentences
     hub_weight: float = Field(default=1.0, ge=0, le=10)  # 0: passages that resemble every question rank as found
 

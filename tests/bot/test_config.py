@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel
 
 from bot.config import ConfigError, find_config, load_settings, settings_type
+from knowledge.config import RetrievalConfig
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "config" / "supportbot.example.yaml"
@@ -35,6 +36,16 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.chroma.url is None
     kb = settings.collections[0]
     assert (kb.include, kb.exclude, kb.visibility, kb.url_template) == (["**/*"], [], "internal", None)
+    # Measured on real questions (README, retrieval quality): a quarter of the title's cosine, not all of it.
+    retrieval = settings.retrieval
+    assert (retrieval.title_weight, retrieval.sentence_weight, retrieval.hub_weight) == (0.25, 1.0, 1.0)
+
+
+def test_the_example_config_shows_the_retrieval_defaults() -> None:
+    """What the example config says retrieval does is what it does when the key is left out."""
+    example = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["retrieval"]
+    defaults = RetrievalConfig()
+    assert {key: getattr(defaults, key) for key in example} == example
 
 
 @pytest.mark.parametrize(
