@@ -332,7 +332,13 @@ def test_a_follow_up_is_not_given_passages_its_thread_already_carries(  # type: 
     again = ask(bot, "How do I connect to the VPN?", thread="again")
     first, second = (prompt[-1].content for prompt in generator.prompts)
     assert "Use the following context to answer questions:" in first
-    assert second == "How do I connect to the VPN?"  # its passages are in the first turn, already read
+
+    # Retrieved again with the earlier question in view, it may find a passage more; none the first turn holds.
+    def passages(text: str) -> list[str]:
+        return re.findall(r"<document\d+>\n(.*?)\n</document\d+>", text, re.S)
+
+    assert passages(first) and not set(passages(second)) & set(passages(first))
+    assert second.endswith("How do I connect to the VPN?")
     assert again.status == "answered" and any(s.path.endswith("vpn.md") for s in again.sources)  # type: ignore[attr-defined]
 
 

@@ -44,7 +44,9 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def open_kb(make_config, embedder, folder: Path):  # type: ignore[no-untyped-def]
     def open_(*, hybrid: bool) -> Knowledge:
-        settings = load_settings(make_config(folder, retrieval={"hybrid": hybrid}))
+        # The embedding alone beside the words: no titles, sentences or hubs, which rank by the same embedding.
+        alone = {"title_weight": 0, "sentence_weight": 0, "hub_weight": 0}
+        settings = load_settings(make_config(folder, retrieval={"hybrid": hybrid, **alone}))
         return Knowledge(settings, prebuilt_embedder=embedder)
 
     return open_

@@ -54,7 +54,7 @@ def ask(config: Path, embedder: object, model: Scripted, question: str) -> tuple
 @pytest.mark.slow
 def test_an_invented_port_never_reaches_the_asker_and_only_the_backing_page_is_cited(synced, embedder) -> None:  # type: ignore[no-untyped-def]
     model = Scripted()
-    shown, answer = ask(synced, embedder, model, "How do I connect to the VPN?")
+    shown, answer = ask(synced, embedder, model, "Which UDP port does the VPN use?")
     given = [line for line in model.prompts[0][-1].content.splitlines() if line.startswith("<document")]
     assert "8443" not in "".join(shown) and "8443" not in answer.text
     assert answer.status == "answered" and answer.text == quoted(model.prompts[0])
