@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -53,7 +54,7 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 COMMON_SHARE = 0.9
 COMMON_MIN_DOCUMENTS = 5  # in a handful of pages, every word is on most of them
 _SENTENCE_END = re.compile(r"(?:^|[.!?。！？]\s*)\W*$")  # what comes before a sentence's first word
-_WORD = re.compile(rf"[^\W{_CJK}]+(?:['’][sS]\b)?")
+_WORD = re.compile(rf"(?P<bare>[^\W{_CJK}]+)(?:['’][sS]\b)?")  # a word, and its possessive with it
 
 
 def tokens(text: str) -> list[str]:
@@ -77,7 +78,7 @@ def without_names(text: str, common: frozenset[str], ordinary: frozenset[str] = 
     normalised = unicodedata.normalize("NFKC", text)
     names = [
         m for m in _WORD.finditer(normalised)
-        if m.group(0)[0].isupper() and _stem(m.group(0)).casefold() in common
+        if m.group(0)[0].isupper() and m.group("bare").casefold() in common
         and not _capitalised_as_first(normalised, m)
     ]  # fmt: skip
     if not names:
@@ -100,19 +101,12 @@ def _capitalised_as_first(text: str, match: re.Match[str]) -> bool:
     return not (after and _IS_CJK.match(after))
 
 
-def _stem(word: str) -> str:
-    return re.sub(r"['’][sS]$", "", word)
-
-
 def common_words(documents: Sequence[set[str]]) -> frozenset[str]:
     """The words (as `tokens` gives them) at least COMMON_SHARE of `documents` hold; none in fewer than
     COMMON_MIN_DOCUMENTS documents."""
     if len(documents) < COMMON_MIN_DOCUMENTS:
         return frozenset()
-    counts: dict[str, int] = {}
-    for words in documents:
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
+    counts = Counter(word for words in documents for word in words)
     return frozenset(word for word, count in counts.items() if count >= COMMON_SHARE * len(documents))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import quote
 
 import numpy as np
@@ -66,14 +67,15 @@ class Retrieved:
     by_language: Mapping[str, float] = field(default_factory=dict)
     # With the re-ranking put off (retrieve(rerank=False)): the candidates it will put in order, for rerank().
     unranked: tuple[Hit, ...] = ()
-    # The question asked again without the names nearly every page holds (knowledge.lexical.without_names), when it
-    # had any: its dense evidence alone (pool, embedding, by_language; no hits). What abstention judges.
-    unnamed: Retrieved | None = None
+    # Asks the question again without the names nearly every page holds (knowledge.lexical.without_names), when it
+    # had any: its dense evidence alone (pool, embedding, by_language; no hits). One more query embedded, so it is
+    # asked only when abstention wants it (`judged`), not by every search.
+    unnamed: Callable[[], Retrieved] | None = field(default=None, repr=False, compare=False)
 
-    @property
+    @cached_property
     def judged(self) -> Retrieved:
         """What abstention judges: the question without its ubiquitous names where it had any, else itself."""
-        return self.unnamed or self
+        return self.unnamed() if self.unnamed is not None else self
 
 
 class Retriever:
@@ -83,9 +85,8 @@ class Retriever:
                  pages: LexicalStore | None = None, translations: Translations | None = None,
                  rerank: Callable[[Sequence[float], list[Hit]], list[Hit]] | None = None,
                  hubs: Hubness | None = None, hub_weight: float = 0.0) -> None:  # fmt: skip
-        self._hubs = hubs if hub_weight and pages is not None else None  # hubness reads the stored vectors
-        self._everyday = hubs  # the everyday questions: their words are no question's topic (_unnamed)
-        self._hub_weight = hub_weight
+        self._hubs = hubs  # the everyday questions: hubness (with hub_weight), and their words are no question's topic
+        self._hub_weight = hub_weight if pages is not None else 0.0  # hubness reads the stored vectors
         self._rerank = rerank  # the first candidates put in order again (by their sentences), or None
         self._lexical = lexical
         self._translations = translations  # which documents are one page in several languages
@@ -146,18 +147,17 @@ class Retriever:
         ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
 
-    def _unnamed(self, query: str, collections: Sequence[str]) -> Retrieved | None:
-        """The dense evidence for `query` without the names nearly every page of `collections` holds; None when it
-        names none (or without the lexical index, which knows them). One more query embedded, for such questions
-        only. On the examples (e5), "Who is Acme's CEO?" stood out at 1.91, above the bar of 1.25; without "Acme",
-        at 0.34."""
+    def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
+        """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;
+        None when it names none (or without the lexical index, which knows them). On the examples (e5), "Who is
+        Acme's CEO?" stood out at 1.91, above the bar of 1.25; without "Acme", at 0.34."""
         if self._lexical is None:
             return None
-        ordinary = self._everyday.words() if self._everyday is not None else frozenset()
+        ordinary = self._hubs.words() if self._hubs is not None else frozenset()
         unnamed = without_names(query, self._lexical.common(collections), ordinary)
         if unnamed == query:
             return None
-        return self.probe(np.asarray([self._embedder.embed_query(unnamed)]), collections=collections)[0]
+        return lambda: self.probe(np.asarray([self._embedder.embed_query(unnamed)]), collections=collections)[0]
 
     def _unhubbed(self, hits: list[Hit], language: str | None) -> list[Hit]:
         """The dense candidates ranked by their cosine less `hub_weight` times their hubness (knowledge/hubs.py),
@@ -170,7 +170,7 @@ class Retriever:
 
     def _hubness(self, hits: Sequence[Hit], language: str | None) -> dict[str, float]:
         """`hub_weight` times each hit's hubness, by chunk id; {} with hubness off."""
-        if self._hubs is None or self._pages is None or not hits:
+        if self._hubs is None or self._pages is None or not self._hub_weight or not hits:
             return {}
         vectors: dict[str, np.ndarray] = {}
         for name in dict.fromkeys(h.collection for h in hits):

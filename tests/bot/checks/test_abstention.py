@@ -210,8 +210,29 @@ class Counting:
         self.queries += texts
         return self._embedder.embed_queries(texts)  # type: ignore[attr-defined, no-any-return]
 
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return self._embedder.embed_query(text)  # type: ignore[attr-defined, no-any-return]
+
     def __getattr__(self, name: str) -> object:
         return getattr(self._embedder, name)
+
+
+@pytest.mark.slow
+def test_the_question_without_the_name_is_asked_only_when_abstention_judges_it(scaled) -> None:  # type: ignore[no-untyped-def]
+    """A search, `supportbot search` and the retrieval evaluation read no verdict: they embed the question once."""
+    config, embedder = scaled
+    counting = Counting(embedder)
+    retriever = Knowledge(load_settings(config), prebuilt_embedder=counting).retriever
+    everyday = {text for text, _ in reference_questions()}  # embedded for hubness where not on disk yet
+
+    def asked() -> list[str]:
+        return [text for text in counting.queries if text not in everyday]
+
+    retrieved = retriever.retrieve("Who is Acme's CEO?", collections=["handbook"], k=5)
+    assert asked() == ["Who is Acme's CEO?"] and retrieved.hits
+    assert retrieved.judged.pool and asked() == ["Who is Acme's CEO?", "Who is CEO?"]
+    assert retrieved.judged is retrieved.judged and len(asked()) == 2  # asked once
 
 
 @pytest.mark.slow
