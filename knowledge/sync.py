@@ -90,6 +90,9 @@ class Syncer:
         report.failed.extend(found.failures)
         report.failed.extend(FileFailure(folder, "folder not found") for folder in found.missing_folders)
         records = self._manifest.files(name)
+        # Documents whose language and declared original are kept: an unchanged one without them (synced before
+        # supportbot kept them) has them read from its file, front matter and all.
+        recorded = self._translations.recorded(name) if self._translations is not None and not dry_run else None
         if progress:
             progress.start(name, len(found.files))
         for file in found.files:
@@ -97,7 +100,7 @@ class Syncer:
                 progress.advance(name, file.path)
             if lock:
                 lock.renew()
-            self._sync_file(name, file, records.get(file.path), report)
+            self._sync_file(name, file, records.get(file.path), report, recorded)
         if len(found.missing_folders) < len(collection.paths):  # an unmounted share must not wipe the index
             present = {f.path for f in found.files} | {f.path for f in found.failures}
             for path, record in records.items():
@@ -126,7 +129,8 @@ class Syncer:
             self._store.delete(collection, ids)
             self._manifest.collected(collection, ids)
 
-    def _sync_file(self, name: str, file: FoundFile, record: FileRecord | None, report: SyncReport) -> None:
+    def _sync_file(self, name: str, file: FoundFile, record: FileRecord | None, report: SyncReport,
+                   recorded: set[str] | None = None) -> None:  # fmt: skip
         try:
             data = file.absolute.read_bytes()
         except FileNotFoundError:  # deleted while the sync runs: gone, so no longer answerable
@@ -138,6 +142,8 @@ class Syncer:
             return
         digest = hashlib.sha256(READ_AS.get(file.absolute.suffix.lower(), b"") + data).hexdigest()
         if record is not None and record.content_hash == digest and record.error is None:
+            if recorded is not None and file.path not in recorded:
+                self._record_language(name, file, data)
             report.unchanged += 1
             return
         changed = report.updated if record is not None and record.content_hash else report.added
@@ -159,6 +165,19 @@ class Syncer:
                                       declared=document.translation_of)  # fmt: skip
         changed.append(file.path)
         report.chunks_embedded += len(stored)
+
+    def _record_language(self, name: str, file: FoundFile, data: bytes) -> None:
+        """The language and declared original of an unchanged document the record lacks, read from its file (its
+        stored text has no front matter: `translation_of:` would be lost). Unreadable now: regroup() tells the
+        language from the stored text."""
+        assert self._translations is not None
+        try:
+            document = load_document(data, file.absolute)
+        except Exception:  # it loaded when it was synced; whatever fails now, the stored text still tells
+            log.warning("Could not read %s again for its language", file.absolute, exc_info=True)
+            return
+        self._translations.record(name, file.path, language=self._language(document),
+                                  declared=document.translation_of)  # fmt: skip
 
     def _language(self, document: Document) -> str | None:
         if document.language or self._detect is None:

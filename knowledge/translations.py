@@ -91,6 +91,11 @@ class Translations:
             db.execute(insert(page_languages).values(collection=collection, path=path, language=language,
                                                      declared=declared, page=path))  # fmt: skip
 
+    def recorded(self, collection: str) -> set[str]:
+        """The paths of the collection's documents whose language (and declared original) are kept."""
+        with self._engine.connect() as db:
+            return set(db.scalars(select(page_languages.c.path).where(page_languages.c.collection == collection)))
+
     def regroup(self, collection: str, live: Iterable[str], detect: Callable[[str], str | None] | None) -> None:
         """After a sync: rows of documents gone are dropped, documents synced before languages were kept get theirs
         from their stored text, and every document's page is settled again (a new translation changes others')."""
