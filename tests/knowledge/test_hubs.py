@@ -71,8 +71,14 @@ def test_a_french_question_finds_the_english_page_that_answers_before_a_french_q
     e5_embedder, tmp_path: Path
 ) -> None:
     """multilingual-e5-small puts the French telework page's two-line "Des questions ?" section (write to HR) first
-    for a French question about the office printer; it is near every French question, the printer page is not."""
+    for a French question about the office printer; it is near every French question, the printer page is not. The
+    French pages are kept here as pages of their own: declared translations of the English policies, the French
+    question's lead on French pages is measured on them and taken off (knowledge/translations.py), mending it too."""
     config = synced_handbook(tmp_path, e5_embedder)
+    for page in (tmp_path / "handbook/fr").glob("*.md"):  # their translation_of taken out
+        page.write_text(page.read_text(encoding="utf-8").split("---\n", 2)[2], encoding="utf-8")
+    knowledge = Knowledge(load_settings(config), prebuilt_embedder=e5_embedder)
+    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
     question = "Quelle imprimante dois-je sélectionner pour imprimer au bureau ?"
     found = Knowledge(load_settings(config), prebuilt_embedder=e5_embedder).retriever.search(
         question, collections=["handbook"], k=5, language="fr"

@@ -4,7 +4,6 @@ different languages, or front matter saying so), and retrieval and citations giv
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -65,7 +64,9 @@ def test_sync_stores_each_pages_language_and_translations_and_keeps_them_true(em
     assert {path: stored[path][0] for path in ("it/vpn.md", "de/vpn.md", "ja/vpn.md", "fr/conges.md")} == {
         "it/vpn.md": "en", "de/vpn.md": "de", "ja/vpn.md": "ja", "fr/conges.md": "fr"}  # fmt: skip
     assert stored["it/vpn.md"][1] == stored["de/vpn.md"][1] == stored["ja/vpn.md"][1]
-    assert stored["it/mfa.md"][1] == "it/mfa.md" and stored["de/krankmeldung.md"][1] == "de/krankmeldung.md"
+    assert stored["it/mfa.md"][1] == "it/mfa.md"
+    # Another name, said so in the front matter (translation_of: ../hr/sick-leave.md): one page.
+    assert stored["de/krankmeldung.md"][1] == stored["hr/sick-leave.md"][1] == "hr/sick-leave.md"
     assert len(stored) == len(knowledge.manifest.files("handbook"))  # every file synced, the binary ones too
 
     # A store synced before languages were kept gets them at the next sync, from its stored text.
@@ -77,7 +78,8 @@ def test_sync_stores_each_pages_language_and_translations_and_keeps_them_true(em
     # A translation removed leaves the others one page; a new one joins it.
     handbook = tmp_path / "handbook"
     (handbook / "de/vpn.md").unlink()
-    shutil.copy(handbook / "fr/conges.md", handbook / "es/conges.md")  # French text: not a translation of itself
+    french = (handbook / "fr/conges.md").read_text(encoding="utf-8").split("---\n", 2)[2]  # without its front matter
+    (handbook / "es/conges.md").write_text(french, encoding="utf-8")  # French text: not a translation of itself
     (handbook / "fr/vpn.md").write_text(
         "---\nlang: fr\n---\n# VPN : se connecter avec Acme Connect\n\n"
         "Acme Corp utilise **Acme Connect** comme client VPN. Le serveur est `vpn.acme.example`, port 1194.\n"
@@ -86,7 +88,7 @@ def test_sync_stores_each_pages_language_and_translations_and_keeps_them_true(em
     after = pages_of(knowledge)
     assert "de/vpn.md" not in after
     assert after["fr/vpn.md"] == ("fr", after["it/vpn.md"][1]) and after["ja/vpn.md"][1] == after["it/vpn.md"][1]
-    assert after["es/conges.md"][1] == "es/conges.md" and after["fr/conges.md"][1] == "fr/conges.md"
+    assert after["es/conges.md"][1] == "es/conges.md" and after["fr/conges.md"][1] == "hr/holidays.md"
 
 
 @pytest.mark.slow
