@@ -53,6 +53,14 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 # an answerable question. `without_names` takes such words out of a question for that judgement.
 COMMON_SHARE = 0.9
 COMMON_MIN_DOCUMENTS = 5  # in a handful of pages, every word is on most of them
+# What asks "where", "who", "which" in the nine languages (those in Latin and Arabic script: in CJK they are part
+# of the character pairs): a question whose other words are only these asks about the name ("Where is Acme?"),
+# whatever the everyday questions happen to use.
+QUESTION_WORDS = (
+    "where what who whom whose which how when why wo wer wen wem was welche welcher welches wie wann warum woher "
+    "wohin où qui que quoi quel quelle quels quelles comment quand pourquoi dónde donde quién quienes qué cuál cuáles "
+    "cómo cuándo onde quem qual quais como quando porque por أين من ما ماذا كيف متى لماذا أي"
+)
 _SENTENCE_END = re.compile(r"(?:^|[.!?。！？]\s*)\W*$")  # what comes before a sentence's first word
 _WORD = re.compile(rf"(?P<bare>[^\W{_CJK}]+)(?:['’][sS]\b)?")  # a word, and its possessive with it
 
@@ -72,9 +80,9 @@ def tokens(text: str) -> list[str]:
 def without_names(text: str, common: frozenset[str], ordinary: frozenset[str] = frozenset()) -> str:
     """`text` without the words it writes with a capital letter that `common` holds (folded as `tokens` folds them),
     a possessive "'s" with them. `text` itself when it has none, or when what is left asks nothing but the name: no
-    word of it (as `tokens` gives them) beyond `ordinary`, the words everyday questions use ("What is Acme?" is about
-    Acme itself; "Who is Acme's CEO?" is about a CEO). A capital that starts a sentence says nothing of a name ("You
-    can…") and is not counted."""
+    word of it (as `tokens` gives them) beyond `ordinary`, the words everyday questions use, and QUESTION_WORDS
+    ("What is Acme?" and "Where is Acme?" are about Acme itself; "Who is Acme's CEO?" is about a CEO). A capital
+    that starts a sentence says nothing of a name ("You can…") and is not counted."""
     normalised = unicodedata.normalize("NFKC", text)
     names = [
         m for m in _WORD.finditer(normalised)
@@ -89,7 +97,10 @@ def without_names(text: str, common: frozenset[str], ordinary: frozenset[str] = 
         start = match.end()
     kept.append(normalised[start:])
     left = re.sub(r"\s{2,}", " ", "".join(kept)).strip()
-    return left if set(tokens(left)) - ordinary else text
+    return left if set(tokens(left)) - ordinary - _QUESTION_TOKENS else text
+
+
+_QUESTION_TOKENS = frozenset(tokens(QUESTION_WORDS))
 
 
 def _capitalised_as_first(text: str, match: re.Match[str]) -> bool:

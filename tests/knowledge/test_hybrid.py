@@ -124,6 +124,10 @@ def test_a_question_is_judged_without_the_names_nearly_every_page_holds_when_it_
     )
     assert without_names("Acmeの社長は誰ですか", common, ordinary) == "の社長は誰ですか"  # glued to CJK: still a name
     assert without_names("What does Acme do?", common, ordinary) == "What does Acme do?"  # asks about Acme itself
+    everyday = frozenset(tokens("What is the time? How far is the moon?"))  # no "where" among them
+    assert without_names("Where is Acme?", common, everyday) == "Where is Acme?"  # a question word: about Acme
+    assert without_names("Wo ist Acme?", common, everyday) == "Wo ist Acme?"
+    assert without_names("Where is Acme's office in Lyon?", common, everyday) == "Where is office in Lyon?"
     assert without_names("You can book a room?", common, ordinary) == "You can book a room?"  # a sentence's capital
     assert without_names("Who is acme's CEO?", common, ordinary) == "Who is acme's CEO?"  # not written as a name
     assert without_names("Who runs Globex?", common, ordinary) == "Who runs Globex?"  # not on most pages
