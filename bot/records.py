@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -132,6 +133,8 @@ class Records:
         self._engine = engine
         self._retention = timedelta(days=retention_days) if retention_days else None
         self._purged_at: float | None = None
+        self._purging: threading.Thread | None = None  # the purge under way, beside the answers
+        self._purge_lock = threading.Lock()
 
     def claim(self, platform: str, event_key: str) -> bool:
         """True for the first caller only, across processes, for an event handled in one step (nothing to recover
@@ -273,14 +276,33 @@ class Records:
         return Purged(answers=answers, feedback=feedback, escalations=escalations)
 
     def _purge_now_and_then(self) -> None:
+        """At most once an hour, a purge in a thread of its own: the answer that falls due for it is posted without
+        waiting for the delete (seconds on a large table)."""
         if self._retention is None:
             return
-        if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY:
+        with self._purge_lock:
+            if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY:
+                return
+            self._purged_at = time.monotonic()
+            self._purging = threading.Thread(target=self._purge_old, args=(_now() - self._retention,),
+                                             name="records-purge", daemon=True)  # fmt: skip
+            self._purging.start()
+
+    def _purge_old(self, before: datetime) -> None:
+        try:
+            purged = self.purge(before)
+        except Exception:  # the next hour tries again; the answers go on meanwhile
+            log.exception("Could not delete the records older than records.retention_days")
             return
-        self._purged_at = time.monotonic()
-        purged = self.purge(_now() - self._retention)
         if purged.answers:
             log.info("Deleted %d answer(s) older than records.retention_days", purged.answers)
+
+    def wait_for_purge(self, timeout: float | None = None) -> bool:
+        """Waits for the purge under way, if any; True once none is (False: still running after `timeout`)."""
+        purging = self._purging
+        if purging is not None:
+            purging.join(timeout)
+        return purging is None or not purging.is_alive()
 
     def feedback(self, answer_id: str) -> dict[str, str]:
         with self._engine.connect() as db:

@@ -93,5 +93,26 @@ def test_retention_purges_as_the_bot_answers(tmp_path: Path) -> None:
     old = _asked(Records(open_database(sqlite_url(tmp_path))), "Old question", days_ago=45, rating="helpful")
     records = Records(open_database(sqlite_url(tmp_path)), retention_days=30)  # the bot starts
     new = _asked(records, "New question")  # its first answer purges what is older than the retention
+    assert records.wait_for_purge(timeout=30)
     assert records.answer(old) is None and records.feedback(old) == {}
     assert records.answer(new) is not None
+
+
+def test_an_answer_that_falls_due_for_the_purge_does_not_wait_for_it(tmp_path: Path) -> None:
+    records = Records(open_database(sqlite_url(tmp_path)), retention_days=30)
+    started, release = threading.Event(), threading.Event()
+    real = records.purge
+
+    def slow_purge(before: datetime):  # type: ignore[no-untyped-def]
+        started.set()
+        assert release.wait(30)
+        return real(before)
+
+    records.purge = slow_purge  # type: ignore[method-assign]
+    message = IncomingMessage("slack", "T1", "C1", "t", "U1", "What port does the VPN use?")
+    answer_id = records.record_answer(message, Answer("Port 1194.", (), "en", "answered", "m"))  # purge falls due
+    assert started.wait(30) and records.answer(answer_id) is not None  # recorded while the purge still runs
+    assert records.record_answer(message, Answer("Port 1194.", (), "en", "answered", "m"))  # within the hour: none
+    assert not records.wait_for_purge(timeout=0.1)  # still deleting
+    release.set()
+    assert records.wait_for_purge(timeout=30)
