@@ -37,7 +37,10 @@ async def run_slack(desk: Desk, config: SlackConfig) -> None:
         handler = AsyncSocketModeHandler(app, app_token)
         await handler.connect_async()
         desk.serving("slack")
-        await chores()  # as long as the connection (the handler reconnects by itself)
+        try:
+            await chores()  # as long as the connection (the handler reconnects by itself)
+        finally:  # stopped (Ctrl-C, SIGTERM): the connection closed, not left to the garbage collector
+            await handler.close_async()
         return
     from aiohttp import web
 

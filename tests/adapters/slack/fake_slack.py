@@ -158,6 +158,7 @@ class FakeSlack:
         self._rate_limits: dict[str, list[int]] = {}  # method -> [calls left, retry_after]
         self._failures: dict[str, tuple[str, int | None]] = {}  # method -> (error, calls left or None: all)
         self._sent = 0
+        self.socket_url: str | None = None  # what apps.connections.open gives: a Socket Mode server's ws:// URL
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -296,6 +297,9 @@ class FakeSlack:
         message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": "A1", "team": TEAM_ID, "ts": ts}
         self._messages[(params["channel"], ts)] = message | {key: params[key] for key in keys if key in params}
         return self._messages[(params["channel"], ts)]
+
+    def _api_apps_connections_open(self, _: Params) -> dict[str, Any]:
+        return _ok(url=self.socket_url) if self.socket_url else _error("not_allowed_token_type")
 
     def _api_auth_test(self, _: Params) -> dict[str, Any]:
         return _ok(url="https://acme.slack.com/", team="Acme", user="supportbot", team_id=TEAM_ID,

@@ -4,6 +4,7 @@ loopback, the real knowledge store, and the stand-in model answering."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import time
@@ -14,11 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, WSMsgType, web
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter, SlackStartError
+from adapters.slack.run import run_slack
 from bot.desk import BotDesk
 from bot.history import SqlThreadHistory, ThreadKey
 from bot.inflight import InFlight
@@ -544,3 +546,49 @@ def test_an_answer_written_before_the_process_died_is_posted_and_an_old_question
     assert written["text"] == "Sorry for the wait, I restarted:\n\nThe VPN server listens on port 1194."
     assert old["thread_ts"] == "1700000800.000100" and "zu lange gewartet" in old["text"]  # German, no answer
     assert unfinished(broken) == []
+
+
+def test_socket_mode_the_default_answers_a_mention_and_acknowledges_its_envelope(
+    bot: Bot, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:  # fmt: skip
+    """`supportbot run slack` as deployed by default: apps.connections.open with the app-level token, the real
+    slack-bolt Socket Mode client on a WebSocket served on loopback, the event acknowledged by its envelope id, the
+    answer posted in the mention's thread through the Web API; stopping it closes the connection."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test-token")
+    assert bot.knowledge.settings.slack is not None
+    config = bot.knowledge.settings.slack.model_copy(update={"api_base_url": fake.url, "mode": "socket"})
+    acknowledged: list[dict[str, Any]] = []
+    closed = asyncio.Event()
+
+    async def link(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        await socket.send_json({"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                                "retry_attempt": 0, "retry_reason": "", "payload": mention()})  # fmt: skip
+        async for received in socket:
+            if received.type == WSMsgType.TEXT:
+                acknowledged.append(json.loads(received.data))
+        closed.set()
+        return socket
+
+    async def run() -> list[dict[str, Any]]:
+        server = web.Application()
+        server.router.add_get("/link", link)
+        async with serving(server) as base:
+            fake.socket_url = base.replace("http://", "ws://") + "/link"
+            running = asyncio.create_task(run_slack(BotDesk(bot), config))
+            try:
+                found = await Slack(base, fake, None).answers()  # type: ignore[arg-type]
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+            await asyncio.wait_for(closed.wait(), 30)  # the bot said goodbye: the server saw the socket close
+            return found
+
+    (final,) = asyncio.run(run())
+    assert [call.token for call in fake.calls_to("apps.connections.open")] == ["xapp-test-token"]
+    assert {"envelope_id": "env-1"} in acknowledged
+    assert final["thread_ts"] == MENTION_TS and final["channel"] == "C1" and "1194" in final["text"]
