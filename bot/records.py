@@ -100,6 +100,7 @@ escalations_table = Table(  # "Ask a human" pressed under an answer: by whom, wh
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 3600.0  # seconds between two purges of old records by one process
+PURGE_BATCH = 500  # answers deleted in one transaction (each a few kB: its question, answer, sources and vector)
 
 Rating = Literal["helpful", "not_helpful"]
 
@@ -265,14 +266,24 @@ class Records:
 
     def purge(self, before: datetime) -> Purged:
         """Delete the questions and answers asked before then, with their feedback and escalations, and any
-        feedback or escalation given before then."""
-        old = select(answers_table.c.id).where(answers_table.c.created_at < before)
-        with self._engine.begin() as db:
-            feedback, escalations = (
-                db.execute(delete(kept).where(kept.c.answer_id.in_(old) | (kept.c.created_at < before))).rowcount
-                for kept in (feedback_table, escalations_table)
-            )
-            answers = db.execute(delete(answers_table).where(answers_table.c.created_at < before)).rowcount
+        feedback or escalation given before then. In batches of PURGE_BATCH answers, a transaction each: on SQLite
+        a delete holds the one write lock, and the answers being recorded meanwhile wait for it (a first purge of
+        months of records in one transaction could outlast their wait and lose them)."""
+        answers = feedback = escalations = 0
+        while True:
+            with self._engine.begin() as db:
+                ids = list(db.scalars(select(answers_table.c.id).where(answers_table.c.created_at < before)
+                                      .limit(PURGE_BATCH)))  # fmt: skip
+                if not ids:
+                    break
+                feedback += db.execute(delete(feedback_table).where(feedback_table.c.answer_id.in_(ids))).rowcount
+                escalations += db.execute(
+                    delete(escalations_table).where(escalations_table.c.answer_id.in_(ids))
+                ).rowcount
+                answers += db.execute(delete(answers_table).where(answers_table.c.id.in_(ids))).rowcount
+        with self._engine.begin() as db:  # given before then under answers still kept
+            feedback += db.execute(delete(feedback_table).where(feedback_table.c.created_at < before)).rowcount
+            escalations += db.execute(delete(escalations_table).where(escalations_table.c.created_at < before)).rowcount
         return Purged(answers=answers, feedback=feedback, escalations=escalations)
 
     def _purge_now_and_then(self) -> None:

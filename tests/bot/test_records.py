@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bot.messages import Answer, IncomingMessage, Source, Timings
 from bot.records import Asked, Records, answers_table, vector_of
@@ -87,6 +87,33 @@ def test_purge_deletes_old_questions_with_their_feedback_and_escalations_and_kee
     assert records.answer(old) is None and records.feedback(old) == {} and records.escalations(old) == []
     assert records.answer(recent) is not None and records.feedback(recent) == {"U2": "helpful"}
     assert records.escalations(recent) == ["U3"]
+
+
+def test_a_purge_deletes_in_batches_each_its_own_transaction(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # fmt: skip
+    """A first purge of months of records must not hold the write lock all along (SQLite has one): the answers
+    being recorded meanwhile wait for it."""
+    monkeypatch.setattr("bot.records.PURGE_BATCH", 2)
+    records = Records(open_database(database_url))
+    old = [_asked(records, f"Old question {n}", days_ago=200, rating="helpful") for n in range(5)]
+    kept = _asked(records, "Recent question", days_ago=1, rating="helpful")
+    deletes: list[str] = []
+    listen = records._engine
+
+    def seen(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("DELETE FROM ANSWERS"):
+            deletes.append(statement)
+
+    event.listen(listen, "before_cursor_execute", seen)
+    try:
+        purged = records.purge(datetime.now(UTC) - timedelta(days=180))
+    finally:
+        event.remove(listen, "before_cursor_execute", seen)
+    assert (purged.answers, purged.feedback, purged.escalations) == (5, 5, 5)
+    assert len(deletes) == 3  # 2 + 2 + 1
+    assert all(records.answer(answer_id) is None for answer_id in old) and records.answer(kept) is not None
+    assert records.feedback(kept) == {"U2": "helpful"}
 
 
 def test_retention_purges_as_the_bot_answers(tmp_path: Path) -> None:
