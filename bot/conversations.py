@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.checks.abstention import Relevance
 from bot.checks.citations import cited, closest, counts, excerpted
 from bot.checks.grounding import SentenceGate, SupportChecker
@@ -309,7 +311,11 @@ class Conversations:
         if status == "answered":
             self._history.add(prepared.key, Turn("assistant", text, prepared.language))
         if self._records is not None:
-            answer = replace(answer, id=self._records.record_answer(prepared.message, answer, prepared.asked))
+            try:
+                answer = replace(answer, id=self._records.record_answer(prepared.message, answer, prepared.asked))
+            except SQLAlchemyError:  # the log is down, not the answer: the asker still gets it (without buttons)
+                log.exception("Could not record the answer to question %s", prepared.message.id,
+                              extra={"question_id": prepared.message.id})  # fmt: skip
         self._observed(prepared.message, answer)
         return answer
 

@@ -69,7 +69,7 @@ def answer_blocks(answer: Answer, *, answer_id: str, can_escalate: bool) -> list
     ]
     if can_escalate:
         buttons.append(_button("🙋 Ask a human", ASK_HUMAN, answer_id))
-    if answer.status == "answered":
+    if answer.status == "answered" and answer_id:  # an answer the records could not keep has nothing to rate
         blocks.append({"type": "actions", "block_id": f"answer-{answer_id}", "elements": buttons})
     return blocks
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -9,7 +10,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from adapters.slack.translate import answer_blocks
 from bot.config import load_settings
 from bot.engines.choice import previews
 from bot.language import say
@@ -103,6 +106,25 @@ def test_answer_cites_only_what_the_model_was_given(synced, embedder, tiny_gener
     assert "it/vpn.md" in [s.path for s in answer.sources]  # (the English-only test embedder ranks ja/ too)
     assert all(f"{s.title}" in given_text(generator) for s in answer.sources)
     assert answer.timings.first_token is not None and answer.language == "en"
+
+
+def test_an_answer_the_records_cannot_keep_still_reaches_the_asker(  # type: ignore[no-untyped-def]
+    synced, embedder, tiny_generator, caplog
+) -> None:
+    """The records (a log, and what a restarted process posts from) failing to take an answer, e.g. SQLite's
+    "database is locked" past its busy timeout, must not turn the answer into an apology."""
+    bot = open_bot(synced, embedder, Recording(tiny_generator))
+
+    def locked(*args: object, **kwargs: object) -> str:
+        raise OperationalError("INSERT INTO answers", {}, Exception("database is locked"))
+
+    bot.records.record_answer = locked  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="bot.conversations"):
+        answer = ask(bot, "How do I connect to the VPN?")
+    assert answer.status == "answered" and answer.text and answer.id is None
+    assert "Could not record the answer" in caplog.text
+    blocks = answer_blocks(answer, answer_id=answer.id or "", can_escalate=True)  # as Slack posts it
+    assert blocks[0]["type"] == "section" and all(block["type"] != "actions" for block in blocks)  # no buttons
 
 
 def test_follow_up_retrieves_with_the_earlier_question(synced, embedder, tiny_generator) -> None:  # type: ignore[no-untyped-def]
