@@ -269,22 +269,21 @@ class Records:
         feedback or escalation given before then. In batches of PURGE_BATCH answers, a transaction each: on SQLite
         a delete holds the one write lock, and the answers being recorded meanwhile wait for it (a first purge of
         months of records in one transaction could outlast their wait and lose them)."""
-        answers = feedback = escalations = 0
+        children = {"feedback": feedback_table, "escalations": escalations_table}
+        answers, removed = 0, dict.fromkeys(children, 0)
         while True:
             with self._engine.begin() as db:
                 ids = list(db.scalars(select(answers_table.c.id).where(answers_table.c.created_at < before)
                                       .limit(PURGE_BATCH)))  # fmt: skip
                 if not ids:
                     break
-                feedback += db.execute(delete(feedback_table).where(feedback_table.c.answer_id.in_(ids))).rowcount
-                escalations += db.execute(
-                    delete(escalations_table).where(escalations_table.c.answer_id.in_(ids))
-                ).rowcount
+                for name, table in children.items():
+                    removed[name] += db.execute(delete(table).where(table.c.answer_id.in_(ids))).rowcount
                 answers += db.execute(delete(answers_table).where(answers_table.c.id.in_(ids))).rowcount
         with self._engine.begin() as db:  # given before then under answers still kept
-            feedback += db.execute(delete(feedback_table).where(feedback_table.c.created_at < before)).rowcount
-            escalations += db.execute(delete(escalations_table).where(escalations_table.c.created_at < before)).rowcount
-        return Purged(answers=answers, feedback=feedback, escalations=escalations)
+            for name, table in children.items():
+                removed[name] += db.execute(delete(table).where(table.c.created_at < before)).rowcount
+        return Purged(answers=answers, **removed)
 
     def _purge_now_and_then(self) -> None:
         """At most once an hour, a purge in a thread of its own: the answer that falls due for it is posted without
