@@ -228,6 +228,11 @@ def synced_handbook(root: Path, embedder: object) -> Path:
     return config
 
 
+def without_front_matter(page: Path) -> str:
+    """A Markdown page's text with its front matter (lang, translation_of, …) taken out."""
+    return page.read_text(encoding="utf-8").split("---\n", 2)[2]
+
+
 def fresh_bot(config: Path, *, data_dir: Path, embedder: object, generator: object, **bot: object):  # type: ignore[no-untyped-def]
     """A bot over a copy of the synced store: each test starts with empty history and claims. `bot` overrides keys
     of the config's bot section (preview="none")."""

@@ -11,7 +11,7 @@ import pytest
 from bot.config import load_settings
 from bot.wiring import Knowledge
 from knowledge.hubs import Hubness
-from tests.conftest import synced_handbook
+from tests.conftest import synced_handbook, without_front_matter
 
 
 class _Axes:
@@ -76,7 +76,7 @@ def test_a_french_question_finds_the_english_page_that_answers_before_a_french_q
     question's lead on French pages is measured on them and taken off (knowledge/translations.py), mending it too."""
     config = synced_handbook(tmp_path, e5_embedder)
     for page in (tmp_path / "handbook/fr").glob("*.md"):  # their translation_of taken out
-        page.write_text(page.read_text(encoding="utf-8").split("---\n", 2)[2], encoding="utf-8")
+        page.write_text(without_front_matter(page), encoding="utf-8")
     knowledge = Knowledge(load_settings(config), prebuilt_embedder=e5_embedder)
     knowledge.syncer.sync(knowledge.settings.collection("handbook"))
     question = "Quelle imprimante dois-je sélectionner pour imprimer au bureau ?"

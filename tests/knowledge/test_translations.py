@@ -13,7 +13,7 @@ from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
 from knowledge.loaders.markdown import load
 from knowledge.translations import PageLanguage, group, own_language_lead, page_languages
-from tests.conftest import synced_handbook
+from tests.conftest import synced_handbook, without_front_matter
 
 VPN = {"it/vpn.md": ("en", None), "de/vpn.md": ("de", None), "ja/vpn.md": ("ja", None)}
 
@@ -78,7 +78,7 @@ def test_sync_stores_each_pages_language_and_translations_and_keeps_them_true(em
     # A translation removed leaves the others one page; a new one joins it.
     handbook = tmp_path / "handbook"
     (handbook / "de/vpn.md").unlink()
-    french = (handbook / "fr/conges.md").read_text(encoding="utf-8").split("---\n", 2)[2]  # without its front matter
+    french = without_front_matter(handbook / "fr/conges.md")
     (handbook / "es/conges.md").write_text(french, encoding="utf-8")  # French text: not a translation of itself
     (handbook / "fr/vpn.md").write_text(
         "---\nlang: fr\n---\n# VPN : se connecter avec Acme Connect\n\n"
