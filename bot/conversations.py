@@ -197,7 +197,7 @@ class Conversations:
         if not excerpt.units:
             fallback = self._abstain_text(prepared.language, key="not_grounded")
             return self._finish(prepared, fallback, "abstained", started, None, sources=closest(prepared.passages))
-        text = f"{say('excerpt_lead', prepared.language)}\n\n{excerpt.text}"
+        text = f"{say('excerpt_lead', prepared.language)}\n\n{excerpt.quoted}"
         counted = SentenceCounts(supported=len(excerpt.units))  # verbatim: every unit is in a cited passage
         return self._finish(prepared, text, "answered", started, time.perf_counter() - started,
                             sources=excerpted(excerpt), sentences=counted)  # fmt: skip
@@ -213,7 +213,7 @@ class Conversations:
             return None
         if not excerpt.units:
             return None
-        text = f"{say('preview_lead', prepared.language)}\n\n{excerpt.text}"
+        text = f"{say('preview_lead', prepared.language)}\n\n{excerpt.quoted}"
         return Preview(text=text, sources=excerpted(excerpt), language=prepared.language)
 
     def _deadline_check(self) -> Callable[[], None]:

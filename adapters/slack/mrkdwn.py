@@ -1,4 +1,4 @@
-"""The model's Markdown as Slack mrkdwn (bold, italics, links, headings, bullets); code left as it is."""
+"""The model's Markdown as Slack mrkdwn (bold, italics, links, headings, bullets, block quotes); code left as it is."""
 
 from __future__ import annotations
 
@@ -12,13 +12,29 @@ _ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.M)
+_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?")
+_FENCE_LINE = re.compile(r"^[ \t]*```")
 
 
 def to_mrkdwn(markdown: str) -> str:
-    """Bold, italics, strike, links, headings and bullets in Slack's dialect; code is left exactly as it is."""
-    return "".join(
-        part if part.startswith("```") else _outside_inline_code(part) for part in _FENCE.split(markdown) if part
+    """Bold, italics, strike, links, headings, bullets and block quotes in Slack's dialect; code is left exactly as
+    it is."""
+    converted = "".join(
+        part if part.startswith("```") else _outside_inline_code(part)
+        for part in _FENCE.split(_mark_quotes(markdown))
+        if part
     )
+    return converted.replace("\x02", "> ")
+
+
+def _mark_quotes(markdown: str) -> str:
+    """A block quote's `>` is Slack's own (kept, not escaped as `&gt;`): marked outside code before escaping."""
+    lines, fenced = [], False
+    for line in markdown.split("\n"):
+        if _FENCE_LINE.match(line):
+            fenced = not fenced
+        lines.append(line if fenced else _QUOTE.sub("\x02", line, count=1))
+    return "\n".join(lines)
 
 
 def _outside_inline_code(text: str) -> str:

@@ -69,6 +69,25 @@ class Excerpt:
     units: tuple[Unit, ...]  # in the answer's order
     read: tuple[Hit, ...] = ()  # the passages the units were picked from: the retrieved ones and their pages
 
+    @property
+    def quoted(self) -> str:
+        """The text as the asker sees it: a block quote, since every word of it is a page's, in the page's language
+        (code stays a code block)."""
+        return as_quote(self.text)
+
+
+def as_quote(text: str) -> str:
+    """Markdown text as a block quote, line by line; fenced code blocks are left as they are (already set apart,
+    and a fence inside a quote renders unevenly across chat platforms and terminals), as are blank lines."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            lines.append(line)
+            fenced = not fenced
+        else:
+            lines.append(line if fenced or not line.strip() else f"> {line}")
+    return "\n".join(lines)
+
 
 class ExtractiveAnswerer:
     """The answerer when no language model is present; also the instant excerpt shown while a model reads."""

@@ -276,8 +276,9 @@ def test_the_pages_own_words_come_before_the_model_reads_them(synced, embedder, 
     lead = say("preview_lead", "en")
     assert preview.text.startswith(lead) and "it/vpn.md" in {s.path for s in preview.sources}
     vpn_page = (EXAMPLES / "it" / "vpn.md").read_text()
-    quoted_lines = [line.strip(" *") for line in preview.text.removeprefix(lead).splitlines() if line.strip()]
-    assert any(line in vpn_page for line in quoted_lines)  # the page's own words
+    quoted_lines = [line for line in preview.text.removeprefix(lead).splitlines() if line.strip()]
+    assert all(line.startswith(("> ", "```")) for line in quoted_lines)  # shown as a quote (code as code)
+    assert any(line.removeprefix("> ").strip(" *") in vpn_page for line in quoted_lines)  # the page's own words
     rest = list(stream)
     assert not any(isinstance(item, Preview) for item in rest) and len(generator.prompts) == 1
     assert isinstance(rest[-1], Answer) and lead not in rest[-1].text

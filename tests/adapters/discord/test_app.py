@@ -459,6 +459,7 @@ def test_the_pages_own_words_show_while_the_model_reads_then_its_answer_takes_th
     (answer,), mine = run(watched, steps)
     (excerpt,) = [text for text in model.sent_before if "Excerpt from the knowledge base" in text]
     assert "1194" in excerpt and "vpn.md" in excerpt
+    assert "\n> " in excerpt  # the page's words as a Discord quote
     assert "1194" in answer["content"] and "Excerpt from the knowledge base" not in answer["content"]
     assert [m["id"] for m in mine] == [answer["id"]]  # replaced in place, not a second message
     assert answer["embeds"][0]["footer"]["text"] == "Answered by SmolLM2-135M-Instruct (offline stand-in)"

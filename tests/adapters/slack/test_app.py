@@ -487,6 +487,8 @@ def test_the_pages_own_words_show_while_the_model_reads_then_its_answer_takes_th
     (final,) = scenario(watched, fake, steps)
     (excerpt,) = [text for text in model.messages_before[0] if "Excerpt from the knowledge base" in text]
     assert "1194" in excerpt and "vpn.md" in excerpt
+    lines = excerpt.splitlines()  # the page's words as a Slack quote (a ">" escaped at a line's start is none)
+    assert any(line.startswith("> ") for line in lines) and not any(line.startswith("&gt;") for line in lines)
     assert "1194" in final["text"] and "Excerpt from the knowledge base" not in final["text"]
     assert len(fake.calls_to("chat.postMessage")) == 1  # replaced in place, not a second message
     sources = " ".join(e["text"] for e in blocks_of(final, "context")[0]["elements"])

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.checks.evaluation import own_words
 from bot.checks.sentences import split_sentences
 from bot.config import load_settings
-from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, cut_passage
-from bot.language import MESSAGES
+from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, as_quote, cut_passage
+from bot.language import MESSAGES, say
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
 from knowledge.documents import Hit
@@ -54,6 +55,11 @@ def ask(bot: Bot, text: str, thread: str) -> object:
 
 def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def unquoted(text: str) -> list[str]:
+    """An excerpt's lines as the pages have them: each is shown as a block quote ("> ")."""
+    return [line.removeprefix("> ") for line in text.splitlines()]
 
 
 def test_units_are_rows_with_their_header_whole_items_and_joined_wrapped_sentences() -> None:
@@ -131,6 +137,14 @@ def test_a_unit_that_tells_a_fact_the_question_lacks_beats_one_that_restates_the
     assert "extension 4911" in excerpt.text
 
 
+def test_an_excerpt_is_shown_as_a_quote_and_its_code_as_code() -> None:
+    text = ("**VPN › Linux**\nInstall the client:\n```\nsudo apt install acme-connect\n> not a quote\n```\n\n"
+            "**Ports**\n| Port | 1194 |")  # fmt: skip
+    assert as_quote(text).split("\n") == [
+        "> **VPN › Linux**", "> Install the client:", "```", "sudo apt install acme-connect", "> not a quote", "```",
+        "", "> **Ports**", "> | Port | 1194 |"]  # fmt: skip
+
+
 def test_sentences_of_two_overlapping_chunks_are_never_joined_into_one_line() -> None:
     """Two chunks of a page, each starting with a paragraph (block 0 of its own text): a sentence of each is
     shown on a line of its own, as the page has them, not run together into a sentence no page holds."""
@@ -158,10 +172,11 @@ def test_every_sentence_of_every_example_answer_stands_in_a_cited_page(fixture: 
         assert answer.model == NAME and answer.sources, line  # type: ignore[attr-defined]
         lead, _, body = answer.text.partition("\n\n")  # type: ignore[attr-defined]
         assert lead == MESSAGES[answer.language]["excerpt_lead"]  # type: ignore[attr-defined]
+        assert own_words(body).strip() == "", (line["question"], body)  # all of it quoted: the pages' words
         cited = [pages.page(s.collection, s.path) for s in answer.sources]  # type: ignore[attr-defined]
         text = flat("\n".join(chunk.text for page in cited for chunk in page))
         places = {part for page in cited for chunk in page for part in (chunk.title, chunk.heading)}
-        for shown in filter(None, body.splitlines()):
+        for shown in filter(None, unquoted(body)):
             if shown.startswith("**") and shown.endswith("**") and shown[2:-2] in places:
                 continue  # the heading the next lines sit under
             for sentence in split_sentences(shown) or [shown]:
@@ -189,6 +204,8 @@ def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_it
     printer = ask(bot, "Quelle imprimante dois-je sélectionner pour imprimer au bureau ?", thread="printer")
     assert "Acme-FollowMe" in printer.text, printer.text  # type: ignore[attr-defined]
     assert [s.path for s in printer.sources][:1] == ["it/printers.html"]  # type: ignore[attr-defined]
+    # The English page's sentences are shown as what they are, a quote: the bot's own words are French.
+    assert own_words(printer.text).strip() == say("excerpt_lead", "fr")  # type: ignore[attr-defined]
     vpn = ask(bot, "Wie installiere ich den VPN-Client unter Windows?", thread="vpn")
     assert "Software Center" in vpn.text and "Installieren" in vpn.text, vpn.text  # type: ignore[attr-defined]
     assert [s.path for s in vpn.sources] == ["de/vpn.md"]  # type: ignore[attr-defined]
@@ -198,5 +215,5 @@ def test_a_question_on_one_row_of_a_pdfs_table_quotes_that_row_not_the_table(e5_
     question = "Wie viel darf ich auf Geschäftsreisen pro Tag für Essen ausgeben?"  # examples/questions.jsonl
     answer = ask(extractive_bot(tmp_path, e5_embedder), question, thread="meals")
     lines = answer.text.splitlines()  # type: ignore[attr-defined]
-    assert "Meals while travelling EUR 60 per day" in lines, answer.text  # type: ignore[attr-defined]
+    assert "> Meals while travelling EUR 60 per day" in lines, answer.text  # type: ignore[attr-defined]
     assert "Private car (mileage)" not in answer.text  # type: ignore[attr-defined]
