@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -47,6 +48,9 @@ MIN_SHARED_WORDS = 0.5
 # in other scripts (a product name, an error code) are looked for by their words; the rest is the embedding's.
 JAPANESE_TERM_CHARS = 8
 _KANA = re.compile(r"[\u3040-\u30ff]")
+# A question's topic words (LexicalIndex.unfamiliar): words this long or longer; a word's stem is all but its last
+# STEM_CUT letters, so "called", "meeting", "contribute" are found as "call", "meet", "contributions".
+TOPIC_CHARS, STEM_CUT = 4, 3
 # A word nearly every page of a collection holds (its organisation's or product's name: "Acme" is on 26 of the
 # examples' 27 pages) tells no page from another, yet it lifts every page's cosine with a question that names it,
 # and the everyday questions abstention compares with name nothing of the kind: "Who is Acme's CEO?" stood out like
@@ -147,6 +151,15 @@ class _Index:
     vocabulary: frozenset[str]
     bm25: object  # bm25s.BM25, imported lazily
     common: frozenset[str] = frozenset()  # the words nearly every document holds (common_words)
+    ordered: tuple[str, ...] = ()  # the vocabulary in order, for finding a word's other forms
+
+    def uses(self, word: str) -> bool:
+        """Whether a document uses `word` or another form of it (a word that begins with its stem)."""
+        if word in self.vocabulary:
+            return True
+        stem = word[: max(TOPIC_CHARS, len(word) - STEM_CUT)]
+        at = bisect.bisect_left(self.ordered, stem)
+        return at < len(self.ordered) and self.ordered[at].startswith(stem)
 
 
 class LexicalIndex:
@@ -184,6 +197,26 @@ class LexicalIndex:
             scores = np.asarray(index.bm25.get_scores(words))  # type: ignore[attr-defined]
             matches += [LexicalMatch(name, index.chunk_ids[i], float(scores[i])) for i in best(scores, k)]
         return sorted(matches, key=lambda m: m.score, reverse=True)[:k]
+
+    def unfamiliar(self, query: str, *, collections: Sequence[str], ordinary: frozenset[str] = frozenset()) -> float:
+        """The share of the question's topic words that no document of `collections` uses, in any form: 0.0 to 1.0
+        (0.0 with no topic word). Its topic words are its words of TOPIC_CHARS letters or more (shorter ones are
+        abbreviations and fragments: "VPN", "isn" of "isn't") less the question words, numbers, the names nearly
+        every page holds (`common`) and `ordinary` (the words everyday questions use: "does", "much", "get"); CJK
+        character pairs are not judged. A word is used in any form when a page's word begins with its stem (all but
+        its last STEM_CUT letters, at least TOPIC_CHARS): "called" is used where a page says "call", "meeting"
+        where it says "meet". Meant for a question in the pages' own language: in another, every word is unknown.
+
+        A question whose topic words the pages never use ("How do I book a meeting room for tomorrow afternoon?" to a
+        handbook without "tomorrow" or "afternoon") asks about what they do not cover, however close its embedding
+        comes to them."""
+        indexes = [self._index(name, wait=False) for name in collections]
+        common = frozenset().union(*(index.common for index in indexes))
+        topic = [word for word in dict.fromkeys(tokens(query))
+                 if len(word) >= TOPIC_CHARS and not word.isdigit() and word not in _QUESTION_TOKENS
+                 and word not in common and word not in ordinary and not _IS_CJK.match(word)]  # fmt: skip
+        unknown = sum(1 for word in topic if not any(index.uses(word) for index in indexes))
+        return round(unknown / len(topic), 4) if topic else 0.0
 
     def common(self, collections: Sequence[str]) -> frozenset[str]:
         """The words nearly every document of any of `collections` holds (common_words): their names."""
@@ -269,4 +302,4 @@ class LexicalIndex:
             if row.chunk_id in document:  # a live chunk, not one of a file being replaced
                 by_document.setdefault(document[row.chunk_id], set()).update(words)
         common = common_words(list(by_document.values()))
-        return _Index(state, tuple(row.chunk_id for row in rows), vocabulary, bm25, common)
+        return _Index(state, tuple(row.chunk_id for row in rows), vocabulary, bm25, common, tuple(sorted(vocabulary)))

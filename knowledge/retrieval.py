@@ -71,11 +71,17 @@ class Retrieved:
     # had any: its dense evidence alone (pool, embedding, by_language; no hits). One more query embedded, so it is
     # asked only when abstention wants it (`judged`), not by every search.
     unnamed: Callable[[], Retrieved] | None = field(default=None, repr=False, compare=False)
+    # The share of the question's topic words the collections never use (LexicalIndex.unfamiliar); 0.0 without the
+    # lexical index, or for a question in another language than most pages.
+    unfamiliar: float = 0.0
 
     @cached_property
     def judged(self) -> Retrieved:
         """What abstention judges: the question without its ubiquitous names where it had any, else itself."""
         return self.unnamed() if self.unnamed is not None else self
+
+
+MAIN_LANGUAGE_SHARE = 0.5  # of a collection's documents: their language is the collection's own
 
 
 class Retriever:
@@ -134,11 +140,15 @@ class Retriever:
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
         hits = [replace(h, score=cosines.get(h.chunk_id, h.score)) for h in hits]  # each keeps its own cosine
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
+        unfamiliar = 0.0
+        if self._lexical is not None and language is not None and self._main_language(language, collections):
+            ordinary = self._hubs.words() if self._hubs is not None else frozenset()
+            unfamiliar = self._lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
         if self._rerank is not None and not rerank:
-            return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, tuple(kept), unnamed)
+            return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, tuple(kept), unnamed, unfamiliar)
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
-        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unnamed=unnamed)
+        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unnamed=unnamed, unfamiliar=unfamiliar)
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
@@ -146,6 +156,17 @@ class Retriever:
             return retrieved
         ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
+
+    def _main_language(self, language: str, collections: Sequence[str]) -> bool:
+        """Whether at least half the documents of `collections` whose language is known are in `language`: a
+        question in it is in the pages' own words, so the words they never use tell of its topic."""
+        if self._translations is None:
+            return False
+        own = total = 0
+        for name in collections:
+            counts = self._translations.languages(name)
+            own, total = own + counts.get(language, 0), total + sum(counts.values())
+        return total > 0 and own >= MAIN_LANGUAGE_SHARE * total
 
     def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
         """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Engine, String, Table, delete, insert, select, update
+from sqlalchemy import Column, Connection, Engine, String, Table, delete, func, insert, select, update
 
 from knowledge.database import METADATA
 from knowledge.lexical_store import lexical_chunks
@@ -128,6 +128,14 @@ class Translations:
                  .order_by(c.path))  # fmt: skip
         with self._engine.connect() as db:
             return [PageLanguage(r.path, r.language, r.page) for r in db.execute(query)]
+
+    def languages(self, collection: str) -> dict[str, int]:
+        """How many of the collection's documents are in each language (those whose language is known)."""
+        c = page_languages.c
+        query = (select(c.language, func.count()).where(c.collection == collection, c.language.is_not(None))
+                 .group_by(c.language))  # fmt: skip
+        with self._engine.connect() as db:
+            return {language: count for language, count in db.execute(query)}
 
     def of(self, collection: str) -> list[PageLanguage]:
         """Every document of the collection with its language and page, path order."""

@@ -119,6 +119,9 @@ class Relevance:
         found = evidence(judged.pool[0], np.asarray(judged.embedding), self.everyday(), calibration.best,
                          by_language=judged.by_language, everyday_by_language=calibration.by_language)  # fmt: skip
         value, bar = calibration.standout(language, *found), LEVELS[self._level]
+        # Topic words the pages never use take their share of the standout away (a scale-free factor: the
+        # standout is one already, whatever the embedding model).
+        value -= retrieved.unfamiliar * abs(value)
         return Verdict(value > bar, value, bar)
 
     def calibration(self, collections: Sequence[str]) -> Calibration:

@@ -108,6 +108,20 @@ def test_a_japanese_sentence_is_looked_for_only_by_its_words_in_other_scripts(
     assert found("申請するにはどうすればいいですか") == []  # nothing but kana and Han: the embedding's
 
 
+def test_a_questions_topic_words_the_pages_never_use_in_any_form_are_its_unfamiliar_share(open_kb) -> None:  # type: ignore[no-untyped-def]
+    """What abstention weighs (bot/checks/abstention.py): of "connecting", "server", "tomorrow", "afternoon", the
+    pages use the first two ("connecting" as "Connect"); "VPN" is too short to judge, "How" and "does" say nothing
+    of the topic. A question in the pages' words has none unfamiliar."""
+    kb = open_kb(hybrid=True)
+    kb.syncer.sync(kb.settings.collection("kb"))
+    lexical = LexicalIndex(kb.lexical_store, manifest=kb.manifest)
+    everyday = frozenset({"work", "does"})  # words everyday questions use
+    assert lexical.unfamiliar("How does connecting to the VPN server work tomorrow afternoon?", collections=["kb"],
+                              ordinary=everyday) == 0.5  # fmt: skip
+    assert lexical.unfamiliar("Which port does the VPN server use?", collections=["kb"], ordinary=everyday) == 0.0
+    assert lexical.unfamiliar("VPN?", collections=["kb"]) == 0.0  # no topic word
+
+
 def test_fusion_and_words() -> None:
     assert fuse([["a", "b", "c"], ["c", "d"]]) == ["c", "a", "b", "d"]
     assert fuse([["a", "b"], ["b", "a"]]) == ["a", "b"]  # a tie keeps the first ranking's order
