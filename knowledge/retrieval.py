@@ -71,14 +71,20 @@ class Retrieved:
     # had any: its dense evidence alone (pool, embedding, by_language; no hits). One more query embedded, so it is
     # asked only when abstention wants it (`judged`), not by every search.
     unnamed: Callable[[], Retrieved] | None = field(default=None, repr=False, compare=False)
-    # The share of the question's topic words the collections never use (LexicalIndex.unfamiliar); 0.0 without the
-    # lexical index, or for a question in another language than most pages.
-    unfamiliar: float = 0.0
+    # Gives the share of the question's topic words the collections never use (LexicalIndex.unfamiliar); None
+    # without the lexical index, or for a question in another language than most pages. Only abstention reads it,
+    # so it is counted only then (`unfamiliar`), not by every search.
+    unfamiliar_share: Callable[[], float] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def judged(self) -> Retrieved:
         """What abstention judges: the question without its ubiquitous names where it had any, else itself."""
         return self.unnamed() if self.unnamed is not None else self
+
+    @cached_property
+    def unfamiliar(self) -> float:
+        """The share of the question's topic words no page uses in any form; 0.0 where it is not judged."""
+        return self.unfamiliar_share() if self.unfamiliar_share is not None else 0.0
 
 
 MAIN_LANGUAGE_SHARE = 0.5  # of a collection's documents: their language is the collection's own
@@ -140,15 +146,13 @@ class Retriever:
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
         hits = [replace(h, score=cosines.get(h.chunk_id, h.score)) for h in hits]  # each keeps its own cosine
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
-        unfamiliar = 0.0
-        if self._lexical is not None and language is not None and self._main_language(language, collections):
-            ordinary = self._hubs.words() if self._hubs is not None else frozenset()
-            unfamiliar = self._lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
+        unfamiliar = self._unfamiliar(query, collections, language)
         if self._rerank is not None and not rerank:
             return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, tuple(kept), unnamed, unfamiliar)
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
-        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unnamed=unnamed, unfamiliar=unfamiliar)
+        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unnamed=unnamed,
+                         unfamiliar_share=unfamiliar)  # fmt: skip
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
@@ -156,6 +160,21 @@ class Retriever:
             return retrieved
         ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
+
+    def _unfamiliar(self, query: str, collections: Sequence[str], language: str | None) -> Callable[[], float] | None:
+        """What gives the share of `query`'s topic words no page of `collections` uses; None without the lexical
+        index or for a question in another language than most pages (every word is unknown to them)."""
+        lexical = self._lexical
+        if lexical is None or language is None:
+            return None
+        ordinary = self._hubs.words() if self._hubs is not None else frozenset()
+
+        def share() -> float:
+            if not self._main_language(language, collections):
+                return 0.0
+            return lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
+
+        return share
 
     def _main_language(self, language: str, collections: Sequence[str]) -> bool:
         """Whether at least half the documents of `collections` whose language is known are in `language`: a
