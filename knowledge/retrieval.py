@@ -61,14 +61,10 @@ class Retrieved:
     hits: list[Hit]
     pool: tuple[float, ...]
     embedding: Sequence[float] = ()  # the query's vector, for comparing the question with other texts
-    # The best cosine among the dense candidates of the pages in each language (detected at sync; "" where the text
-    # did not tell): a question finds pages in its own language a little closer whatever it asks, so abstention
-    # compares like with like. Empty without the record of languages.
-    by_language: Mapping[str, float] = field(default_factory=dict)
     # With the re-ranking put off (retrieve(rerank=False)): the candidates it will put in order, for rerank().
     unranked: tuple[Hit, ...] = ()
     # Asks the question again without the names nearly every page holds (knowledge.lexical.without_names), when it
-    # had any: its dense evidence alone (pool, embedding, by_language; no hits). One more query embedded, so it is
+    # had any: its dense evidence alone (pool and embedding; no hits). One more query embedded, so it is
     # asked only when abstention wants it (`judged`), not by every search.
     unnamed: Callable[[], Retrieved] | None = field(default=None, repr=False, compare=False)
     # Gives the share of the question's topic words the collections never use (LexicalIndex.unfamiliar); None
@@ -131,15 +127,13 @@ class Retriever:
         hits = self._store.query(collections, embedding, k=depth)
         unnamed = self._unnamed(query, collections)
         scores = tuple(sorted((h.score for h in hits), reverse=True))
-        versions = self._versions(hits)  # the candidates' pages and their languages, read once
-        by_language = self._by_language(hits, versions)
         titles = []
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
         cosines = {h.chunk_id: h.score for h in hits}
         hits = self._unhubbed(hits, language)
         if language is not None and self._translations is not None:
-            hits, titles = self._evened(hits, titles, language, versions)
+            hits, titles = self._evened(hits, titles, language, self._versions(hits))
         if self._title_weight:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
@@ -148,10 +142,10 @@ class Retriever:
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
         unfamiliar = self._unfamiliar(query, collections, language)
         if self._rerank is not None and not rerank:
-            return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, tuple(kept), unnamed, unfamiliar)
+            return Retrieved(self._linked(kept[:k]), scores, embedding, tuple(kept), unnamed, unfamiliar)
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
-        return Retrieved(self._linked(kept[:k]), scores, embedding, by_language, unnamed=unnamed,
+        return Retrieved(self._linked(kept[:k]), scores, embedding, unnamed=unnamed,
                          unfamiliar_share=unfamiliar)  # fmt: skip
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
@@ -190,7 +184,7 @@ class Retriever:
     def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
         """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;
         None when it names none (or without the lexical index, which knows them). On the examples (e5), "Who is
-        Acme's CEO?" stood out at 1.91, above the bar of 1.25; without "Acme", at 0.34."""
+        Acme's CEO?" stood out at 1.91, above the bar of 1.25 then; without "Acme", at 0.34."""
         if self._lexical is None:
             return None
         ordinary = self._hubs.words() if self._hubs is not None else frozenset()
@@ -225,26 +219,15 @@ class Retriever:
         return [replace(h, url=source_url(self._collections[h.collection], h.path)) for h in hits]
 
     def probe(self, embeddings: np.ndarray, *, collections: Sequence[str]) -> list[Retrieved]:
-        """Many questions at once by their vectors, dense only, no passages: each one's best cosine and its best per
-        page language (among as many candidates as retrieve() looks at). What calibrating abstention needs: the
+        """Many questions at once by their vectors, dense only, no passages: each one's best cosine (among as many
+        candidates as retrieve() looks at). What calibrating abstention needs: the
         everyday questions are embedded once, by their owner (knowledge/hubs.py), and asked here per knowledge base."""
         found = []
         for embedding in np.asarray(embeddings, dtype=np.float64).tolist():
             hits = self._store.query(collections, embedding, k=self._candidates)
             best = (max(h.score for h in hits),) if hits else ()
-            found.append(Retrieved([], best, embedding, self._by_language(hits, self._versions(hits))))
+            found.append(Retrieved([], best, embedding))
         return found
-
-    def _by_language(self, hits: Sequence[Hit], versions: Mapping[tuple[str, str], PageLanguage]) -> dict[str, float]:
-        """The best cosine of `hits` per language of their pages (`versions`); {} without the record of languages."""
-        if self._translations is None:
-            return {}
-        best: dict[str, float] = {}
-        for hit in hits:
-            found = versions.get((hit.collection, hit.path))
-            language = (found.language if found else None) or ""
-            best[language] = max(best.get(language, -1.0), hit.score)
-        return best
 
     def page(self, hit: Hit) -> list[Hit]:
         """All the passages of the document `hit` comes from, in reading order, linked like the hit; [] without the
