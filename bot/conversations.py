@@ -32,6 +32,9 @@ from knowledge.retrieval import Retrieved, Retriever
 log = logging.getLogger(__name__)
 
 
+CLOSEST_PAGES = 3  # linked beside "not found" on a near call
+
+
 @dataclass(frozen=True)
 class Prepared:
     message: IncomingMessage
@@ -42,6 +45,7 @@ class Prepared:
     retrieval_seconds: float
     asked: Asked = field(default_factory=Asked)  # what retrieval knew of the question, for the records
     unranked: Retrieved | None = None  # a retrieval whose re-ranking was put off until after the excerpt
+    closest: tuple[Hit, ...] = ()  # no passages, but a near call: the passages to link beside "not found"
 
 
 class Conversations:
@@ -122,7 +126,7 @@ class Conversations:
             prepared.key, Turn("user", message.text, prepared.language, documents_block(fresh) if fresh else None)
         )
         if not prepared.passages:
-            yield self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
+            yield self._not_found(prepared, started)
             return
         if isinstance(self._generator, ExtractiveAnswerer):  # no language model: the pages' own words, at once
             yield self._extracted(self._generator, prepared, started)
@@ -240,9 +244,9 @@ class Conversations:
             previous=previous,
         )  # fmt: skip
         started = time.perf_counter()
-        hits, asked, unranked = self._retrieve(message, history, language, rerank=rerank)
+        hits, asked, unranked, near = self._retrieve(message, history, language, rerank=rerank)
         took = time.perf_counter() - started
-        return Prepared(message, key, language, self._fitted(hits), tuple(history), took, asked, unranked)
+        return Prepared(message, key, language, self._fitted(hits), tuple(history), took, asked, unranked, near)
 
     def _reranked(self, prepared: Prepared) -> Prepared:
         """`prepared` with its re-ranking, if it was put off, done."""
@@ -266,12 +270,13 @@ class Conversations:
         return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
     def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str, *,
-                  rerank: bool) -> tuple[list[Hit], Asked, Retrieved | None]:  # fmt: skip
+                  rerank: bool) -> tuple[list[Hit], Asked, Retrieved | None, tuple[Hit, ...]]:  # fmt: skip
         """The passages to answer from (none when the knowledge base does not hold the answer), what the records
-        keep of the search, and (`rerank=False`) the retrieval whose re-ranking is put off."""
+        keep of the search, (`rerank=False`) the retrieval whose re-ranking is put off, and, with no passages to
+        answer from, those to link when the call was near (Verdict.near)."""
         collections = readable_collections(self._settings, message)
         if not collections:
-            return [], Asked(), None
+            return [], Asked(), None, ()
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
@@ -286,13 +291,22 @@ class Conversations:
             embedding_model=self._settings.embedding.model, collections=tuple(collections),
         )  # fmt: skip
         if threshold is not None:  # deprecated: one cosine for every model and language
-            return [h for h in retrieved.hits if h.score >= threshold], asked, None
+            return [h for h in retrieved.hits if h.score >= threshold], asked, None, ()
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
         log.info("Question %s: standout %.2f against %.2f (%s)", message.id, verdict.standout, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
         if not verdict.answer:
-            return [], asked, None
-        return retrieved.hits, asked, (retrieved if retrieved.unranked else None)
+            return [], asked, None, tuple(retrieved.hits) if verdict.near else ()
+        return retrieved.hits, asked, (retrieved if retrieved.unranked else None), ()
+
+    def _not_found(self, prepared: Prepared, started: float) -> Answer:
+        """The abstention: "not found" alone when the question is off topic; with the closest pages when it was a
+        near call (it stands above every everyday question, but not as far as the admin's level asks)."""
+        if not prepared.closest:
+            return self._finish(prepared, self._abstain_text(prepared.language), "abstained", started, None)
+        pages = closest(prepared.closest)[:CLOSEST_PAGES]
+        text = self._abstain_text(prepared.language, key="not_found_near")
+        return self._finish(prepared, text, "abstained", started, None, sources=pages)
 
     def _abstain_text(self, language: str, *, key: str = "not_found") -> str:
         escalation = self._settings.bot.escalation

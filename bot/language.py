@@ -25,6 +25,7 @@ LANGUAGES: Final[Mapping[str, str]] = {
 MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {
         "not_found": "I couldn't find this in the knowledge base.",
+        "not_found_near": "I couldn't find an answer to this in the knowledge base; these pages come closest.",
         "escalate": "You can ask {contact}.",
         "failed": "Sorry, something went wrong while answering. Please try again in a moment.",
         "interrupted": (
@@ -44,6 +45,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "ar": {
         "not_found": "لم أجد هذه المعلومة في قاعدة المعرفة.",
+        "not_found_near": "لم أجد إجابة عن هذا في قاعدة المعرفة؛ هذه أقرب الصفحات إليه.",
         "escalate": "يمكنك التواصل مع {contact}.",
         "failed": "عذرًا، حدث خطأ أثناء إعداد الإجابة. يُرجى المحاولة مرة أخرى بعد قليل.",
         "interrupted": "عذرًا، انقطعت الإجابة عن سؤالك بسبب إعادة تشغيل البوت. يُرجى طرح السؤال مرة أخرى بعد قليل.",
@@ -59,6 +61,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "zh": {
         "not_found": "在知识库中没有找到相关内容。",
+        "not_found_near": "在知识库中没有找到这个问题的答案；以下是最接近的页面。",
         "escalate": "您可以联系{contact}。",
         "failed": "抱歉，生成回答时出了点问题。请稍后再试。",
         "interrupted": "抱歉，机器人正在重启，您的问题被中断了。请稍后重新提问。",
@@ -74,6 +77,10 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "fr": {
         "not_found": "Je n'ai pas trouvé cette information dans la base de connaissances.",
+        "not_found_near": (
+            "Je n'ai pas trouvé de réponse à cette question dans la "
+            "base de connaissances ; voici les pages qui s'en approchent le plus."
+        ),
         "escalate": "Vous pouvez contacter {contact}.",
         "failed": "Désolé, une erreur s'est produite en préparant la réponse. Veuillez réessayer dans un instant.",
         "interrupted": (
@@ -98,6 +105,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "de": {
         "not_found": "Dazu habe ich in der Wissensdatenbank nichts gefunden.",
+        "not_found_near": (
+            "Dazu habe ich in der Wissensdatenbank keine Antwort gefunden; am nächsten kommen diese Seiten."
+        ),
         "escalate": "Sie können {contact} fragen.",
         "failed": "Entschuldigung, beim Beantworten ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich erneut.",
         "interrupted": (
@@ -123,6 +133,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "ja": {
         "not_found": "ナレッジベースに該当する情報が見つかりませんでした。",
+        "not_found_near": "ナレッジベースにこの質問への回答は見つかりませんでした。最も近いページは次のとおりです。",
         "escalate": "{contact}にお問い合わせください。",
         "failed": "申し訳ありません。回答の作成中に問題が発生しました。しばらくしてからもう一度お試しください。",
         "interrupted": (
@@ -145,6 +156,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "ko": {
         "not_found": "지식 베이스에서 관련 내용을 찾지 못했습니다.",
+        "not_found_near": "지식 베이스에서 이 질문에 대한 답을 찾지 못했습니다. 가장 가까운 페이지는 다음과 같습니다.",
         # Korean picks 에/에게 by whether the contact is a team or a person; "쪽으로" fits both.
         "escalate": "{contact} 쪽으로 문의해 주세요.",
         "failed": "죄송합니다. 답변을 준비하는 중에 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.",
@@ -162,6 +174,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "pt": {
         # Wording that reads naturally in both Brazil and Portugal.
         "not_found": "Não encontrei esta informação na base de conhecimento.",
+        "not_found_near": (
+            "Não encontrei uma resposta para isto na base de conhecimento; estas são as páginas mais próximas."
+        ),
         "escalate": "Pode falar com {contact}.",
         "failed": "Desculpe, ocorreu um erro ao preparar a resposta. Tente novamente em instantes.",
         "interrupted": (
@@ -181,6 +196,9 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "es": {
         "not_found": "No encontré esta información en la base de conocimientos.",
+        "not_found_near": (
+            "No encontré una respuesta a esto en la base de conocimientos; estas son las páginas más cercanas."
+        ),
         "escalate": "Puede ponerse en contacto con {contact}.",
         "failed": "Lo siento, algo salió mal al preparar la respuesta. Vuelva a intentarlo en un momento.",
         "interrupted": (

@@ -87,6 +87,10 @@ class Verdict:
     answer: bool
     standout: float
     bar: float
+    # Not answered, yet above every everyday question in the asker's language (the lenient bar): a near call, where
+    # the closest pages are worth showing beside "not found" (on gnome-help's real questions, e5, most of the
+    # answerable ones a stricter level turns away are here: French 0.27 abstained at balanced, 0.10 at lenient).
+    near: bool = False
 
 
 class Relevance:
@@ -120,7 +124,7 @@ class Relevance:
         # Topic words the pages never use take their share of the standout away (a scale-free factor: the
         # standout is one already, whatever the embedding model).
         value -= retrieved.unfamiliar * abs(value)
-        return Verdict(value > bar, value, bar)
+        return Verdict(value > bar, value, bar, near=bar >= value > LEVELS["lenient"])
 
     def calibration(self, collections: Sequence[str]) -> Calibration:
         names = sorted(collections)

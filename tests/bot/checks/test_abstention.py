@@ -14,7 +14,7 @@ import pytest
 from bot.checks.abstention import LEVELS, Calibration, Relevance, margin, reference_questions
 from bot.config import load_settings
 from bot.language import LANGUAGES, say
-from bot.messages import IncomingMessage
+from bot.messages import Answer, IncomingMessage
 from bot.prompt import ChatMessage
 from bot.wiring import Bot, Knowledge
 from knowledge.retrieval import Retrieved
@@ -139,10 +139,14 @@ def scaled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def ask(config: Path, embedder: object, text: str) -> tuple[str, int]:
+    answer, prompts = answered(config, embedder, text)
+    return answer.status, prompts
+
+
+def answered(config: Path, embedder: object, text: str) -> tuple[Answer, int]:
     model = Scripted()
     bot = Bot(Knowledge(load_settings(config), prebuilt_embedder=embedder), warn=print, prebuilt_generator=model)  # type: ignore[arg-type]
-    answer = bot.conversations.answer(IncomingMessage("cli", "local", "cli", text, "U1", text))
-    return answer.status, len(model.prompts)
+    return bot.conversations.answer(IncomingMessage("cli", "local", "cli", text, "U1", text)), len(model.prompts)
 
 
 @pytest.mark.slow
@@ -216,6 +220,24 @@ def test_questions_in_a_persons_own_words_the_pages_answer_are_answered_with_eit
     assert ask(config, embedder, "Can I work from home on Fridays?")[1] == 1
     if "e5" in embedder.name:
         assert ask(config, embedder, "He pagado una cena con un cliente. ¿Cómo me devuelven el dinero?")[1] == 1
+
+
+@pytest.mark.slow
+def test_a_near_call_says_not_found_beside_the_closest_pages_and_an_off_topic_question_gets_no_pages(scaled) -> None:  # type: ignore[no-untyped-def]
+    """A question that stands above every everyday question but short of the level's bar may well be one the pages
+    answer in other words (with e5, "The printer on my floor is jammed again, who fixes it?": 1.07, the bar 1.2):
+    the asker is told it was not found, and shown the closest pages (the printer page first), at most three. A
+    question on a topic no page covers is told "not found" alone: no page is offered as if it were related."""
+    config, embedder = scaled
+    off_topic, prompts = answered(config, embedder, OFF_TOPIC)
+    assert (off_topic.status, off_topic.sources, prompts) == ("abstained", (), 0)
+    assert off_topic.text == say("not_found", "en")
+    if "e5" not in embedder.name:
+        return
+    near, prompts = answered(config, embedder, "The printer on my floor is jammed again, who fixes it?")
+    assert (near.status, prompts) == ("abstained", 0)  # the model is not asked
+    assert near.text == say("not_found_near", "en")
+    assert near.sources[0].path == "it/printers.html" and len(near.sources) <= 3
 
 
 @pytest.mark.slow
