@@ -23,8 +23,10 @@ from pathlib import Path
 
 from benchmarks.common import DATA, REPO
 from bot.checks.abstention import LEVELS, Relevance
+from bot.checks.citations import closest
 from bot.checks.evaluation import AnswerQuestion, read_answer_questions
 from bot.config import Settings
+from bot.conversations import CLOSEST_PAGES
 from bot.wiring import Knowledge, calibration_stamp
 
 REAL = DATA / "gnome_real.jsonl"
@@ -73,35 +75,43 @@ def real_questions(folder: Path) -> list[AnswerQuestion]:
 
 
 def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, threshold: float) -> dict[str, object]:
-    """Per language: share of answerable questions abstained, and of unanswerable ones abstained, per method."""
+    """Per language and method: share of answerable questions abstained, and of unanswerable ones abstained; per
+    level, also the abstentions that are near calls and so link the closest pages (bot/conversations.py): of the
+    answerable questions, those whose own page is among the links; of the unanswerable ones, those given links."""
     retriever = knowledge.retriever
     relevance = Relevance(everyday=knowledge.hubs.everyday, probe=lambda v, c: retriever.probe(v, collections=c),
                           stamp=lambda c: calibration_stamp(knowledge, c), cache_dir=None)  # fmt: skip
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0, 0, 0]))
     for question in questions:
         language = question.language.split("_")[0]
         retrieved = retriever.retrieve(question.question, collections=["kb"], k=5, language=language)
-        decisions = {f"cosine>={threshold}": any(hit.score >= threshold for hit in retrieved.hits)}
+        decisions = {f"cosine>={threshold}": (any(hit.score >= threshold for hit in retrieved.hits), False)}
         value = relevance.verdict(retrieved, language=language, collections=["kb"]).standout
         for level, bar in LEVELS.items():
-            decisions[level] = bool(retrieved.hits) and value > bar
-        for method, answered in decisions.items():
+            answered = bool(retrieved.hits) and value > bar
+            decisions[level] = (answered, bool(retrieved.hits) and bar >= value > LEVELS["lenient"])
+        linked = [source.path for source in closest(retrieved.hits)[:CLOSEST_PAGES]]
+        for method, (answered, near) in decisions.items():
             row = counts[language][method]
             if question.gold is None:
                 row[2] += 1
                 row[3] += not answered
+                row[5] += near
             else:
                 row[0] += 1
                 row[1] += not answered
+                row[4] += near and question.gold in linked
     return {lang: {m: _rates(r) for m, r in methods.items()} for lang, methods in sorted(counts.items())}
 
 
-def _rates(row: list[int]) -> dict[str, float | None]:
+def _rates(row: list[int]) -> dict[str, float | int | None]:
     return {
         "wrongly_abstained": round(row[1] / row[0], 3) if row[0] else None,
         "abstained_unanswerable": round(row[3] / row[2], 3) if row[2] else None,
         "answerable": row[0],
         "unanswerable": row[2],
+        "near_linked_gold": round(row[4] / row[0], 3) if row[0] else None,  # wrongly abstained, its page linked
+        "near_linked_unanswerable": round(row[5] / row[2], 3) if row[2] else None,  # abstained, pages linked
     }
 
 
