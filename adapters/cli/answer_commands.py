@@ -141,8 +141,8 @@ def preview_shown(preview: Preview, *, waiting: int = 0) -> RenderableType:
 
 
 def print_sources(answer: Answer) -> None:
-    if answer.sources:
-        print("\nSources:")
+    if answer.sources:  # an abstention's links are the closest pages, not what an answer drew on
+        print("\nClosest pages:" if answer.status == "abstained" else "\nSources:")
         for source in answer.sources:
             where = " > ".join(p for p in (source.title, source.heading) if p)
             print(f"  - {where} ({source.url or source.collection + ':' + source.path})")

@@ -58,7 +58,8 @@ def sources_embed(answer: Answer) -> dict[str, Any] | None:
     footer = {"text": f"Answered by {answer.fallback_model}"} if answer.fallback_model else None
     if not lines and footer is None:
         return None
-    embed: dict[str, Any] = {"title": "Sources", "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT] or "—"}
+    title = "Closest pages" if answer.status == "abstained" else "Sources"  # an abstention's links drew nothing
+    embed: dict[str, Any] = {"title": title, "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT] or "—"}
     if footer:
         embed["footer"] = footer
     return embed

@@ -45,3 +45,11 @@ def test_piped_output_gets_the_answer_only(capsys: pytest.CaptureFixture[str]) -
     seen: list[str] = []
     show(answer_stream(output, seen), console=Console(file=output, force_terminal=False))
     assert "Excerpt from" not in output.getvalue() and "Excerpt from" not in capsys.readouterr().out
+
+
+def test_an_abstentions_links_are_printed_as_the_closest_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    near = Answer("I couldn't find an answer to this in the knowledge base; these pages come closest.", (VPN,), "en",
+                  "abstained", None)  # fmt: skip
+    show(iter([near]), console=Console(file=io.StringIO(), force_terminal=False))
+    printed = capsys.readouterr().out
+    assert "Closest pages:" in printed and "Sources:" not in printed and "handbook:it/vpn.md" in printed
