@@ -231,6 +231,7 @@ def test_every_language_has_every_message() -> None:
                 "learned",
                 "saved_for_review",
                 "not_found",
+                "not_found_near",
                 "not_grounded",
                 "escalate",
                 "failed",
@@ -256,7 +257,7 @@ def test_only_escalate_has_a_placeholder_and_it_is_contact(code: str) -> None:
 
 @pytest.mark.parametrize("code", [code for code in LANGUAGES if code != "en"])
 def test_messages_are_written_in_their_language(lingua: LinguaDetector, code: str) -> None:
-    for key in ("not_found", "failed"):
+    for key in ("not_found", "not_found_near", "failed"):
         assert lingua.detect(say(key, code)) == code
 
 
