@@ -42,6 +42,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Sorry, I restarted, and your question has waited too long for me to answer it now. Please ask it again."
         ),
         "sources": "Sources",
+        "closest": "Closest pages",
     },
     "ar": {
         "not_found": "لم أجد هذه المعلومة في قاعدة المعرفة.",
@@ -58,6 +59,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "حُفظ للمراجعة: بعد موافقة أحد المسؤولين سأجيب عن هذا منه.",
         "too_late": "عذرًا، أُعيد تشغيلي وانتظر سؤالك طويلًا. يُرجى طرحه مرة أخرى.",
         "sources": "المصادر",
+        "closest": "أقرب الصفحات",
     },
     "zh": {
         "not_found": "在知识库中没有找到相关内容。",
@@ -74,6 +76,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "已保存待审核：管理员批准后，我会据此回答这个问题。",
         "too_late": "抱歉，我重启了，您的问题已等待太久。请重新提问。",
         "sources": "来源",
+        "closest": "最接近的页面",
     },
     "fr": {
         "not_found": "Je n'ai pas trouvé cette information dans la base de connaissances.",
@@ -102,6 +105,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         ),
         "too_late": "Désolé, j'ai redémarré et votre question a attendu trop longtemps. Veuillez la reposer.",
         "sources": "Sources",
+        "closest": "Pages les plus proches",
     },
     "de": {
         "not_found": "Dazu habe ich in der Wissensdatenbank nichts gefunden.",
@@ -130,6 +134,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
             "Bitte stellen Sie sie noch einmal."
         ),
         "sources": "Quellen",
+        "closest": "Nächstliegende Seiten",
     },
     "ja": {
         "not_found": "ナレッジベースに該当する情報が見つかりませんでした。",
@@ -153,6 +158,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "レビュー用に保存しました。管理者が承認すると、この内容で回答します。",
         "too_late": "申し訳ありません。再起動したため、ご質問への回答が遅くなりすぎました。もう一度質問してください。",
         "sources": "出典",
+        "closest": "最も近いページ",
     },
     "ko": {
         "not_found": "지식 베이스에서 관련 내용을 찾지 못했습니다.",
@@ -170,6 +176,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "검토를 위해 저장했습니다. 관리자가 승인하면 이 내용으로 답하겠습니다.",
         "too_late": "죄송합니다. 다시 시작하는 동안 질문이 너무 오래 기다렸습니다. 다시 질문해 주세요.",
         "sources": "출처",
+        "closest": "가장 가까운 페이지",
     },
     "pt": {
         # Wording that reads naturally in both Brazil and Portugal.
@@ -193,6 +200,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "Salvo para revisão: quando um administrador aprovar, responderei a isto com base nele.",
         "too_late": "Desculpe, fui reiniciado e a sua pergunta esperou demasiado tempo. Por favor, faça-a de novo.",
         "sources": "Fontes",
+        "closest": "Páginas mais próximas",
     },
     "es": {
         "not_found": "No encontré esta información en la base de conocimientos.",
@@ -217,6 +225,7 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "saved_for_review": "Guardado para revisión: cuando un administrador lo apruebe, responderé a esto con ello.",
         "too_late": "Lo siento, me he reiniciado y tu pregunta ha esperado demasiado. Vuelve a hacerla, por favor.",
         "sources": "Fuentes",
+        "closest": "Páginas más cercanas",
     },
 }
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from adapters.answering import show_answer
 from bot.config import Settings
 from bot.host import Host
+from bot.language import say
 from bot.messages import Answer, AnswerEvent, IncomingMessage, Preview, Queued, answer_events
 
 err = Console(stderr=True)
@@ -142,7 +143,7 @@ def preview_shown(preview: Preview, *, waiting: int = 0) -> RenderableType:
 
 def print_sources(answer: Answer) -> None:
     if answer.sources:  # an abstention's links are the closest pages, not what an answer drew on
-        print("\nClosest pages:" if answer.status == "abstained" else "\nSources:")
+        print(f"\n{say('closest' if answer.status == 'abstained' else 'sources', answer.language)}:")
         for source in answer.sources:
             where = " > ".join(p for p in (source.title, source.heading) if p)
             print(f"  - {where} ({source.url or source.collection + ':' + source.path})")

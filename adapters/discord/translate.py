@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from adapters.splitting import split_message
+from bot.language import say
 from bot.messages import Answer, IncomingMessage, Preview, Visibility
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def sources_embed(answer: Answer) -> dict[str, Any] | None:
     footer = {"text": f"Answered by {answer.fallback_model}"} if answer.fallback_model else None
     if not lines and footer is None:
         return None
-    title = "Closest pages" if answer.status == "abstained" else "Sources"  # an abstention's links drew nothing
+    # In the asker's language; an abstention's links are what came closest, not what an answer drew on.
+    title = say("closest" if answer.status == "abstained" else "sources", answer.language)
     embed: dict[str, Any] = {"title": title, "description": "\n".join(lines)[:_EMBED_DESCRIPTION_LIMIT] or "—"}
     if footer:
         embed["footer"] = footer

@@ -238,6 +238,7 @@ def test_every_language_has_every_message() -> None:
                 "interrupted",
                 "restarting",
                 "sources",
+                "closest",
                 "excerpt_lead",
                 "preview_lead",
                 "restarted",

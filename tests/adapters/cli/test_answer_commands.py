@@ -53,3 +53,9 @@ def test_an_abstentions_links_are_printed_as_the_closest_pages(capsys: pytest.Ca
     show(iter([near]), console=Console(file=io.StringIO(), force_terminal=False))
     printed = capsys.readouterr().out
     assert "Closest pages:" in printed and "Sources:" not in printed and "handbook:it/vpn.md" in printed
+
+
+def test_the_links_heading_is_printed_in_the_askers_language(capsys: pytest.CaptureFixture[str]) -> None:
+    show(iter([Answer("El VPN usa el puerto UDP 1194.", (VPN,), "es", "answered", "LFM2")]),
+         console=Console(file=io.StringIO(), force_terminal=False))  # fmt: skip
+    assert "Fuentes:" in capsys.readouterr().out
