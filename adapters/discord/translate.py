@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from adapters.splitting import split_message
-from bot.language import say
+from bot.desk import say
 from bot.messages import Answer, IncomingMessage, Preview, Visibility
 
 if TYPE_CHECKING:
