@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.common import DATA, REPO
-from bot.checks.abstention import LEVELS, Relevance
+from bot.checks.abstention import LEVELS, Relevance, near
 from bot.checks.citations import closest
 from bot.checks.evaluation import AnswerQuestion, read_answer_questions
 from bot.config import Settings
@@ -98,18 +98,18 @@ def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, thresh
         value = relevance.verdict(retrieved, language=language, collections=["kb"]).standout
         for level, bar in LEVELS.items():
             answered = bool(retrieved.hits) and value > bar
-            decisions[level] = (answered, bool(retrieved.hits) and bar >= value > LEVELS["lenient"])
+            decisions[level] = (answered, bool(retrieved.hits) and near(value, bar))
         linked = [source.path for source in closest(retrieved.hits)[:CLOSEST_PAGES]]
-        for method, (answered, near) in decisions.items():
+        for method, (answered, linked_near) in decisions.items():
             row = counts[language][method]
             if question.gold is None:
                 row[2] += 1
                 row[3] += not answered
-                row[5] += near
+                row[5] += linked_near
             else:
                 row[0] += 1
                 row[1] += not answered
-                row[4] += near and question.gold in linked
+                row[4] += linked_near and question.gold in linked
     return {lang: {m: _rates(r) for m, r in methods.items()} for lang, methods in sorted(counts.items())}
 
 

@@ -48,6 +48,18 @@ class Prepared:
     closest: tuple[Hit, ...] = ()  # no passages, but a near call: the passages to link beside "not found"
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What retrieval gave a question: the passages to answer from (none when the knowledge base does not hold the
+    answer), what the records keep of the search, the retrieval whose re-ranking was put off, and, with no passages
+    to answer from, those to link when the call was near (Verdict.near)."""
+
+    hits: list[Hit] = field(default_factory=list)
+    asked: Asked = field(default_factory=Asked)
+    unranked: Retrieved | None = None
+    closest: tuple[Hit, ...] = ()
+
+
 class Conversations:
     """Answers questions in threads. Returns values; adapters do all platform I/O."""
 
@@ -244,9 +256,11 @@ class Conversations:
             previous=previous,
         )  # fmt: skip
         started = time.perf_counter()
-        hits, asked, unranked, near = self._retrieve(message, history, language, rerank=rerank)
+        found = self._retrieve(message, history, language, rerank=rerank)
         took = time.perf_counter() - started
-        return Prepared(message, key, language, self._fitted(hits), tuple(history), took, asked, unranked, near)
+        passages = self._fitted(found.hits)
+        return Prepared(message, key, language, passages, tuple(history), took, found.asked, found.unranked,
+                        found.closest)  # fmt: skip
 
     def _reranked(self, prepared: Prepared) -> Prepared:
         """`prepared` with its re-ranking, if it was put off, done."""
@@ -270,13 +284,11 @@ class Conversations:
         return tuple(hit for hit in prepared.passages if passage_text(hit) not in given)
 
     def _retrieve(self, message: IncomingMessage, history: list[Turn], language: str, *,
-                  rerank: bool) -> tuple[list[Hit], Asked, Retrieved | None, tuple[Hit, ...]]:  # fmt: skip
-        """The passages to answer from (none when the knowledge base does not hold the answer), what the records
-        keep of the search, (`rerank=False`) the retrieval whose re-ranking is put off, and, with no passages to
-        answer from, those to link when the call was near (Verdict.near)."""
+                  rerank: bool) -> _Found:  # fmt: skip
+        """What retrieval gives the question; with `rerank=False`, its re-ranking is put off."""
         collections = readable_collections(self._settings, message)
         if not collections:
-            return [], Asked(), None, ()
+            return _Found()
         # A follow-up ("and on Mac?") means little alone: retrieve with the thread's last questions in view.
         earlier = [t.text for t in history if t.role == "user"][-2:]
         query = "\n".join([*earlier, message.text])
@@ -291,13 +303,13 @@ class Conversations:
             embedding_model=self._settings.embedding.model, collections=tuple(collections),
         )  # fmt: skip
         if threshold is not None:  # deprecated: one cosine for every model and language
-            return [h for h in retrieved.hits if h.score >= threshold], asked, None, ()
+            return _Found([h for h in retrieved.hits if h.score >= threshold], asked)
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
         log.info("Question %s: standout %.2f against %.2f (%s)", message.id, verdict.standout, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
         if not verdict.answer:
-            return [], asked, None, tuple(retrieved.hits) if verdict.near else ()
-        return retrieved.hits, asked, (retrieved if retrieved.unranked else None), ()
+            return _Found([], asked, closest=tuple(retrieved.hits) if verdict.near else ())
+        return _Found(retrieved.hits, asked, retrieved if retrieved.unranked else None)
 
     def _not_found(self, prepared: Prepared, started: float) -> Answer:
         """The abstention: "not found" alone when the question is off topic; with the closest pages when it was a

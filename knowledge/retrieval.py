@@ -161,11 +161,11 @@ class Retriever:
         lexical = self._lexical
         if lexical is None or language is None:
             return None
-        ordinary = self._hubs.words() if self._hubs is not None else frozenset()
 
         def share() -> float:
             if not self._main_language(language, collections):
                 return 0.0
+            ordinary = self._hubs.words() if self._hubs is not None else frozenset()
             return lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
 
         return share

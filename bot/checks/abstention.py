@@ -124,7 +124,7 @@ class Relevance:
         # Topic words the pages never use take their share of the standout away (a scale-free factor: the
         # standout is one already, whatever the embedding model).
         value -= retrieved.unfamiliar * abs(value)
-        return Verdict(value > bar, value, bar, near=bar >= value > LEVELS["lenient"])
+        return Verdict(value > bar, value, bar, near=near(value, bar))
 
     def calibration(self, collections: Sequence[str]) -> Calibration:
         names = sorted(collections)
@@ -188,6 +188,12 @@ class Relevance:
             return self._calibration(best, margins)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged file is calibrated anew
+
+
+def near(standout: float, bar: float) -> bool:
+    """Whether a question not answered at `bar` is a near call: above every everyday question in its language (the
+    lenient bar), short of the level's bar."""
+    return bar >= standout > LEVELS["lenient"]
 
 
 def margin(best: float, query: np.ndarray, everyday: np.ndarray) -> float:
