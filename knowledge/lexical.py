@@ -51,6 +51,11 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 # A question's topic words (LexicalIndex.unfamiliar): words this long or longer; a word's stem is all but its last
 # STEM_CUT letters, so "called", "meeting", "contribute" are found as "call", "meet", "contributions".
 TOPIC_CHARS, STEM_CUT = 4, 3
+# A question in another language than the pages can still be judged by its names, which no language translates
+# ("Spotify", "BIOS", "Excel" in a Japanese sentence: LexicalIndex.unfamiliar_names). Its other words cannot be, and
+# count as this many words the pages use: a question naming one thing the pages never mention loses a third of its
+# standout, as an English question with one unknown topic word among three does.
+FOREIGN_KNOWN_WORDS = 2
 # A word nearly every page of a collection holds (its organisation's or product's name: "Acme" is on 26 of the
 # examples' 27 pages) tells no page from another, yet it lifts every page's cosine with a question that names it,
 # and the everyday questions abstention compares with name nothing of the kind: "Who is Acme's CEO?" stood out like
@@ -105,6 +110,34 @@ def without_names(text: str, common: frozenset[str], ordinary: frozenset[str] = 
 
 
 _QUESTION_TOKENS = frozenset(tokens(QUESTION_WORDS))
+NOUNS_CAPITALISED = frozenset({"de"})  # languages whose every noun takes a capital, so a capital names nothing
+
+
+def names(text: str, language: str | None = None) -> list[str]:
+    """The words of `text` that name something, folded as `tokens` folds them, once each, in order. In a sentence
+    written mostly in a script without capitals (Chinese, Japanese, Korean, Arabic): every word of two letters or
+    more in a script with them ("Excelでピボットテーブル", "iCloud"). Elsewhere: a word with a capital past its first
+    letter ("iPhone", "BIOS", "PowerPoint") and, except in a language whose nouns all take one (German), a word
+    capitalised where no sentence starts ("¿Cómo descargo canciones de Spotify?")."""
+    normalised = unicodedata.normalize("NFKC", text)
+    letters = [c for c in normalised if c.isalpha()]
+    uncased = sum(c.lower() == c.upper() for c in letters) > len(letters) / 2
+
+    def has_case(word: str) -> bool:
+        return any(c.lower() != c.upper() for c in word)
+
+    found: list[str] = []
+    for match in _WORD.finditer(normalised):
+        word = match.group("bare")
+        if uncased:
+            named = len(word) >= 2 and has_case(word)
+        else:
+            inner = any(c.isupper() for c in word[1:])
+            named = inner or (language not in NOUNS_CAPITALISED and word[0].isupper()
+                              and not _capitalised_as_first(normalised, match))  # fmt: skip
+        if named:
+            found += tokens(word)  # folded; a function word ("IT" is "it") is dropped
+    return list(dict.fromkeys(found))
 
 
 def _capitalised_as_first(text: str, match: re.Match[str]) -> bool:
@@ -152,6 +185,10 @@ class _Index:
     bm25: object  # bm25s.BM25, imported lazily
     common: frozenset[str] = frozenset()  # the words nearly every document holds (common_words)
     ordered: tuple[str, ...] = ()  # the vocabulary in order, for finding a word's other forms
+
+    def holds(self, word: str) -> bool:
+        """Whether a document holds `word` as written or, for a plural, without its "s": how a name is looked up."""
+        return word in self.vocabulary or (word.endswith("s") and word[:-1] in self.vocabulary)
 
     def uses(self, word: str) -> bool:
         """Whether a document uses `word` or another form of it (a word that begins with its stem)."""
@@ -217,6 +254,21 @@ class LexicalIndex:
                  and word not in common and word not in ordinary and not _IS_CJK.match(word)]  # fmt: skip
         unknown = sum(1 for word in topic if not any(index.uses(word) for index in indexes))
         return round(unknown / len(topic), 4) if topic else 0.0
+
+    def unfamiliar_names(self, query: str, *, collections: Sequence[str], language: str | None) -> float:
+        """For a question in another language than the pages, whose other words they cannot use: the share of its
+        names (`names`, less numbers, question words and the names nearly every page holds) that no document of
+        `collections` holds, counted against its names and FOREIGN_KNOWN_WORDS more: 0.0 to 1.0. A name is held as
+        written or, for a plural, without its "s"; not by its stem, which would find "photos" for "Photoshop".
+
+        "¿Cómo descargo canciones de Spotify para escucharlas sin conexión?" to GNOME's help, which never names
+        Spotify: 1/3 (gnome-help's real questions name only what its pages name: Bluetooth, USB, Wi-Fi)."""
+        indexes = [self._index(name, wait=False) for name in collections]
+        common = frozenset().union(*(index.common for index in indexes))
+        named = [word for word in names(query, language)
+                 if not word.isdigit() and word not in common and word not in _QUESTION_TOKENS]  # fmt: skip
+        unknown = sum(1 for word in named if not any(index.holds(word) for index in indexes))
+        return round(unknown / (len(named) + FOREIGN_KNOWN_WORDS), 4) if unknown else 0.0
 
     def common(self, collections: Sequence[str]) -> frozenset[str]:
         """The words nearly every document of any of `collections` holds (common_words): their names."""

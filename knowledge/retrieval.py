@@ -156,15 +156,16 @@ class Retriever:
         return replace(retrieved, hits=self._linked(ranked), unranked=())
 
     def _unfamiliar(self, query: str, collections: Sequence[str], language: str | None) -> Callable[[], float] | None:
-        """What gives the share of `query`'s topic words no page of `collections` uses; None without the lexical
-        index or for a question in another language than most pages (every word is unknown to them)."""
+        """What gives the share of `query`'s topic words no page of `collections` uses; for a question in another
+        language than most pages (every word is unknown to them), of its names (LexicalIndex.unfamiliar_names).
+        None without the lexical index."""
         lexical = self._lexical
         if lexical is None or language is None:
             return None
 
         def share() -> float:
             if not self._main_language(language, collections):
-                return 0.0
+                return lexical.unfamiliar_names(query, collections=collections, language=language)
             ordinary = self._hubs.words() if self._hubs is not None else frozenset()
             return lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.wiring import Bot, Knowledge
-from knowledge.lexical import LexicalIndex, best, common_words, tokens, without_names
+from knowledge.lexical import LexicalIndex, best, common_words, names, tokens, without_names
 from knowledge.retrieval import fuse
 from tests.adapters.cli.test_main import supportbot
 from tests.conftest import BrokenModel
@@ -120,6 +120,39 @@ def test_a_questions_topic_words_the_pages_never_use_in_any_form_are_its_unfamil
                               ordinary=everyday) == 0.5  # fmt: skip
     assert lexical.unfamiliar("Which port does the VPN server use?", collections=["kb"], ordinary=everyday) == 0.0
     assert lexical.unfamiliar("VPN?", collections=["kb"]) == 0.0  # no topic word
+
+
+def test_a_question_in_another_language_is_judged_by_the_names_the_pages_never_hold(open_kb) -> None:  # type: ignore[no-untyped-def]
+    """Its other words are unknown to English pages whatever it asks, so only its names are looked up, counted
+    against them and two words more: Spotify, which no page names, takes a third of the standout away; a question
+    naming the printers the pages hold loses nothing."""
+    kb = open_kb(hybrid=True)
+    kb.syncer.sync(kb.settings.collection("kb"))
+    lexical = LexicalIndex(kb.lexical_store, manifest=kb.manifest)
+
+    def share(query: str, language: str) -> float:
+        return lexical.unfamiliar_names(query, collections=["kb"], language=language)
+
+    assert share("¿Cómo descargo canciones de Spotify?", "es") == pytest.approx(1 / 3, abs=1e-4)
+    assert share("Wie lade ich Musik von SoundCloud und YouTube herunter?", "de") == pytest.approx(2 / 4, abs=1e-4)
+    assert share("Spotify läuft nicht auf meinem Drucker", "de") == 0.0  # German: a capital alone names nothing
+    assert share("Spotifyで音楽をダウンロードするには？", "ja") == pytest.approx(1 / 3, abs=1e-4)
+    assert share("Que veut dire l'erreur E602-0001 sur ma Canon ?", "fr") == 0.0  # the pages hold both
+    assert share("Was bedeutet der Fehler 46 beim Brother-Drucker?", "de") == 0.0  # a German noun names nothing
+    assert share("¿Cómo conecto mi portátil?", "es") == 0.0  # no name: nothing to judge
+    # Through retrieval: a Spanish question is not in the pages' language, so its names are what is judged.
+    retrieved = kb.retriever.retrieve("¿Cómo descargo canciones de Spotify?", collections=["kb"], language="es")
+    assert retrieved.unfamiliar == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_the_names_of_a_question_in_any_script() -> None:
+    assert names("¿Cómo descargo canciones de Spotify?", "es") == ["spotify"]  # a sentence's capital is none
+    assert names("Comment créer une macro dans Excel ? Merci.", "fr") == ["excel"]
+    assert names("Wie komme ich ins BIOS meines Laptops?", "de") == ["bios"]  # German nouns: only inner capitals
+    assert names("Wie übertrage ich WhatsApp-Chats?", "de") == ["whatsapp"]
+    assert names("iPhone怎么把照片备份到iCloud？", "zh") == ["iphone", "icloud"]  # any word in a cased script
+    assert names("ITヘルプデスクの内線番号は？", "ja") == []  # "it" is a function word once folded
+    assert names("كيف أنقل محادثات واتساب إلى هاتف جديد؟", "ar") == []  # a name written in Arabic is not told
 
 
 def test_fusion_and_words() -> None:
