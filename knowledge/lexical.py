@@ -114,9 +114,9 @@ NOUNS_CAPITALISED = frozenset({"de"})  # languages whose every noun takes a capi
 
 
 def names(text: str, language: str | None = None) -> list[str]:
-    """The words of `text` that name something, folded as `tokens` folds them, once each, in order. In a sentence
-    written mostly in a script without capitals (Chinese, Japanese, Korean, Arabic): every word of two letters or
-    more in a script with them ("Excelでピボットテーブル", "iCloud"). Elsewhere: a word with a capital past its first
+    """The words of `text` that name something (two letters or more), folded as `tokens` folds them, once each, in
+    order. In a sentence written mostly in a script without capitals (Chinese, Japanese, Korean, Arabic): every
+    word in a script with them ("Excelでピボットテーブル", "iCloud"). Elsewhere: a word with a capital past its first
     letter ("iPhone", "BIOS", "PowerPoint") and, except in a language whose nouns all take one (German), a word
     capitalised where no sentence starts ("¿Cómo descargo canciones de Spotify?")."""
     normalised = unicodedata.normalize("NFKC", text)
@@ -129,8 +129,10 @@ def names(text: str, language: str | None = None) -> list[str]:
     found: list[str] = []
     for match in _WORD.finditer(normalised):
         word = match.group("bare")
+        if len(word) < 2:  # a key, a grade, a chord: "la tecla F"
+            continue
         if uncased:
-            named = len(word) >= 2 and has_case(word)
+            named = has_case(word)
         else:
             inner = any(c.isupper() for c in word[1:])
             named = inner or (language not in NOUNS_CAPITALISED and word[0].isupper()

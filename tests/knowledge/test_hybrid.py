@@ -152,6 +152,7 @@ def test_the_names_of_a_question_in_any_script() -> None:
     assert names("Wie übertrage ich WhatsApp-Chats?", "de") == ["whatsapp"]
     assert names("iPhone怎么把照片备份到iCloud？", "zh") == ["iphone", "icloud"]  # any word in a cased script
     assert names("ITヘルプデスクの内線番号は？", "ja") == []  # "it" is a function word once folded
+    assert names("¿Qué hace la tecla F de mi portátil?", "es") == []  # one letter names nothing
     assert names("كيف أنقل محادثات واتساب إلى هاتف جديد؟", "ar") == []  # a name written in Arabic is not told
 
 
