@@ -117,8 +117,9 @@ def names(text: str, language: str | None = None) -> list[str]:
     """The words of `text` that name something (two letters or more), folded as `tokens` folds them, once each, in
     order. In a sentence written mostly in a script without capitals (Chinese, Japanese, Korean, Arabic): every
     word in a script with them ("Excelでピボットテーブル", "iCloud"). Elsewhere: a word with a capital past its first
-    letter ("iPhone", "BIOS", "PowerPoint") and, except in a language whose nouns all take one (German), a word
-    capitalised where no sentence starts ("¿Cómo descargo canciones de Spotify?")."""
+    letter ("iPhone", "BIOS", "PowerPoint") and, except in a language whose nouns all take one (German) or a
+    sentence that capitalises most words (a title), a word capitalised where no sentence starts ("¿Cómo descargo
+    canciones de Spotify?"). None in a sentence written in capitals throughout."""
     normalised = unicodedata.normalize("NFKC", text)
     letters = [c for c in normalised if c.isalpha()]
     uncased = sum(c.lower() == c.upper() for c in letters) > len(letters) / 2
@@ -126,16 +127,21 @@ def names(text: str, language: str | None = None) -> list[str]:
     def has_case(word: str) -> bool:
         return any(c.lower() != c.upper() for c in word)
 
+    words = [m for m in _WORD.finditer(normalised) if len(m.group("bare")) >= 2]  # "la tecla F": a key, no name
+    cased = [m.group("bare") for m in words if has_case(m.group("bare"))]
+    if not uncased and len(cased) > 2 and all(word.isupper() for word in cased):
+        return []  # written in capitals throughout: they tell nothing
+    # Capitals on most words (a title, a subject line, German nouns) tell no name from the other words.
+    capitals = sum(word[0].isupper() for word in cased[1:])
+    capitalised = capitals >= 3 and capitals > len(cased[1:]) / 2
     found: list[str] = []
-    for match in _WORD.finditer(normalised):
+    for match in words:
         word = match.group("bare")
-        if len(word) < 2:  # a key, a grade, a chord: "la tecla F"
-            continue
         if uncased:
             named = has_case(word)
         else:
             inner = any(c.isupper() for c in word[1:])
-            named = inner or (language not in NOUNS_CAPITALISED and word[0].isupper()
+            named = inner or (language not in NOUNS_CAPITALISED and not capitalised and word[0].isupper()
                               and not _capitalised_as_first(normalised, match))  # fmt: skip
         if named:
             found += tokens(word)  # folded; a function word ("IT" is "it") is dropped

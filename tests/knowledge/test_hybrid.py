@@ -153,6 +153,10 @@ def test_the_names_of_a_question_in_any_script() -> None:
     assert names("iPhone怎么把照片备份到iCloud？", "zh") == ["iphone", "icloud"]  # any word in a cased script
     assert names("ITヘルプデスクの内線番号は？", "ja") == []  # "it" is a function word once folded
     assert names("¿Qué hace la tecla F de mi portátil?", "es") == []  # one letter names nothing
+    assert names("¿CÓMO DESCARGO CANCIONES DE SPOTIFY?", "es") == []  # capitals throughout tell nothing
+    assert names("Cómo Descargo Canciones De Spotify Sin Conexión", "es") == []  # nor a capital on every word
+    assert names("Cómo Descargo Canciones De SoundCloud", "es") == ["soundcloud"]  # one inside a word still does
+    assert names("¿Usas Spotify?", "es") == ["spotify"]  # a short question's one capital is a name
     assert names("كيف أنقل محادثات واتساب إلى هاتف جديد؟", "ar") == []  # a name written in Arabic is not told
 
 
