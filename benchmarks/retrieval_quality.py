@@ -14,6 +14,8 @@ The sets:
   pastes an error or a command): what the lexical ranking is for.
 - **arabic**: data/gnome_arabic.jsonl, questions written in Arabic for gnome-help pages (gnome-help has no Arabic).
 - **examples**: the example knowledge base's own questions (examples/questions.jsonl), indexed from examples/knowledge.
+- **examples-real**: the same pages; questions as people ask them (data/examples_real.jsonl: 15 in English, 8 in each
+  of de, es, fr, ja and pt), most of them answered by a page in another language than theirs.
 - **same-language**: the real questions in de, ja, ko and zh against gnome-help's own translation in that language,
   each indexed on its own: where the lexical ranking reads the asker's script.
 
@@ -58,7 +60,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "hubs 0.5": {"hub_weight": 0.5},
     "hubs 1.5": {"hub_weight": 1.5},
 }
-SETS = ("real", "titles", "terms", "arabic", "examples", "same-language")
+SETS = ("real", "titles", "terms", "arabic", "examples", "examples-real", "same-language")
 LANGUAGES = ("en", "de", "fr", "es", "pt", "ja", "ko", "zh", "ar")
 
 
@@ -151,9 +153,10 @@ def main() -> None:
         questions["terms"] = (gnome.config, "gnome-help", term_questions(gnome.run / "gnome-help", gnome.kept))
     if "arabic" in args.sets:
         questions["arabic"] = (gnome.config, "gnome-help", read_questions(DATA / "gnome_arabic.jsonl"))
-    if "examples" in args.sets:
-        config = examples_knowledge(gnome.run, args.model, embedder)  # the model's own folder: one index a model
-        questions["examples"] = (config, "handbook", read_questions(EXAMPLES / "questions.jsonl"))
+    for name, path in (("examples", EXAMPLES / "questions.jsonl"), ("examples-real", DATA / "examples_real.jsonl")):
+        if name in args.sets:
+            config = examples_knowledge(gnome.run, args.model, embedder)  # the model's own folder: one index a model
+            questions[name] = (config, "handbook", read_questions(path))
     if "same-language" in args.sets:  # the real questions against the pages in the asker's own language
         real = read_questions(DATA / "gnome_real.jsonl")
         for code in TRANSLATED:

@@ -137,7 +137,8 @@ class Retriever:
         if self._title_weight:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
-            hits = self._hybrid(query, embedding, hits, collections=collections, k=depth)
+            foreign = self._foreign(collections, language)
+            hits = self._hybrid(query, embedding, hits, collections=collections, k=depth, foreign=foreign)
         hits = [replace(h, score=cosines.get(h.chunk_id, h.score)) for h in hits]  # each keeps its own cosine
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
         unfamiliar = self._unfamiliar(query, collections, language)
@@ -181,6 +182,12 @@ class Retriever:
             counts = self._translations.languages(name)
             own, total = own + counts.get(language, 0), total + sum(counts.values())
         return total > 0 and own >= MAIN_LANGUAGE_SHARE * total
+
+    def _foreign(self, collections: Sequence[str], language: str | None) -> str | None:
+        """`language` when it is known and most pages of `collections` are in another (whose languages are known)."""
+        if language is None or self._translations is None or self._main_language(language, collections):
+            return None
+        return language if any(self._translations.languages(name) for name in collections) else None
 
     def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
         """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;
@@ -261,13 +268,24 @@ class Retriever:
             self._lexical.warm(list(self._collections))
 
     def _hybrid(self, query: str, embedding: Sequence[float], dense: list[Hit], *, collections: Sequence[str],
-                k: int) -> list[Hit]:  # fmt: skip
+                k: int, foreign: str | None) -> list[Hit]:  # fmt: skip
         """The dense ranking fused by rank with the lexical one; each hit keeps its cosine score, so the order
-        may differ from the scores' order."""
+        may differ from the scores' order. For a question in a `foreign` language (not most pages'), the lexical
+        ranking leaves out the pages in that language: they share its ordinary words, the other pages only the
+        words languages share (names, "Link", "VPN"), so BM25 ranked them first whatever they said; fused, the
+        examples' Spanish Wi-Fi and expense pages (which say "contraseña", "cuenta", "empresa") came before the
+        English password page for "¿Cómo restablezco mi contraseña de la cuenta de la empresa?". The embedding's
+        own ranking still finds them (its lead for the asker's language taken off: `_evened`)."""
         assert self._lexical is not None
         matches = self._lexical.search(query, collections=collections, k=k)
-        order = fuse([[h.chunk_id for h in dense], [m.chunk_id for m in matches]])[:k]
         by_id = {h.chunk_id: h for h in dense}
+        if foreign is not None and matches:
+            by_id.update(self._lexical.hits([m for m in matches if m.chunk_id not in by_id], embedding))
+            found = [by_id[m.chunk_id] for m in matches if m.chunk_id in by_id]
+            language = self.languages(found)
+            matches = [m for m in matches if m.chunk_id in by_id
+                       and language.get((m.collection, by_id[m.chunk_id].path)) != foreign]  # fmt: skip
+        order = fuse([[h.chunk_id for h in dense], [m.chunk_id for m in matches]])[:k]
         by_id.update(self._lexical.hits([m for m in matches if m.chunk_id in order and m.chunk_id not in by_id],
                                         embedding))  # fmt: skip
         return [by_id[chunk_id] for chunk_id in order if chunk_id in by_id]
@@ -325,16 +343,26 @@ class Retriever:
                 kept.append(hit)
                 continue
             if page not in queues:
-                queues[page] = self._passages_of(self._chosen(versions[page], hit.path, language), hit, hits, embedding)
+                chosen = self._chosen(versions[page], hit.path, language, self._language_of(hit.collection))
+                queues[page] = self._passages_of(chosen, hit, hits, embedding)
             if queues[page]:  # scored as the slot's hit if that matched better: a page is as relevant as its best
                 passage = queues[page].pop(0)  # version, and a fixed threshold must not drop the asker's one
                 kept.append(replace(passage, score=max(passage.score, hit.score)))
         return kept
 
     @staticmethod
-    def _chosen(versions: list[PageLanguage], ranked: str, language: str | None) -> str:
-        """The version in the asker's language, else the one that ranked first."""
-        return next((v.path for v in versions if language and v.language == language), ranked)
+    def _chosen(versions: list[PageLanguage], ranked: str, language: str | None, main: str | None) -> str:
+        """The version in the asker's `language`; for an asker whose language no version is in, the one in the
+        collection's `main` language, which the pages' readers share, rather than whichever translation ranked (a
+        Portuguese question on sick leave was given the examples' German version); else the one that ranked."""
+        wanted = [language, main] if language else []
+        return next((v.path for lang in wanted for v in versions if lang and v.language == lang), ranked)
+
+    def _language_of(self, collection: str) -> str | None:
+        """The language at least half the collection's documents whose language is known are in, if one is."""
+        counts = self._translations.languages(collection) if self._translations is not None else {}
+        total = sum(counts.values())
+        return next((lang for lang, n in counts.items() if total and n >= MAIN_LANGUAGE_SHARE * total), None)
 
     def _passages_of(self, path: str, ranked: Hit, hits: list[Hit], embedding: Sequence[float]) -> list[Hit]:
         """The passages of version `path`: those retrieved, in rank order, else its stored ones nearest the question;

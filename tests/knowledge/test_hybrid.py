@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import knowledge.retrieval
 from bot.config import load_settings
 from bot.wiring import Bot, Knowledge
 from knowledge.lexical import LexicalIndex, best, common_words, names, tokens, without_names
@@ -106,6 +107,41 @@ def test_a_japanese_sentence_is_looked_for_only_by_its_words_in_other_scripts(
     assert found("VPNに接続するにはどうすればいいですか？") == ["vpn.md"]
     assert found("有給休暇") == ["leave.md"]
     assert found("申請するにはどうすればいいですか") == []  # nothing but kana and Han: the embedding's
+
+
+def test_for_a_question_in_another_language_than_most_pages_bm25_leaves_out_the_pages_in_its_language(  # type: ignore[no-untyped-def]
+    open_kb, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its ordinary words are shared only by the pages in its language (a Spanish printer page that says "impresora"
+    and "oficina"), which BM25 would rank first whatever they say, and fusion lift above the English pages that
+    answer; with the others it shares the words languages share (a code, a name). A question in the pages' own
+    language, or with no language told, is looked for on every page."""
+    (folder / "es").mkdir()
+    spanish = "# Impresoras de la oficina\n\nPara imprimir en la oficina, elige la impresora de tu planta en el "
+    spanish += "diálogo de impresión y acerca tu tarjeta a la impresora para recoger el trabajo.\n"
+    (folder / "es" / "impresoras.md").write_text(spanish, encoding="utf-8")
+    kb = open_kb(hybrid=True)
+    kb.syncer.sync(kb.settings.collection("kb"))
+    paths = {chunk: record.path for record in kb.manifest.files("kb").values() for chunk in record.chunk_ids}
+    lexical: list[list[str]] = []
+    fuse = knowledge.retrieval.fuse
+
+    def recorded(rankings):  # type: ignore[no-untyped-def]
+        lexical.append([paths[chunk] for chunk in rankings[1]])
+        return fuse(rankings)
+
+    monkeypatch.setattr(knowledge.retrieval, "fuse", recorded)  # the real fusion, its lexical ranking kept
+
+    def bm25(question: str, language: str | None) -> list[str]:
+        kb.retriever.search(question, collections=["kb"], k=5, language=language)
+        return lexical[-1]
+
+    question = "¿Qué significa el código E000007 en la impresora de la oficina?"
+    assert bm25(question, "es") == ["canon.md"]
+    assert bm25(question, None)[:2] == ["es/impresoras.md", "canon.md"]  # no language told: every page
+    assert bm25("¿Cómo imprimo en la impresora de la oficina?", "es") == []
+    assert "es/impresoras.md" in bm25("¿Cómo imprimo en la impresora de la oficina?", None)
+    assert "canon.md" in bm25("printer error code E000007", "en")  # the pages' language: every page
 
 
 def test_a_questions_topic_words_the_pages_never_use_in_any_form_are_its_unfamiliar_share(open_kb) -> None:  # type: ignore[no-untyped-def]

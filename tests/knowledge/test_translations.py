@@ -147,6 +147,18 @@ def test_a_question_finds_the_page_that_answers_before_a_page_in_its_own_languag
     question = "フィッシングメールを受け取ったらどうすればいいですか？"
     found = [h.path for h in knowledge.retriever.search(question, collections=["handbook"], k=5, language="ja")]
     assert found[0] == "it/security-incidents.md", found
+    # The Spanish Wi-Fi and expense pages say "contraseña", "cuenta" and "empresa": BM25 over a Spanish question's
+    # ordinary words put them before the English password page that answers it.
+    spanish = "¿Cómo restablezco mi contraseña de la cuenta de la empresa?"
+    found = [h.path for h in knowledge.retriever.search(spanish, collections=["handbook"], k=5, language="es")]
+    assert found[0] == "it/password-reset.md", found
+    # No page is in Portuguese: its asker reads the version in the language of most pages (English), not the German
+    # one that ranked first.
+    portuguese = "Estou doente hoje e não vou conseguir trabalhar. Quem eu aviso?"
+    ranked = [h.path for h in knowledge.retriever.search(portuguese, collections=["handbook"], k=5)]
+    assert ranked[0] == "de/krankmeldung.md", ranked
+    found = [h.path for h in knowledge.retriever.search(portuguese, collections=["handbook"], k=5, language="pt")]
+    assert found[0] == "hr/sick-leave.md" and "de/krankmeldung.md" not in found, found
     english = [h.path for h in knowledge.retriever.search("How do I connect to the VPN?", collections=["handbook"],
                                                           k=5, language="en")]  # fmt: skip
     assert english[0] == "it/vpn.md", english
