@@ -105,3 +105,8 @@ def print_answer_evaluation(result: AnswerEvaluation) -> None:
         counts = f"{scores.questions} ({scores.answerable} / {scores.unanswerable})"
         table.add_row(language, counts, *cells, style="bold" if language == "all" else None)
     out.print(table)
+    faults = [(outcome.question, outcome.fault) for outcome in result.outcomes if outcome.fault]
+    out.print(f"Not as expected: {len(faults)} of {result.overall.questions}", highlight=False)
+    for question, fault in faults:
+        out.print(f"  [{question.language}] {question.question}", highlight=False, markup=False)
+        out.print(f"     {fault}", style="dim", highlight=False, markup=False)

@@ -51,6 +51,23 @@ class AnswerOutcome:
     def cited_gold(self) -> bool:
         return self.question.gold in {source.path for source in self.answer.sources}
 
+    @property
+    def fault(self) -> str | None:
+        """What a person reading the answer would find wrong with it, in a few words; None when nothing."""
+        gold, cited = self.question.gold, ", ".join(source.path for source in self.answer.sources) or "nothing"
+        if self.answer.status == "failed":
+            return "failed"
+        if gold is None:
+            return None if self.abstained else f"answered, though no page holds the answer; cited {cited}"
+        if self.abstained:
+            return f"abstained; {gold} answers it" + (" (among the pages linked)" if self.cited_gold else "")
+        wrong = []
+        if self.question.expected and not self.right:
+            wrong.append("without " + " or ".join(repr(e) for e in self.question.expected))
+        if not self.cited_gold:
+            wrong.append(f"citing {cited}, not {gold}")
+        return "answered " + "; ".join(wrong) if wrong else None
+
 
 @dataclass(frozen=True)
 class AnswerScores:

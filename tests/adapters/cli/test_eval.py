@@ -1,4 +1,5 @@
-"""`supportbot eval retrieval` on the example knowledge base: the JSON shape, the table, and its errors."""
+"""`supportbot eval retrieval` and `eval answers` on the example knowledge base: the JSON shape, the table, and
+its errors."""
 
 from __future__ import annotations
 
@@ -54,3 +55,19 @@ def test_a_bad_questions_file_is_one_line(config: Path, tmp_path: Path) -> None:
     result = supportbot("eval", "retrieval", "--config", str(config), "--questions", str(bad))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{bad}, line 1: expected a JSON object with question, language and gold" in result.stderr
+
+
+@pytest.mark.slow
+def test_eval_answers_lists_under_its_table_each_answer_not_as_expected(make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """What an admin reads to see what went wrong: the question, and what was wrong with its answer."""
+    config = make_config(EXAMPLES, collections=[{"name": "handbook", "paths": [str(EXAMPLES)]}],
+                         generator={"backend": "extractive"})  # fmt: skip
+    assert supportbot("sync", "--config", str(config)).returncode == 0
+    port = {"question": "Which port does the VPN use?", "language": "en", "gold": "it/vpn.md"}
+    lines = [{**port, "answer_contains": "1194"}, {**port, "answer_contains": "4711"}]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    table = supportbot("eval", "answers", "--config", str(config), "--questions", str(questions))
+    assert table.returncode == 0, table.stderr
+    listed = table.stdout[table.stdout.index("Not as expected: 1 of 2") :]
+    assert "[en] Which port does the VPN use?" in listed and "answered without '4711'" in listed, listed

@@ -99,6 +99,31 @@ def test_every_figure_of_the_contract_per_language() -> None:
     }  # fmt: skip
 
 
+def test_each_answer_not_as_expected_says_what_was_wrong_with_it() -> None:
+    wifi = Source("Wi-Fi", "", "it/wifi.md", None, "handbook")
+    asked = {
+        AnswerQuestion("VPN port?", "en", "it/vpn.md", ("1194",)): answer("UDP port 1194."),
+        AnswerQuestion("VPN server?", "en", "it/vpn.md", ("vpn.acme.example",)): answer("Use the VPN client."),
+        AnswerQuestion("Guest Wi-Fi?", "en", "it/wifi.md", ()): answer("Ask at reception."),
+        AnswerQuestion("MFA?", "en", "it/mfa.md", ()): answer("not found", "abstained", sources=()),
+        AnswerQuestion("Wi-Fi code?", "en", "it/wifi.md", ()): answer("not found", "abstained", sources=(wifi,)),
+        AnswerQuestion("CEO?", "en", None, ()): answer("not found", "abstained", sources=()),
+        AnswerQuestion("Pension?", "en", None, ()): answer("Acme pays 5%."),
+        AnswerQuestion("Canteen?", "en", None, ()): answer("", "failed", sources=()),
+    }
+    result = evaluate_answers(list(asked), ask=lambda q: (asked[q], 1.0), detect=lambda text: "en")
+    assert [outcome.fault for outcome in result.outcomes] == [
+        None,
+        "answered without 'vpn.acme.example'",
+        "answered citing it/vpn.md, not it/wifi.md",
+        "abstained; it/mfa.md answers it",
+        "abstained; it/wifi.md answers it (among the pages linked)",
+        None,
+        "answered, though no page holds the answer; cited it/vpn.md",
+        "failed",
+    ]
+
+
 def test_figures_with_nothing_to_count_are_null_not_zero() -> None:
     only_unanswerable = summarise_answers([]).overall
     assert only_unanswerable.accuracy is None and only_unanswerable.p50_seconds is None
