@@ -3,6 +3,7 @@ ranking when hybrid), with links."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -175,19 +176,25 @@ class Retriever:
     def _main_language(self, language: str, collections: Sequence[str]) -> bool:
         """Whether at least half the documents of `collections` whose language is known are in `language`: a
         question in it is in the pages' own words, so the words they never use tell of its topic."""
-        if self._translations is None:
-            return False
-        own = total = 0
-        for name in collections:
-            counts = self._translations.languages(name)
-            own, total = own + counts.get(language, 0), total + sum(counts.values())
-        return total > 0 and own >= MAIN_LANGUAGE_SHARE * total
+        return language in self._main_languages(collections)
 
     def _foreign(self, collections: Sequence[str], language: str | None) -> str | None:
-        """`language` when it is known and most pages of `collections` are in another (whose languages are known)."""
-        if language is None or self._translations is None or self._main_language(language, collections):
+        """`language` when it is known and most pages of `collections` whose language is known are in another."""
+        if language is None:
             return None
-        return language if any(self._translations.languages(name) for name in collections) else None
+        main = self._main_languages(collections)
+        return language if main and language not in main else None
+
+    def _main_languages(self, collections: Sequence[str]) -> list[str]:
+        """The languages at least half the documents of `collections` whose language is known are in (two at most,
+        at half each); [] when none is known, or without the record of languages."""
+        if self._translations is None:
+            return []
+        counts: Counter[str] = Counter()
+        for name in collections:
+            counts.update(self._translations.languages(name))
+        total = counts.total()
+        return [language for language, n in counts.items() if n >= MAIN_LANGUAGE_SHARE * total]
 
     def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
         """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;
@@ -281,10 +288,9 @@ class Retriever:
         by_id = {h.chunk_id: h for h in dense}
         if foreign is not None and matches:
             by_id.update(self._lexical.hits([m for m in matches if m.chunk_id not in by_id], embedding))
-            found = [by_id[m.chunk_id] for m in matches if m.chunk_id in by_id]
-            language = self.languages(found)
+            written = self.languages([by_id[m.chunk_id] for m in matches if m.chunk_id in by_id])
             matches = [m for m in matches if m.chunk_id in by_id
-                       and language.get((m.collection, by_id[m.chunk_id].path)) != foreign]  # fmt: skip
+                       and written.get((m.collection, by_id[m.chunk_id].path)) != foreign]  # fmt: skip
         order = fuse([[h.chunk_id for h in dense], [m.chunk_id for m in matches]])[:k]
         by_id.update(self._lexical.hits([m for m in matches if m.chunk_id in order and m.chunk_id not in by_id],
                                         embedding))  # fmt: skip
@@ -337,13 +343,16 @@ class Retriever:
                 versions.setdefault((name, version.page), []).append(version)
         queues: dict[tuple[str, str], list[Hit]] = {}
         kept: list[Hit] = []
+        main: dict[str, str | None] = {}  # each collection's main language, looked up when a page needs it
         for hit in hits:
             page = page_of.get((hit.collection, hit.path))
             if page is None or len(versions[page]) < 2:
                 kept.append(hit)
                 continue
             if page not in queues:
-                chosen = self._chosen(versions[page], hit.path, language, self._language_of(hit.collection))
+                if hit.collection not in main:
+                    main[hit.collection] = next(iter(self._main_languages([hit.collection])), None)
+                chosen = self._chosen(versions[page], hit.path, language, main[hit.collection])
                 queues[page] = self._passages_of(chosen, hit, hits, embedding)
             if queues[page]:  # scored as the slot's hit if that matched better: a page is as relevant as its best
                 passage = queues[page].pop(0)  # version, and a fixed threshold must not drop the asker's one
@@ -357,12 +366,6 @@ class Retriever:
         Portuguese question on sick leave was given the examples' German version); else the one that ranked."""
         wanted = [language, main] if language else []
         return next((v.path for lang in wanted for v in versions if lang and v.language == lang), ranked)
-
-    def _language_of(self, collection: str) -> str | None:
-        """The language at least half the collection's documents whose language is known are in, if one is."""
-        counts = self._translations.languages(collection) if self._translations is not None else {}
-        total = sum(counts.values())
-        return next((lang for lang, n in counts.items() if total and n >= MAIN_LANGUAGE_SHARE * total), None)
 
     def _passages_of(self, path: str, ranked: Hit, hits: list[Hit], embedding: Sequence[float]) -> list[Hit]:
         """The passages of version `path`: those retrieved, in rank order, else its stored ones nearest the question;
