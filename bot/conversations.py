@@ -46,6 +46,7 @@ class Prepared:
     asked: Asked = field(default_factory=Asked)  # what retrieval knew of the question, for the records
     unranked: Retrieved | None = None  # a retrieval whose re-ranking was put off until after the excerpt
     closest: tuple[Hit, ...] = ()  # no passages, but a near call: the passages to link beside "not found"
+    lead: float = 0.0  # what a passage in the asker's language owes its language alone (Retrieved.lead)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class _Found:
     asked: Asked = field(default_factory=Asked)
     unranked: Retrieved | None = None
     closest: tuple[Hit, ...] = ()
+    lead: float = 0.0
 
 
 class Conversations:
@@ -209,7 +211,9 @@ class Conversations:
 
     def _extracted(self, answerer: ExtractiveAnswerer, prepared: Prepared, started: float) -> Answer:
         """The passages' own sentences that answer the question, framed by one line in the asker's language."""
-        excerpt = answerer.excerpt(prepared.message.text, prepared.passages, language=prepared.language)
+        excerpt = answerer.excerpt(
+            prepared.message.text, prepared.passages, language=prepared.language, lead=prepared.lead
+        )
         if not excerpt.units:
             fallback = self._abstain_text(prepared.language, key="not_grounded")
             return self._finish(prepared, fallback, "abstained", started, None, sources=closest(prepared.passages))
@@ -222,7 +226,9 @@ class Conversations:
         """The extractive answer, labelled as an excerpt; none when no unit answers, or when it fails (a preview
         must never cost the answer)."""
         try:
-            excerpt = previewer.excerpt(prepared.message.text, prepared.passages, language=prepared.language)
+            excerpt = previewer.excerpt(
+                prepared.message.text, prepared.passages, language=prepared.language, lead=prepared.lead
+            )
         except Exception:
             log.exception("Question %s: no preview (the excerpt failed)", prepared.message.id,
                           extra={"question_id": prepared.message.id})  # fmt: skip
@@ -260,7 +266,7 @@ class Conversations:
         took = time.perf_counter() - started
         passages = self._fitted(found.hits)
         return Prepared(message, key, language, passages, tuple(history), took, found.asked, found.unranked,
-                        found.closest)  # fmt: skip
+                        found.closest, found.lead)  # fmt: skip
 
     def _reranked(self, prepared: Prepared) -> Prepared:
         """`prepared` with its re-ranking, if it was put off, done."""
@@ -309,7 +315,7 @@ class Conversations:
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip
         if not verdict.answer:
             return _Found([], asked, closest=tuple(retrieved.hits) if verdict.near else ())
-        return _Found(retrieved.hits, asked, retrieved if retrieved.unranked else None)
+        return _Found(retrieved.hits, asked, retrieved if retrieved.unranked else None, lead=retrieved.lead)
 
     def _not_found(self, prepared: Prepared, started: float) -> Answer:
         """The abstention: "not found" alone when the question is off topic; with the closest pages when it was a

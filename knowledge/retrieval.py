@@ -72,6 +72,10 @@ class Retrieved:
     # without the lexical index, or for a question in another language than most pages. Only abstention reads it,
     # so it is counted only then (`unfamiliar`), not by every search.
     unfamiliar_share: Callable[[], float] | None = field(default=None, repr=False, compare=False)
+    # How much better the question scores a page in its own language than the same page in another (0.0 where no
+    # page found is kept both ways): what a passage in the asker's language owes its language alone, for those
+    # that compare passages of both (the extractive answerer's sentences).
+    lead: float = 0.0
 
     @cached_property
     def judged(self) -> Retrieved:
@@ -132,9 +136,12 @@ class Retriever:
         if self._title_weight:
             titles = self._store.query([titles_collection(name) for name in collections], embedding, k=depth)
         cosines = {h.chunk_id: h.score for h in hits}
-        hits = self._unhubbed(hits, language)
+        dense, hits = hits, self._unhubbed(hits, language)
+        lead = 0.0  # on the cosines themselves, for the extractive answerer's sentences (which no hubness lowers)
         if language is not None and self._translations is not None:
-            hits, titles = self._evened(hits, titles, language, self._versions(hits))
+            versions = self._versions(hits)
+            lead = self._lead(dense, language, versions)
+            hits, titles = self._evened(hits, titles, language, versions, self._lead(hits, language, versions))
         if self._title_weight:
             hits = boost(hits, titles, weight=self._title_weight)
         if self._lexical is not None:
@@ -144,11 +151,11 @@ class Retriever:
         kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
         unfamiliar = self._unfamiliar(query, collections, language)
         if self._rerank is not None and not rerank:
-            return Retrieved(self._linked(kept[:k]), scores, embedding, tuple(kept), unnamed, unfamiliar)
+            return Retrieved(self._linked(kept[:k]), scores, embedding, tuple(kept), unnamed, unfamiliar, lead)
         if self._rerank is not None:
             kept = self._rerank(embedding, kept)
         return Retrieved(self._linked(kept[:k]), scores, embedding, unnamed=unnamed,
-                         unfamiliar_share=unfamiliar)  # fmt: skip
+                         unfamiliar_share=unfamiliar, lead=lead)  # fmt: skip
 
     def rerank(self, retrieved: Retrieved) -> Retrieved:
         """A retrieval whose re-ranking was put off, re-ranked now: as many hits, perhaps others, in another order."""
@@ -296,15 +303,12 @@ class Retriever:
                                         embedding))  # fmt: skip
         return [by_id[chunk_id] for chunk_id in order if chunk_id in by_id]
 
-    def _evened(self, hits: list[Hit], titles: list[Hit], language: str,
-                versions: Mapping[tuple[str, str], PageLanguage]) -> tuple[list[Hit], list[Hit]]:  # fmt: skip
-        """The passages and titles ranked with the lead the question's own language has on this question taken off
-        the pages in that language (knowledge.translations.own_language_lead); unchanged when no page found is kept
-        in that language and another. On the example knowledge base, the Japanese phishing question's first passage
-        goes from the Japanese VPN page to the security page (recall@1 ja 0.75 -> 1.00, the rest unchanged); a
-        knowledge base in one language has no such page and is never touched. `versions`: those of the hits' pages."""
-        assert self._translations is not None
-        versions = dict(versions)
+    @staticmethod
+    def _lead(hits: list[Hit], language: str, versions: Mapping[tuple[str, str], PageLanguage]) -> float:
+        """The lead the question's own `language` has on this question: how much better it scores a page found in
+        that language and another in its own version (knowledge.translations.own_language_lead); 0.0 when no page
+        found is kept in that language and another (a knowledge base in one language has none). `versions`: those
+        of the hits' pages."""
         lead = 0.0
         for name in dict.fromkeys(h.collection for h in hits):
             best: dict[str, float] = {}
@@ -313,8 +317,19 @@ class Retriever:
                     best[hit.path] = max(best.get(hit.path, hit.score), hit.score)
             found = [v for (collection, _), v in versions.items() if collection == name]
             lead = max(lead, own_language_lead(best, found, language))
+        return lead
+
+    def _evened(self, hits: list[Hit], titles: list[Hit], language: str,
+                versions: Mapping[tuple[str, str], PageLanguage],
+                lead: float) -> tuple[list[Hit], list[Hit]]:  # fmt: skip
+        """The passages and titles ranked with the `lead` the question's own language has on this question (`_lead`
+        of the ranking scores: hubness has taken part of it off already) taken off the pages in that language. On the
+        example knowledge base, the Japanese phishing question's first passage goes from the Japanese VPN page to the
+        security page (recall@1 ja 0.75 -> 1.00, the rest unchanged). `versions`: those of the hits' pages."""
+        assert self._translations is not None
         if not lead:
             return hits, titles
+        versions = dict(versions)
         for name in dict.fromkeys(t.collection.removesuffix(TITLES_SUFFIX) for t in titles):
             paths = [t.path for t in titles if t.collection.removesuffix(TITLES_SUFFIX) == name]
             versions.update(((name, v.path), v) for v in self._translations.versions(name, paths))

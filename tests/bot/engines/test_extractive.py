@@ -199,7 +199,10 @@ def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_it
     """Retrieval finds the English printer page first and the French telework page second; "imprimer" and "bureau"
     stand only in the French page ("N'imprimez pas ... utilisez les imprimantes du bureau"), so the question's own
     words chose it over "select the Acme-FollowMe printer". Where the first page is in the asker's language, its
-    words still count: the German VPN question is answered from the German page's steps."""
+    words still count: the German VPN question is answered from the German page's steps. And a sentence of a page in
+    the asker's language scores higher for its language alone: the German sick-leave page's "Wenn Ihr Kind krank
+    ist ..." was quoted for a question on parental leave, which the English page answers; the lead the question's
+    language has (its pages kept in German and English measure it) comes off the German sentences."""
     bot = extractive_bot(tmp_path, e5_embedder)
     printer = ask(bot, "Quelle imprimante dois-je sélectionner pour imprimer au bureau ?", thread="printer")
     assert "Acme-FollowMe" in printer.text, printer.text  # type: ignore[attr-defined]
@@ -209,6 +212,9 @@ def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_it
     vpn = ask(bot, "Wie installiere ich den VPN-Client unter Windows?", thread="vpn")
     assert "Software Center" in vpn.text and "Installieren" in vpn.text, vpn.text  # type: ignore[attr-defined]
     assert [s.path for s in vpn.sources] == ["de/vpn.md"]  # type: ignore[attr-defined]
+    baby = ask(bot, "Wir bekommen im März ein Baby. Wie lange kann ich freinehmen?", thread="baby")
+    assert "6 weeks" in baby.text, baby.text  # type: ignore[attr-defined]
+    assert [s.path for s in baby.sources] == ["hr/parental-leave.docx"], baby.sources  # type: ignore[attr-defined]
 
 
 def test_a_question_on_one_row_of_a_pdfs_table_quotes_that_row_not_the_table(e5_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
