@@ -91,6 +91,28 @@ class Retrieved:
 MAIN_LANGUAGE_SHARE = 0.5  # of a collection's documents: their language is the collection's own
 
 
+class _Languages:
+    """The languages of the documents of the collections one retrieval looks at: each collection's counted once
+    (a query to the record of languages), when first needed."""
+
+    def __init__(self, translations: Translations | None) -> None:
+        self._translations = translations
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def main(self, collections: Sequence[str]) -> list[str]:
+        """The languages at least half the documents of `collections` whose language is known are in (two at most,
+        at half each); [] when none is known, or without the record of languages."""
+        if self._translations is None:
+            return []
+        counts: Counter[str] = Counter()
+        for name in collections:
+            if name not in self._counts:
+                self._counts[name] = self._translations.languages(name)
+            counts.update(self._counts[name])
+        total = counts.total()
+        return [language for language, n in counts.items() if n >= MAIN_LANGUAGE_SHARE * total]
+
+
 class Retriever:
     def __init__(self, *, store: ChunkStore, embedder: Embedder, manifest: Manifest,
                  collections: Sequence[CollectionConfig], lexical: LexicalIndex | None = None,
@@ -144,12 +166,13 @@ class Retriever:
             hits, titles = self._evened(hits, titles, language, versions, self._lead(hits, language, versions))
         if self._title_weight:
             hits = boost(hits, titles, weight=self._title_weight)
+        counted = _Languages(self._translations)  # each collection's languages counted once, when first needed
         if self._lexical is not None:
-            foreign = self._foreign(collections, language)
+            foreign = self._foreign(counted.main(collections), language)
             hits = self._hybrid(query, embedding, hits, collections=collections, k=depth, foreign=foreign)
         hits = [replace(h, score=cosines.get(h.chunk_id, h.score)) for h in hits]  # each keeps its own cosine
-        kept = per_source(self._one_per_page(self._live(hits), language, embedding), limit=self._per_source)
-        unfamiliar = self._unfamiliar(query, collections, language)
+        kept = per_source(self._one_per_page(self._live(hits), language, embedding, counted), limit=self._per_source)
+        unfamiliar = self._unfamiliar(query, collections, language, counted)
         if self._rerank is not None and not rerank:
             return Retrieved(self._linked(kept[:k]), scores, embedding, tuple(kept), unnamed, unfamiliar, lead)
         if self._rerank is not None:
@@ -164,44 +187,28 @@ class Retriever:
         ranked = self._rerank(retrieved.embedding, list(retrieved.unranked))[: len(retrieved.hits)]
         return replace(retrieved, hits=self._linked(ranked), unranked=())
 
-    def _unfamiliar(self, query: str, collections: Sequence[str], language: str | None) -> Callable[[], float] | None:
+    def _unfamiliar(self, query: str, collections: Sequence[str], language: str | None,
+                    counted: _Languages) -> Callable[[], float] | None:  # fmt: skip
         """What gives the share of `query`'s topic words no page of `collections` uses; for a question in another
-        language than most pages (every word is unknown to them), of its names (LexicalIndex.unfamiliar_names).
-        None without the lexical index."""
+        language than most pages (every word is unknown to them; `counted`: the collections' languages), of its names
+        (LexicalIndex.unfamiliar_names). None without the lexical index."""
         lexical = self._lexical
         if lexical is None or language is None:
             return None
 
         def share() -> float:
-            if not self._main_language(language, collections):
+            if language not in counted.main(collections):  # not the pages' own words
                 return lexical.unfamiliar_names(query, collections=collections, language=language)
             ordinary = self._hubs.words() if self._hubs is not None else frozenset()
             return lexical.unfamiliar(query, collections=collections, ordinary=ordinary)
 
         return share
 
-    def _main_language(self, language: str, collections: Sequence[str]) -> bool:
-        """Whether at least half the documents of `collections` whose language is known are in `language`: a
-        question in it is in the pages' own words, so the words they never use tell of its topic."""
-        return language in self._main_languages(collections)
-
-    def _foreign(self, collections: Sequence[str], language: str | None) -> str | None:
-        """`language` when it is known and most pages of `collections` whose language is known are in another."""
-        if language is None:
-            return None
-        main = self._main_languages(collections)
-        return language if main and language not in main else None
-
-    def _main_languages(self, collections: Sequence[str]) -> list[str]:
-        """The languages at least half the documents of `collections` whose language is known are in (two at most,
-        at half each); [] when none is known, or without the record of languages."""
-        if self._translations is None:
-            return []
-        counts: Counter[str] = Counter()
-        for name in collections:
-            counts.update(self._translations.languages(name))
-        total = counts.total()
-        return [language for language, n in counts.items() if n >= MAIN_LANGUAGE_SHARE * total]
+    @staticmethod
+    def _foreign(main: Sequence[str], language: str | None) -> str | None:
+        """`language` when it is known and most pages whose language is known are in another (`main`: the
+        languages most of them are in)."""
+        return language if language is not None and main and language not in main else None
 
     def _unnamed(self, query: str, collections: Sequence[str]) -> Callable[[], Retrieved] | None:
         """What gives the dense evidence for `query` without the names nearly every page of `collections` holds;
@@ -343,7 +350,8 @@ class Retriever:
         return (evened(hits, lambda h: h.collection),
                 evened(titles, lambda t: t.collection.removesuffix(TITLES_SUFFIX)))  # fmt: skip
 
-    def _one_per_page(self, hits: list[Hit], language: str | None, embedding: Sequence[float]) -> list[Hit]:
+    def _one_per_page(self, hits: list[Hit], language: str | None, embedding: Sequence[float],
+                      counted: _Languages) -> list[Hit]:  # fmt: skip
         """Each hit of a translated page replaced by the next passage of the version chosen for the asker, in the
         rank of the version that ranked, with its score; a version not among the hits gives its passages nearest
         the question."""
@@ -358,16 +366,14 @@ class Retriever:
                 versions.setdefault((name, version.page), []).append(version)
         queues: dict[tuple[str, str], list[Hit]] = {}
         kept: list[Hit] = []
-        main: dict[str, str | None] = {}  # each collection's main language, looked up when a page needs it
         for hit in hits:
             page = page_of.get((hit.collection, hit.path))
             if page is None or len(versions[page]) < 2:
                 kept.append(hit)
                 continue
             if page not in queues:
-                if hit.collection not in main:
-                    main[hit.collection] = next(iter(self._main_languages([hit.collection])), None)
-                chosen = self._chosen(versions[page], hit.path, language, main[hit.collection])
+                main = next(iter(counted.main([hit.collection])), None)  # counted once, when a page needs it
+                chosen = self._chosen(versions[page], hit.path, language, main)
                 queues[page] = self._passages_of(chosen, hit, hits, embedding)
             if queues[page]:  # scored as the slot's hit if that matched better: a page is as relevant as its best
                 passage = queues[page].pop(0)  # version, and a fixed threshold must not drop the asker's one
