@@ -211,9 +211,8 @@ class Conversations:
 
     def _extracted(self, answerer: ExtractiveAnswerer, prepared: Prepared, started: float) -> Answer:
         """The passages' own sentences that answer the question, framed by one line in the asker's language."""
-        excerpt = answerer.excerpt(
-            prepared.message.text, prepared.passages, language=prepared.language, lead=prepared.lead
-        )
+        excerpt = answerer.excerpt(prepared.message.text, prepared.passages, language=prepared.language,
+                                   lead=prepared.lead)  # fmt: skip
         if not excerpt.units:
             fallback = self._abstain_text(prepared.language, key="not_grounded")
             return self._finish(prepared, fallback, "abstained", started, None, sources=closest(prepared.passages))
@@ -226,9 +225,8 @@ class Conversations:
         """The extractive answer, labelled as an excerpt; none when no unit answers, or when it fails (a preview
         must never cost the answer)."""
         try:
-            excerpt = previewer.excerpt(
-                prepared.message.text, prepared.passages, language=prepared.language, lead=prepared.lead
-            )
+            excerpt = previewer.excerpt(prepared.message.text, prepared.passages, language=prepared.language,
+                                        lead=prepared.lead)  # fmt: skip
         except Exception:
             log.exception("Question %s: no preview (the excerpt failed)", prepared.message.id,
                           extra={"question_id": prepared.message.id})  # fmt: skip

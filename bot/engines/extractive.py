@@ -125,15 +125,10 @@ class ExtractiveAnswerer:
         units = _distinct(units, passages)
         if not units:
             return Excerpt("", (), ())
-        scores = self._scores(
-            question,
-            units,
-            passages,
-            rank,
-            retrieved,
-            self._words_tell_language(passages, language),
-            self._owed(units, passages, language, lead),
-        )
+        known = self._languages(passages) if language is not None and self._languages is not None else {}
+        facts_only = _words_tell_language(known, passages, language)
+        scores = self._scores(question, units, passages, rank, retrieved, facts_only,
+                              _owed(known, units, passages, language, lead))  # fmt: skip
         chosen = self._choose(units, scores)
         return replace(_render(chosen, passages), read=tuple(passages))
 
@@ -159,36 +154,12 @@ class ExtractiveAnswerer:
             rank += [number] * len(extra)
         return passages, rank
 
-    def _words_tell_language(self, passages: Sequence[Hit], language: str | None) -> bool:
-        """Whether the question's ordinary words would pick units for being in its language, not for answering:
-        retrieval put a page in another language first, and a page in the asker's language is read beside it. The
-        French printer question ("Quelle imprimante dois-je sélectionner pour imprimer au bureau ?") found the
-        English printer page first and the French telework page second; "imprimer" and "bureau" chose the telework
-        page's "N'imprimez pas ... chez vous" over "select the Acme-FollowMe printer"."""
-        if language is None or self._languages is None or not passages:
-            return False
-        known = self._languages(passages)
-        first = known.get((passages[0].collection, passages[0].path))
-        return first is not None and first != language and language in known.values()
-
-    def _owed(self, units: list[Unit], passages: Sequence[Hit], language: str | None, lead: float) -> np.ndarray | None:
-        """Per unit, what its cosine owes the question's language alone: `lead` for a unit of a page written in
-        `language`, else 0; None when nothing is owed. A multilingual model scores a sentence in the asker's language
-        higher whatever it says: the German sick-leave page's "Wenn Ihr Kind krank ist ..." was quoted for a German
-        question on parental leave, which the English page answers (examples_real.jsonl, e5: accuracy 0.62 -> 0.69,
-        the examples' own questions unchanged)."""
-        if not lead or language is None or self._languages is None or not passages:
-            return None
-        known = self._languages(passages)
-        written = [known.get((passages[u.passage].collection, passages[u.passage].path)) for u in units]
-        return np.array([lead if w == language else 0.0 for w in written])
-
     def _scores(self, question: str, units: list[Unit], passages: Sequence[Hit], rank: list[int],
                 retrieved: int, facts_only: bool = False, owed: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-        """Per unit: its cosine to the question (less what it `owed` the question's language) relative to the
-        others', its share of the question's terms (with
-        `facts_only`, of its names, numbers and codes, which read the same in every language), and its page's rank.
-        Only the max_embedded most likely units are embedded (about 5 ms each on a CPU core)."""
+        """Per unit: its cosine to the question (less what it `owed` the question's language alone) relative to the
+        others', its share of the question's terms (with `facts_only`, of its names, numbers and codes, which read
+        the same in every language), and its page's rank. Only the max_embedded most likely units are embedded
+        (about 5 ms each on a CPU core)."""
         stated = [facts(unit.text) for unit in units]  # for the question's terms, and for what is new to it
         lexical = _lexical(question, [unit.text for unit in units], stated, facts_only=facts_only)
         prior = np.array([RANK_PRIOR[rank[u.passage]] if rank[u.passage] < len(RANK_PRIOR) else 0.0 for u in units])
@@ -221,6 +192,33 @@ class ExtractiveAnswerer:
             chosen.append(i)
             words += cost
         return _fill_steps(units, chosen)
+
+
+def _words_tell_language(known: Mapping[tuple[str, str], str | None], passages: Sequence[Hit],
+                         language: str | None) -> bool:  # fmt: skip
+    """Whether the question's ordinary words would pick units for being in its language, not for answering:
+    retrieval put a page in another language first, and a page in the asker's language is read beside it (`known`:
+    the language of each page read, where known). The French printer question ("Quelle imprimante dois-je
+    sélectionner pour imprimer au bureau ?") found the English printer page first and the French telework page
+    second; "imprimer" and "bureau" chose the telework page's "N'imprimez pas ... chez vous" over "select the
+    Acme-FollowMe printer"."""
+    if language is None or not passages:
+        return False
+    first = known.get((passages[0].collection, passages[0].path))
+    return first is not None and first != language and language in known.values()
+
+
+def _owed(known: Mapping[tuple[str, str], str | None], units: list[Unit], passages: Sequence[Hit],
+          language: str | None, lead: float) -> np.ndarray | None:  # fmt: skip
+    """Per unit, what its cosine owes the question's language alone: `lead` for a unit of a page written in
+    `language` (`known`: the language of each page read, where known), else 0; None when nothing is owed. A
+    multilingual model scores a sentence in the asker's language higher whatever it says: the German sick-leave
+    page's "Wenn Ihr Kind krank ist ..." was quoted for a German question on parental leave, which the English page
+    answers (benchmarks/data/examples_real.jsonl, e5: accuracy 0.62 -> 0.69; the examples' own questions unchanged)."""
+    if not lead or language is None:
+        return None
+    written = [known.get((passages[u.passage].collection, passages[u.passage].path)) for u in units]
+    return np.array([lead if w == language else 0.0 for w in written])
 
 
 def cut_passage(index: int, hit: Hit) -> list[Unit]:

@@ -159,6 +159,16 @@ def test_a_question_finds_the_page_that_answers_before_a_page_in_its_own_languag
     assert ranked[0] == "de/krankmeldung.md", ranked
     found = [h.path for h in knowledge.retriever.search(portuguese, collections=["handbook"], k=5, language="pt")]
     assert found[0] == "hr/sick-leave.md" and "de/krankmeldung.md" not in found, found
+    # The collection's languages, which the BM25 filter, the version chosen and abstention's unfamiliar words all
+    # read, are counted once a question.
+    record = knowledge.retriever._translations
+    assert record is not None
+    counted: list[str] = []
+    languages = record.languages
+    record.languages = lambda name: counted.append(name) or languages(name)  # type: ignore[method-assign]
+    retrieved = knowledge.retriever.retrieve(portuguese, collections=["handbook"], k=5, language="pt")
+    assert retrieved.unfamiliar == 0.0 and counted == ["handbook"], counted
+    record.languages = languages  # type: ignore[method-assign]
     english = [h.path for h in knowledge.retriever.search("How do I connect to the VPN?", collections=["handbook"],
                                                           k=5, language="en")]  # fmt: skip
     assert english[0] == "it/vpn.md", english
