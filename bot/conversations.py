@@ -307,7 +307,7 @@ class Conversations:
             embedding_model=self._settings.embedding.model, collections=tuple(collections),
         )  # fmt: skip
         if threshold is not None:  # deprecated: one cosine for every model and language
-            return _Found([h for h in retrieved.hits if h.score >= threshold], asked)
+            return _Found([h for h in retrieved.hits if h.score >= threshold], asked, lead=retrieved.lead)
         verdict = self._relevance.verdict(retrieved, language=language, collections=collections)
         log.info("Question %s: standout %.2f against %.2f (%s)", message.id, verdict.standout, verdict.bar,
                  "answering" if verdict.answer else "abstaining", extra={"question_id": message.id})  # fmt: skip

@@ -217,6 +217,18 @@ def test_a_question_answered_by_a_page_in_another_language_is_not_answered_by_it
     assert [s.path for s in baby.sources] == ["hr/parental-leave.docx"], baby.sources  # type: ignore[attr-defined]
 
 
+def test_a_config_with_the_deprecated_threshold_also_takes_the_languages_lead_off(e5_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A config that still sets `bot.relevance_threshold` takes the older path, which filters the hits by a cosine;
+    the lead the question's language has must reach the answerer there too, or the German sick-leave page is quoted
+    for a question on parental leave again."""
+    config = synced_handbook(tmp_path, e5_embedder)
+    config.write_text(config.read_text() + "generator: {backend: extractive}\nbot: {relevance_threshold: 0.5}\n")
+    bot = Bot(Knowledge(load_settings(config), prebuilt_embedder=e5_embedder), warn=print)  # type: ignore[arg-type]
+    baby = ask(bot, "Wir bekommen im März ein Baby. Wie lange kann ich freinehmen?", thread="baby")
+    assert "6 weeks" in baby.text, baby.text  # type: ignore[attr-defined]
+    assert [s.path for s in baby.sources] == ["hr/parental-leave.docx"], baby.sources  # type: ignore[attr-defined]
+
+
 def test_a_question_on_one_row_of_a_pdfs_table_quotes_that_row_not_the_table(e5_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     question = "Wie viel darf ich auf Geschäftsreisen pro Tag für Essen ausgeben?"  # examples/questions.jsonl
     answer = ask(extractive_bot(tmp_path, e5_embedder), question, thread="meals")
