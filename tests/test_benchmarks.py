@@ -37,3 +37,23 @@ def test_the_real_question_set_asks_every_page_in_each_of_the_nine_languages() -
     assert set(golds) == {"en", "ar", "zh", "fr", "de", "ja", "ko", "pt", "es"}
     assert all(pages == golds["en"] for pages in golds.values()) and len(set(golds["en"])) == 30
     assert len({q.question for q in questions}) == len(questions)
+
+
+def test_hindsight_finds_the_one_bar_that_meets_the_targets_in_every_set_or_says_none_does() -> None:
+    """benchmarks/abstention.py's hindsight: per language, one bar for all the sets, the standouts known. German
+    questions on two sets are told apart by a bar between 1.0 and 1.5 in both; French ones overlap (an off-topic
+    question at 2.0 above an answerable one at 1.0), so no bar meets both targets and it says so."""
+    from benchmarks.abstention import hindsight
+
+    german_a = [("de", True, v) for v in (1.5, 2.0, 3.0)] + [("de", False, v) for v in (0.2, 0.5, 1.0)]
+    german_b = [("de", True, v) for v in (1.6, 2.5)] + [("de", False, v) for v in (0.9, float("-inf"))]
+    french = [("fr", True, v) for v in (1.0, 2.5, 3.0)] + [("fr", False, v) for v in (0.1, 2.0)]
+    result = hindsight({"a": german_a + french, "b": german_b})
+    assert result["a"]["de"]["bar"] == 1.0 and result["a"]["de"]["reachable"] == 1
+    assert result["a"]["de"]["wrongly_abstained"] == 0 and result["a"]["de"]["abstained_unanswerable"] == 1
+    other = result["b"]["de"]
+    assert (other["bar"], other["wrongly_abstained"], other["abstained_unanswerable"]) == (1.0, 0, 1)
+    assert result["a"]["fr"]["reachable"] == 0 and "fr" not in result["b"]
+    # The nearest: a bar at 2.0 (the answerable question at 1.0 wrongly abstained: 0.33 against 0.10 allowed) beats
+    # one below 1.0 (the off-topic one at 2.0 answered: 0.50 abstained against 0.80 asked).
+    assert result["a"]["fr"]["bar"] == 2.0 and result["a"]["fr"]["abstained_unanswerable"] == 1
