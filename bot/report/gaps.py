@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 
 from bot.checks.abstention import REFERENCE
 from bot.report.questions import Question
@@ -114,6 +113,9 @@ def find_gaps(
     if len(asked) == 1:
         groups = [[0]]
     else:
+        # scikit-learn takes most of a second to import: only a report loads it, not every `supportbot` command
+        from sklearn.cluster import AgglomerativeClustering
+
         labels = (
             AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average", distance_threshold=limit)
             .fit(vectors)
