@@ -126,8 +126,9 @@ def measure(knowledge: Knowledge, questions: Sequence[AnswerQuestion], *, thresh
 
 def hindsight(per_set: dict[str, Standouts]) -> dict[str, dict[str, dict[str, float | int | None]]]:
     """Per set and language, the rates at the bar that, in that language, comes nearest the targets in every set at
-    once (the smallest worst shortfall; the lowest such bar), with the bar as `bar` and `reachable` 1 when it meets
-    them everywhere. A question is answered when its standout is above the bar, as in Relevance.verdict."""
+    once (the smallest worst shortfall; the lowest such bar), with the bar as `bar` (None: below every question,
+    where answering all of them does best) and `reachable` 1 when it meets them everywhere. A question is answered
+    when its standout is above the bar, as in Relevance.verdict."""
     languages = sorted({language for seen in per_set.values() for language, _, _ in seen})
     result: dict[str, dict[str, dict[str, float | int | None]]] = {name: {} for name in per_set}
     for language in languages:
@@ -142,7 +143,8 @@ def hindsight(per_set: dict[str, Standouts]) -> dict[str, dict[str, dict[str, fl
         for name, row in best[2].items():
             if row[0] or row[2]:
                 rates = _rates(row)
-                result[name][language] = {**rates, "bar": round(best[1], 3), "reachable": int(best[0] <= 1e-9)}
+                shown = round(best[1], 3) if best[1] > float("-inf") else None  # None: below every question (JSON)
+                result[name][language] = {**rates, "bar": shown, "reachable": int(best[0] <= 1e-9)}
     return result
 
 
@@ -207,7 +209,8 @@ def _method(method: str, rates: dict[str, float | int | None]) -> str:
     """A method's name; hindsight's with its bar, and a mark where no bar meets the targets in every set."""
     if method != "hindsight":
         return method
-    return f"hindsight {rates['bar']:.2f}{'' if rates['reachable'] else ' (none meets)'}"
+    bar = "below all" if rates["bar"] is None else f"{rates['bar']:.2f}"
+    return f"hindsight {bar}{'' if rates['reachable'] else ' (none meets)'}"
 
 
 def _cell(rates: dict[str, float | None]) -> str:

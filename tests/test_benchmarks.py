@@ -57,3 +57,6 @@ def test_hindsight_finds_the_one_bar_that_meets_the_targets_in_every_set_or_says
     # The nearest: a bar at 2.0 (the answerable question at 1.0 wrongly abstained: 0.33 against 0.10 allowed) beats
     # one below 1.0 (the off-topic one at 2.0 answered: 0.50 abstained against 0.80 asked).
     assert result["a"]["fr"]["bar"] == 2.0 and result["a"]["fr"]["abstained_unanswerable"] == 1
+    # Answerable questions alone: answering every one meets the targets, and the bar stays valid JSON.
+    alone = hindsight({"a": [("pt", True, 0.4), ("pt", True, 1.2)]})["a"]["pt"]
+    assert alone["bar"] is None and alone["reachable"] == 1 and alone["wrongly_abstained"] == 0
