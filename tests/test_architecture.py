@@ -96,7 +96,7 @@ def test_the_bot_and_the_knowledge_name_no_chat_platform() -> None:
 
 def test_the_command_starts_without_the_heavy_libraries_only_some_commands_need() -> None:
     """Every `supportbot` command imports adapters.cli.main first: torch (embedding, generation) and scikit-learn
-    (the report's grouping of gaps) are imported where they are used, so `kb status`, `doctor` or a config error
+    (the report's grouping of gaps) are imported where they are used, so `--help`, `kb status` or a config error
     answer without them (scikit-learn alone took 0.7 s of a 2 s start)."""
     import subprocess
     import sys
