@@ -39,6 +39,25 @@ KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while wo
 # A unit holding a hard fact the question lacks (a number, an address, a command) tells the asker something; one
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
+# A question asking when (in any of the nine languages) is answered by a unit that states a time or a weekday: "When
+# can I call the IT helpdesk?" was answered with the helpdesk's extension (its first page's best sentence), not its
+# hours. In a Latin-script language, only a sentence ending in "?" asks: "When I open Outlook, it crashes." does not.
+TIME_ASKED = 0.3
+_WHEN = re.compile(
+    r"(?:^|[,;:¿¡]\s*)(?:bis\s+|until\s+|à\s+|a\s+|até\s+)?(?:when|what\s+time|wann|um\s+wie\s+viel\s+uhr|quand|c['’]est\s+quand|"
+    r"quelle\s+heure|cuándo|cuando|qué\s+hora|quando|que\s+horas)\b[^?]*\?$",
+    re.IGNORECASE,
+)
+_WHEN_UNWRITTEN = re.compile(r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时")  # no "?" needed: often left out
+_QUESTION_SENTENCES = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+_TIME = re.compile(
+    r"\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}(?:[.:]\d\d)?\s?uhr\b|"
+    r"\d{1,2}\s?(?:時|시|点)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|"
+    r"donnerstag|freitag|lundi|mardi|mercredi|jeudi|vendredi|lunes|martes|miércoles|jueves|viernes|segunda|terça|quarta|"
+    r"quinta|sexta)\b|[月火水木金土日]曜|[월화수목금토일]요일|星期|周[一二三四五六日]",
+    re.IGNORECASE,
+)
+
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
 MAX_EMBEDDED = 60
@@ -176,7 +195,9 @@ class ExtractiveAnswerer:
         scores[likely] = (cosines - middle) / max(top - middle, 1e-6)  # 1 for the best unit, 0 for the median one
         asked = facts(question)
         telling = np.array([any(strong(f) and f not in asked for f in found) for found in stated], dtype=np.float64)
-        return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling
+        when = asks_when(question)
+        timed = np.array([when and states_time(unit.text) for unit in units], dtype=np.float64)
+        return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling + TIME_ASKED * timed
 
     def _choose(self, units: list[Unit], scores: np.ndarray) -> list[Unit]:
         ranked = sorted(range(len(units)), key=lambda i: -scores[i])
@@ -350,6 +371,18 @@ def _distinct(units: list[Unit], passages: Sequence[Hit]) -> list[Unit]:
 def _with_heading(unit: Unit, hit: Hit) -> str:
     place = " > ".join(part for part in (hit.title, hit.heading) if part)
     return f"{place}: {unit.header.splitlines()[0] if unit.header else ''}\n{unit.text}" if place else unit.text
+
+
+def asks_when(question: str) -> bool:
+    """Whether the question asks when (a time, a day): "When can I call the helpdesk?", "Bis wann …?", "いつ…"."""
+    if _WHEN_UNWRITTEN.search(question):
+        return True
+    return any(_WHEN.search(sentence.strip()) for sentence in _QUESTION_SENTENCES.findall(question))
+
+
+def states_time(text: str) -> bool:
+    """Whether a unit states a time of day or a weekday: "08:00–18:00", "10h30", "9am", "bis 10 Uhr", "9時"."""
+    return _TIME.search(text) is not None
 
 
 def _terms(text: str, stated: frozenset[str] | None = None) -> set[str]:

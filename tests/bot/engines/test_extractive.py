@@ -14,7 +14,7 @@ import pytest
 from bot.checks.evaluation import own_words
 from bot.checks.sentences import split_sentences
 from bot.config import load_settings
-from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, as_quote, cut_passage
+from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, as_quote, asks_when, cut_passage, states_time
 from bot.language import MESSAGES, say
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
@@ -135,6 +135,31 @@ def test_a_unit_that_tells_a_fact_the_question_lacks_beats_one_that_restates_the
     question = "I clicked a link in a phishing email and entered my password. What should I do?"
     excerpt = ExtractiveAnswerer(e5_embedder, max_words=80).excerpt(question, hits)
     assert "extension 4911" in excerpt.text
+
+
+@pytest.mark.slow
+def test_a_question_asking_when_is_answered_with_the_hours_not_the_first_pages_contact(  # type: ignore[no-untyped-def]
+    e5_embedder, tmp_path: Path
+) -> None:
+    """Retrieval puts the software page first (its last line names the helpdesk's address and extension); the hours
+    are on the second page. The contact lines matched the question best, and the asker was told the extension."""
+    answer = ask(extractive_bot(tmp_path, e5_embedder), "When can I call the IT helpdesk?", thread="hours")
+    assert "08:00–18:00" in answer.text, answer.text  # type: ignore[attr-defined]
+    assert "it/support-hours.md" in [s.path for s in answer.sources]  # type: ignore[attr-defined]
+
+
+def test_what_asks_when_in_the_nine_languages_and_what_states_a_time() -> None:
+    asking = ["When can I call the IT helpdesk?", "Until when do I report sick? I have a fever.",
+              "Wann ist der Helpdesk erreichbar?", "Bis wann muss ich mich krankmelden?", "À quelle heure ouvre le "
+              "bureau ?", "C'est quand la fête ?", "¿Cuándo abre la oficina?", "Quando posso ligar?", "متى يفتح المكتب",
+              "いつ電話できますか", "언제 전화할 수 있나요?", "几点开门？"]  # fmt: skip
+    not_asking = ["When I open Outlook, it crashes. What do I do?", "What happens when I click the link?",
+                  "How many days off do I get?", "Wenn ich krank bin, wem sage ich Bescheid?"]  # fmt: skip
+    assert [q for q in asking if not asks_when(q)] == []
+    assert [q for q in not_asking if asks_when(q)] == []
+    times = ["Monday to Friday, **08:00–18:00 CET**", "bis 10 Uhr", "10h30", "9am", "9時", "木曜日", "월요일"]
+    assert [t for t in times if not states_time(t)] == []
+    assert [t for t in ("extension 4357", "10.5 days", "EUR 12.50", "25 days a year") if states_time(t)] == []
 
 
 def test_an_excerpt_is_shown_as_a_quote_and_its_code_as_code() -> None:
