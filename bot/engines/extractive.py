@@ -44,8 +44,9 @@ NEW_FACT = 0.3
 # hours. In a Latin-script language, only a sentence ending in "?" asks: "When I open Outlook, it crashes." does not.
 TIME_ASKED = 0.3
 _WHEN = re.compile(
-    r"(?:^|[,;:¿¡]\s*)(?:bis\s+|until\s+|à\s+|a\s+|até\s+)?(?:when|what\s+time|wann|um\s+wie\s+viel\s+uhr|quand|c['’]est\s+quand|"
-    r"quelle\s+heure|cuándo|cuando|qué\s+hora|quando|que\s+horas)\b[^?]*\?$",
+    r"(?:^|[,;:¿¡]\s*)(?:(?:bis|ab|seit|until|since|from|à|a|até|depuis|jusqu['’]à|desde|hasta)\s+)?"
+    r"(?:when|what\s+time|wann|um\s+wie\s+viel\s+uhr|quand|c['’]est\s+quand|quelle\s+heure|cuándo|cuando|qué\s+hora|"
+    r"quando|que\s+horas)\b[^?]*\?$",
     re.IGNORECASE,
 )
 _WHEN_UNWRITTEN = re.compile(r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时")  # no "?" needed: often left out
