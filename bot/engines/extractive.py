@@ -52,10 +52,11 @@ _WHEN = re.compile(
 _WHEN_UNWRITTEN = re.compile(r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时")  # no "?" needed: often left out
 _QUESTION_SENTENCES = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 _TIME = re.compile(
-    r"\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}(?:[.:]\d\d)?\s?uhr\b|"
-    r"\d{1,2}\s?(?:時|시|点)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|"
-    r"donnerstag|freitag|lundi|mardi|mercredi|jeudi|vendredi|lunes|martes|miércoles|jueves|viernes|segunda|terça|quarta|"
-    r"quinta|sexta)\b|[月火水木金土日]曜|[월화수목금토일]요일|星期|周[一二三四五六日]",
+    r"\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am\b|pm\b|a\.m\.|p\.m\.)|\b\d{1,2}(?:[.:]\d\d)?\s?uhr\b|"
+    r"\d{1,2}\s?(?:時|时|시|点)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|"
+    r"donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|"
+    r"jueves|viernes|sábado|domingo|(?:segunda|terça|quarta|quinta|sexta)-feira)\b|[月火水木金土日]曜|[월화수목금토일]요일|"
+    r"星期|周[一二三四五六日]",
     re.IGNORECASE,
 )
 

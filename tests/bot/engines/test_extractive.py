@@ -163,9 +163,11 @@ def test_what_asks_when_in_the_nine_languages_and_what_states_a_time() -> None:
                   "How many days off do I get?", "Wenn ich krank bin, wem sage ich Bescheid?"]  # fmt: skip
     assert [q for q in asking if not asks_when(q)] == []
     assert [q for q in not_asking if asks_when(q)] == []
-    times = ["Monday to Friday, **08:00–18:00 CET**", "bis 10 Uhr", "10h30", "9am", "9時", "木曜日", "월요일"]
+    times = ["Monday to Friday, **08:00–18:00 CET**", "bis 10 Uhr", "10h30", "9am", "9時", "木曜日", "월요일",
+             "segunda-feira", "le samedi", "am Sonntag", "el sábado"]  # fmt: skip
     assert [t for t in times if not states_time(t)] == []
-    assert [t for t in ("extension 4357", "10.5 days", "EUR 12.50", "25 days a year") if states_time(t)] == []
+    untimed = ["extension 4357", "10.5 days", "EUR 12.50", "25 days a year", "a segunda etapa", "version 9 amazing"]
+    assert [t for t in untimed if states_time(t)] == []
 
 
 def test_an_excerpt_is_shown_as_a_quote_and_its_code_as_code() -> None:
