@@ -50,7 +50,6 @@ _WHEN = re.compile(
     re.IGNORECASE,
 )
 _WHEN_UNWRITTEN = re.compile(r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时")  # no "?" needed: often left out
-_QUESTION_SENTENCES = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 _TIME = re.compile(
     r"\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am\b|pm\b|a\.m\.|p\.m\.)|\b\d{1,2}(?:[.:]\d\d)?\s?uhr\b|"
     r"\d{1,2}\s?(?:時|时|시|点)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|"
@@ -379,7 +378,7 @@ def asks_when(question: str) -> bool:
     """Whether the question asks when (a time, a day): "When can I call the helpdesk?", "Bis wann …?", "いつ…"."""
     if _WHEN_UNWRITTEN.search(question):
         return True
-    return any(_WHEN.search(sentence.strip()) for sentence in _QUESTION_SENTENCES.findall(question))
+    return any(_WHEN.search(sentence.strip()) for sentence in split_sentences(question))
 
 
 def states_time(text: str) -> bool:
