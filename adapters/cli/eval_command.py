@@ -94,10 +94,10 @@ def answers(settings: Settings, questions_file: Path, *, collections: list[str],
 
 
 def print_answer_evaluation(result: AnswerEvaluation) -> None:
-    columns = ("accuracy", "cited_gold", "abstained_answerable", "abstained_unanswerable", "answered_in_language",
-               "supported", "p50_seconds", "p95_seconds")  # fmt: skip
-    headers = ("right", "cites gold", "wrongly abstained", "abstained when absent", "in language", "supported",
-               "p50 s", "p95 s")  # fmt: skip
+    columns = ("accuracy", "cited_gold", "gold_first", "others_cited", "abstained_answerable",
+               "abstained_unanswerable", "answered_in_language", "supported", "p50_seconds", "p95_seconds")  # fmt: skip
+    headers = ("right", "cites gold", "gold first", "other pages", "wrongly abstained", "abstained when absent",
+               "in language", "supported", "p50 s", "p95 s")  # fmt: skip
     table = Table("language", "n (answerable / not)", *headers, title=f"Answers by {result.model}")
     for language, scores in (*result.per_language, ("all", result.overall)):
         figures = scores.as_dict()

@@ -52,6 +52,16 @@ class AnswerOutcome:
         return self.question.gold in {source.path for source in self.answer.sources}
 
     @property
+    def gold_first(self) -> bool:
+        """Whether the first document the answer cites, the one its text opens with, is the gold one."""
+        return bool(self.answer.sources) and self.answer.sources[0].path == self.question.gold
+
+    @property
+    def others_cited(self) -> int:
+        """How many documents besides the gold one the answer cites."""
+        return len({source.path for source in self.answer.sources} - {self.question.gold})
+
+    @property
     def fault(self) -> str | None:
         """What a person reading the answer would find wrong with it, in a few words; None when nothing."""
         gold, cited = self.question.gold, ", ".join(source.path for source in self.answer.sources) or "nothing"
@@ -76,6 +86,10 @@ class AnswerScores:
     unanswerable: int
     accuracy: float | None
     cited_gold: float | None
+    # Of the answered answerable questions: the answer opens with (cites first) the gold document; and the other
+    # documents it cites, on average (what the asker reads that is not the page answering).
+    gold_first: float | None
+    others_cited: float | None
     abstained_unanswerable: float | None
     abstained_answerable: float | None
     answered_in_language: float | None
@@ -165,6 +179,7 @@ def score_answers(outcomes: Sequence[AnswerOutcome]) -> AnswerScores:
     gradable = [o for o in answerable if o.question.expected]
     answered = [o for o in outcomes if o.answer.status == "answered"]
     told = [o for o in answered if o.language is not None]
+    given = [o for o in answered if o.question.gold is not None]  # an answer to a question a page answers
     support = [o.answer.supported for o in answered if o.answer.supported is not None]
     seconds = sorted(o.seconds for o in outcomes)
     return AnswerScores(
@@ -173,6 +188,8 @@ def score_answers(outcomes: Sequence[AnswerOutcome]) -> AnswerScores:
         unanswerable=len(unanswerable),
         accuracy=_share(gradable, lambda o: o.right),
         cited_gold=_share(answerable, lambda o: o.cited_gold),
+        gold_first=_share(given, lambda o: o.gold_first),
+        others_cited=round(statistics.fmean(o.others_cited for o in given), 4) if given else None,
         abstained_unanswerable=_share(unanswerable, lambda o: o.abstained),
         abstained_answerable=_share(answerable, lambda o: o.abstained),
         answered_in_language=_share(told, lambda o: o.language == _code(o.question.language)),

@@ -12,6 +12,7 @@ row comes with its header row.
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?(\s*:?-{2,}:?\s*\|)+\s*(:?-{2,}:?\s*)?$")
 _ORDERED = re.compile(r"^\s*\d{1,3}[.)]\s")
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+_LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)\s]*)?\)")  # a Markdown link's target, without its #anchor
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # The weights of the three signals; measured on examples/questions.jsonl with both embedders (benchmarks/README.md).
 LEXICAL_WEIGHT = 1.0
@@ -58,6 +60,11 @@ _TIME = re.compile(
     r"星期|周[一二三四五六日]",
     re.IGNORECASE,
 )
+# A page's sentence that asks ("Questions?", "¿Trabajas desde una cafetería ...?") answers nothing, yet it is near a
+# question in its language: the Spanish sick-leave question was answered with the Spanish Wi-Fi page's "¿Trabajas
+# desde una cafetería, un hotel u otra red Wi-Fi pública?". Such a unit loses more than all the signals together
+# give: it is chosen only when every unit asks.
+ASKS = 10.0
 
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
@@ -150,7 +157,7 @@ class ExtractiveAnswerer:
         scores = self._scores(question, units, passages, rank, retrieved, facts_only,
                               _owed(known, units, passages, language, lead))  # fmt: skip
         chosen = self._choose(units, scores)
-        return replace(_render(chosen, passages), read=tuple(passages))
+        return replace(_render(chosen, passages, dict(zip(units, scores, strict=True))), read=tuple(passages))
 
     def _read(self, hits: Sequence[Hit]) -> tuple[list[Hit], list[int]]:
         """The passages to pick from, each with its page's rank among the hits: the retrieved ones, and the whole
@@ -198,7 +205,8 @@ class ExtractiveAnswerer:
         telling = np.array([any(strong(f) and f not in asked for f in found) for found in stated], dtype=np.float64)
         when = asks_when(question)
         timed = np.array([when and states_time(unit.text) for unit in units], dtype=np.float64)
-        return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling + TIME_ASKED * timed
+        asking = np.array([unit.kind == "sentence" and unit.text.rstrip().endswith(("?", "？")) for unit in units])
+        return scores + LEXICAL_WEIGHT * lexical + prior + NEW_FACT * telling + TIME_ASKED * timed - ASKS * asking
 
     def _choose(self, units: list[Unit], scores: np.ndarray) -> list[Unit]:
         ranked = sorted(range(len(units)), key=lambda i: -scores[i])
@@ -430,14 +438,37 @@ def _fill_steps(units: list[Unit], chosen: list[int]) -> list[Unit]:
     return [units[i] for i in sorted(picked, key=lambda i: (units[i].passage, units[i].order))]
 
 
-def _render(units: list[Unit], passages: Sequence[Hit]) -> Excerpt:
-    """Page by page, best page first (its first chosen unit), units in page order under their heading."""
+def _page(unit: Unit, passages: Sequence[Hit]) -> tuple[str, str]:
+    return passages[unit.passage].collection, passages[unit.passage].path
+
+
+def _links(text: str, page: tuple[str, str]) -> list[tuple[str, str]]:
+    """The pages of `page`'s collection that `text` links to by a relative Markdown link ("[VPN](../it/vpn.md)")."""
+    collection, path = page
+    found = []
+    for target in _LINK.findall(text):
+        if "://" not in target and not target.startswith(("/", "mailto:", "#")):
+            found.append((collection, posixpath.normpath(posixpath.join(posixpath.dirname(path), target))))
+    return found
+
+
+def _render(units: list[Unit], passages: Sequence[Hit], scores: Mapping[Unit, float] | None = None) -> Excerpt:
+    """Page by page, units in page order under their heading; the page of the best-scoring unit first (`scores`:
+    the units'), so the answer and its sources lead with what answers the question rather than with retrieval's
+    first page: "I need Photoshop for my job" led with the printer page's "install Acme Print" before the software
+    page's request form."""
     order: list[tuple[str, str]] = []
     for unit in units:
-        key = (passages[unit.passage].collection, passages[unit.passage].path)
-        if key not in order:
-            order.append(key)
-    pages = {key: sorted((u for u in units if (passages[u.passage].collection, passages[u.passage].path) == key),
+        if _page(unit, passages) not in order:
+            order.append(_page(unit, passages))
+    best: dict[tuple[str, str], float] = {}
+    for unit in units if scores is not None else ():
+        # A unit pointing at another page the answer quotes ("Install Acme Connect (the VPN) ...; see
+        # [VPN](../it/vpn.md)", a checklist's item) counts for that page: the answer is there.
+        key = next((k for k in _links(unit.text, _page(unit, passages)) if k in order), _page(unit, passages))
+        best[key] = max(best.get(key, -math.inf), float(scores[unit]) if scores is not None else -math.inf)
+    order.sort(key=lambda key: -best.get(key, -math.inf))  # stable: retrieval's order among equals
+    pages = {key: sorted((u for u in units if _page(u, passages) == key),
                          key=lambda u: (passages[u.passage].position, u.order)) for key in order}  # fmt: skip
     blocks: list[str] = []
     used: list[int] = []

@@ -84,6 +84,7 @@ def test_every_figure_of_the_contract_per_language() -> None:
     assert (english.questions, english.answerable, english.unanswerable) == (4, 2, 2)
     assert english.accuracy == 0.5  # full-width digits count; the Wi-Fi answer never names the network
     assert english.cited_gold == 0.5  # the Wi-Fi answer cites the VPN page
+    assert english.gold_first == 0.5 and english.others_cited == 0.5  # of the two answered: the Wi-Fi one
     assert english.abstained_unanswerable == 0.5 and english.abstained_answerable == 0.0
     assert english.answered_in_language == pytest.approx(2 / 3, abs=1e-4)  # the pension answer came out in German
     assert english.supported == pytest.approx((1 + 0.5 + 0) / 3, abs=1e-4)
@@ -94,7 +95,8 @@ def test_every_figure_of_the_contract_per_language() -> None:
     shape = result.as_dict()
     assert shape["model"] == "m" and set(shape["per_language"]) == {"de", "en"}  # type: ignore[arg-type]
     assert set(shape["overall"]) == {  # type: ignore[arg-type]
-        "questions", "answerable", "unanswerable", "accuracy", "cited_gold", "abstained_unanswerable",
+        "questions", "answerable", "unanswerable", "accuracy", "cited_gold", "gold_first", "others_cited",
+        "abstained_unanswerable",
         "abstained_answerable", "answered_in_language", "supported", "p50_seconds", "p95_seconds",
     }  # fmt: skip
 
@@ -134,3 +136,15 @@ def test_the_language_of_an_answer_is_told_from_its_own_words_not_what_it_quotes
     text = 'Die Seite sagt: "Connect to vpn.acme.example with Acme Connect" und dann `sudo systemctl restart vpn`.'
     words = own_words(text)
     assert "Connect to" not in words and "systemctl" not in words and "Die Seite sagt" in words
+
+
+def test_an_answer_opening_with_another_page_cites_its_gold_but_not_first() -> None:
+    wifi = Source("Wi-Fi", "", "it/wifi.md", None, "handbook")
+    asked = {
+        AnswerQuestion("VPN port?", "en", "it/vpn.md", ("1194",)): answer("UDP port 1194.", sources=(wifi, VPN)),
+        AnswerQuestion("VPN server?", "en", "it/vpn.md", ()): answer("vpn.acme.example", sources=(VPN,)),
+        AnswerQuestion("MFA?", "en", "it/mfa.md", ()): answer("not found", "abstained", sources=(wifi,)),
+    }
+    scores = evaluate_answers(list(asked), ask=lambda q: (asked[q], 1.0), detect=lambda text: "en").overall
+    assert scores.cited_gold == pytest.approx(2 / 3, abs=1e-4)  # an abstention's links count there, not below
+    assert scores.gold_first == 0.5 and scores.others_cited == 0.5

@@ -190,6 +190,51 @@ def test_sentences_of_two_overlapping_chunks_are_never_joined_into_one_line() ->
     assert _render(units, [first, second]).text.splitlines()[1:] == [header, "the names of the attendees."]
 
 
+def test_the_page_whose_unit_answers_best_comes_first_and_a_pointer_counts_for_the_page_it_points_at() -> None:
+    """Retrieval's order is not the answer's: the page of the best unit opens the answer (and its sources); a
+    checklist item pointing at another page the answer quotes counts for that page."""
+    printers = hit("Windows: open Software Center and install Acme Print.", path="it/printers.html", heading="Setup")
+    software = hit("Go to https://help.acme.example and open the Software request form.", path="it/software.rst",
+                   heading="Requesting new software", position=1)  # fmt: skip
+    checklist = hit("- [ ] Install **Acme Connect**; see [VPN](../it/vpn.md#windows).", path="hr/onboarding.md",
+                    heading="Day one", position=2)  # fmt: skip
+    vpn = hit("Open Acme Connect and click Connect.", path="it/vpn.md", heading="Connecting", position=3)
+    passages = [printers, software, checklist, vpn]
+    units = [cut_passage(n, passage)[0] for n, passage in enumerate(passages)]
+    scores = dict(zip(units, [0.4, 1.2, 1.5, 0.6], strict=True))
+    excerpt = _render(units, passages, scores)
+    # The checklist's item counts for the VPN page; the checklist itself comes last, as nothing else of it is quoted.
+    assert [passages[n].path for n in excerpt.passages] == ["it/vpn.md", "it/software.rst", "it/printers.html",
+                                                            "hr/onboarding.md"]  # fmt: skip
+    assert excerpt.text.startswith("**Connecting**\nOpen Acme Connect")
+    # Without scores, retrieval's order stays.
+    assert [passages[n].path for n in _render(units, passages).passages] == [p.path for p in passages]
+
+
+def test_a_pages_sentence_that_asks_is_not_the_answer(e5_embedder) -> None:  # type: ignore[no-untyped-def]
+    """A page's rhetorical question is near any question in its language: the Spanish sick-leave question opened
+    its answer with the Spanish Wi-Fi page's "¿Trabajas desde una cafetería ...?"."""
+    wifi = hit("¿Trabajas desde una cafetería, un hotel u otra red Wi-Fi pública? Conéctate siempre a la VPN "
+               "(Acme Connect) antes de acceder a sistemas internos.", path="es/wifi.md", heading="Wi-Fi")  # fmt: skip
+    sick = hit("1. Tell your manager **before 10:00 local time** by phone, Slack or text message.",
+               path="hr/sick-leave.md", heading="Reporting that you are sick", position=1)  # fmt: skip
+    question = "Estoy enfermo hoy y no puedo ir a la oficina, ¿a quién se lo digo?"
+    excerpt = ExtractiveAnswerer(e5_embedder, max_words=80).excerpt(question, [wifi, sick], language="es")
+    assert not any(unit.text.endswith("?") for unit in excerpt.units), excerpt.text
+    assert "before 10:00" in excerpt.text
+
+
+@pytest.mark.slow
+def test_the_answer_opens_with_the_page_that_answers_not_with_retrievals_first(e5_bot: Bot) -> None:
+    """Retrieval put the printer page first for Photoshop (its setup says "open Software Center and install Acme
+    Print") and the laptop page first for a Spanish forgotten password (it names "portátil"): the answer opened
+    with them."""
+    photoshop = ask(e5_bot, "I need Photoshop for my job. How do I get it installed?", thread="photoshop")
+    assert [s.path for s in photoshop.sources][:1] == ["it/software-requests.rst"], photoshop.text  # type: ignore[attr-defined]
+    password = ask(e5_bot, "Olvidé mi contraseña y no puedo entrar en el portátil. ¿Qué hago?", thread="password-es")
+    assert [s.path for s in password.sources][:1] == ["it/password-reset.md"], password.text  # type: ignore[attr-defined]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
 def test_every_sentence_of_every_example_answer_stands_in_a_cited_page(fixture: str, request, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
