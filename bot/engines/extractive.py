@@ -51,7 +51,17 @@ _WHEN = re.compile(
     r"quando|que\s+horas)\b[^?]*\?$",
     re.IGNORECASE,
 )
-_WHEN_UNWRITTEN = re.compile(r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时")  # no "?" needed: often left out
+# Asking for the hours is asking when, wherever the word stands: "Qual é o horário de atendimento do suporte de TI?"
+# was answered with the support page's priority table before its "Monday to Friday, 08:00–18:00".
+_HOURS = re.compile(
+    r"\b(?:opening|office|business|support|service|working)\s+hours\b|\bwhat\s+hours\b|öffnungszeit|sprechzeit|"
+    r"servicezeit|\bhoraires?\b|heures\s+d['’]ouverture|\bhorarios?\b|\bhorários?\b",
+    re.IGNORECASE,
+)
+_WHEN_UNWRITTEN = re.compile(  # no "?" needed: often left out
+    r"متى|いつ|何時|언제|몇\s*시|什么时候|几点|何时|営業時間|受付時間|対応時間|운영\s*시간|영업\s*시간|营业时间|工作时间|服务时间|"
+    r"ساعات\s+العمل|مواعيد"
+)
 _TIME = re.compile(
     r"\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b|\b(?:1[0-2]|0?[1-9])\s?(?:am\b|pm\b|a\.m\.|p\.m\.)|\b\d{1,2}(?:[.:]\d\d)?\s?uhr\b|"
     r"\d{1,2}\s?(?:時|时|시|点)|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|"
@@ -383,10 +393,12 @@ def _with_heading(unit: Unit, hit: Hit) -> str:
 
 
 def asks_when(question: str) -> bool:
-    """Whether the question asks when (a time, a day): "When can I call the helpdesk?", "Bis wann …?", "いつ…"."""
+    """Whether the question asks when (a time, a day) or for the hours: "When can I call the helpdesk?", "Bis wann
+    …?", "いつ…", "Quels sont les horaires du support ?"."""
     if _WHEN_UNWRITTEN.search(question):
         return True
-    return any(_WHEN.search(sentence.strip()) for sentence in split_sentences(question))
+    return any(_WHEN.search(sentence.strip()) or (sentence.strip().endswith("?") and _HOURS.search(sentence))
+               for sentence in split_sentences(question))  # fmt: skip
 
 
 def states_time(text: str) -> bool:

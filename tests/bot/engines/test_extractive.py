@@ -158,9 +158,14 @@ def test_what_asks_when_in_the_nine_languages_and_what_states_a_time() -> None:
               "Wann ist der Helpdesk erreichbar?", "Bis wann muss ich mich krankmelden?", "À quelle heure ouvre le "
               "bureau ?", "C'est quand la fête ?", "¿Cuándo abre la oficina?", "Quando posso ligar?", "متى يفتح المكتب",
               "いつ電話できますか", "언제 전화할 수 있나요?", "几点开门？", "Ab wann gilt die neue Regel?",
-              "Depuis quand faut-il un badge ?", "¿Hasta cuándo puedo pedir vacaciones?"]  # fmt: skip
+              "Depuis quand faut-il un badge ?", "¿Hasta cuándo puedo pedir vacaciones?",
+              "Qual é o horário de atendimento do suporte de TI?", "Quels sont les horaires du service informatique ?",
+              "What are the helpdesk's opening hours?", "Was sind die Öffnungszeiten der Kantine?",
+              "¿Cuál es el horario del soporte?", "サポートの受付時間は",
+              "고객센터 운영 시간이 어떻게 되나요?", "营业时间是什么"]  # fmt: skip
     not_asking = ["When I open Outlook, it crashes. What do I do?", "What happens when I click the link?",
-                  "How many days off do I get?", "Wenn ich krank bin, wem sage ich Bescheid?"]  # fmt: skip
+                  "How many days off do I get?", "Wenn ich krank bin, wem sage ich Bescheid?",
+                  "I work office hours. Can I get a parking permit?"]  # fmt: skip
     assert [q for q in asking if not asks_when(q)] == []
     assert [q for q in not_asking if asks_when(q)] == []
     times = ["Monday to Friday, **08:00–18:00 CET**", "bis 10 Uhr", "10h30", "9am", "9時", "木曜日", "월요일",
