@@ -162,10 +162,10 @@ def test_what_asks_when_in_the_nine_languages_and_what_states_a_time() -> None:
               "Qual é o horário de atendimento do suporte de TI?", "Quels sont les horaires du service informatique ?",
               "What are the helpdesk's opening hours?", "Was sind die Öffnungszeiten der Kantine?",
               "¿Cuál es el horario del soporte?", "サポートの受付時間は",
-              "고객센터 운영 시간이 어떻게 되나요?", "营业时间是什么"]  # fmt: skip
+              "고객센터 운영 시간이 어떻게 되나요?", "营业时间是什么", "ما هي مواعيد العمل في المكتب؟"]  # fmt: skip
     not_asking = ["When I open Outlook, it crashes. What do I do?", "What happens when I click the link?",
                   "How many days off do I get?", "Wenn ich krank bin, wem sage ich Bescheid?",
-                  "I work office hours. Can I get a parking permit?"]  # fmt: skip
+                  "I work office hours. Can I get a parking permit?", "كيف أحجز مواعيد مع الطبيب؟"]  # fmt: skip
     assert [q for q in asking if not asks_when(q)] == []
     assert [q for q in not_asking if asks_when(q)] == []
     times = ["Monday to Friday, **08:00–18:00 CET**", "bis 10 Uhr", "10h30", "9am", "9時", "木曜日", "월요일",
