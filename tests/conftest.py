@@ -211,13 +211,17 @@ def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, ex
     return path
 
 
-def synced_handbook(root: Path, embedder: object) -> Path:
-    """A config over a copy of the example knowledge base alone, synced, with the product's defaults otherwise: no
-    relevance threshold (the bot calibrates abstention itself)."""
+def synced_handbook(root: Path, embedder: object, *, folders: tuple[str, ...] = ()) -> Path:
+    """A config over a copy of the example knowledge base alone (only its `folders`, when given), synced, with the
+    product's defaults otherwise: no relevance threshold (the bot calibrates abstention itself)."""
     from bot.config import load_settings
     from bot.wiring import Knowledge
 
-    shutil.copytree(EXAMPLES, root / "handbook")
+    if folders:
+        for folder in folders:
+            shutil.copytree(EXAMPLES / folder, root / "handbook" / folder)
+    else:
+        shutil.copytree(EXAMPLES, root / "handbook")
     config = root / "supportbot.yaml"
     config.write_text(
         f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"  # type: ignore[attr-defined]
