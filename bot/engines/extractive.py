@@ -473,13 +473,14 @@ def _render(units: list[Unit], passages: Sequence[Hit], scores: Mapping[Unit, fl
     for unit in units:
         if _page(unit, passages) not in order:
             order.append(_page(unit, passages))
-    best: dict[tuple[str, str], float] = {}
-    for unit in units if scores is not None else ():
-        # A unit pointing at another page the answer quotes ("Install Acme Connect (the VPN) ...; see
-        # [VPN](../it/vpn.md)", a checklist's item) counts for that page: the answer is there.
-        key = next((k for k in _links(unit.text, _page(unit, passages)) if k in order), _page(unit, passages))
-        best[key] = max(best.get(key, -math.inf), float(scores[unit]) if scores is not None else -math.inf)
-    order.sort(key=lambda key: -best.get(key, -math.inf))  # stable: retrieval's order among equals
+    if scores is not None:
+        best: dict[tuple[str, str], float] = {}
+        for unit in units:
+            # A unit pointing at another page the answer quotes ("Install Acme Connect (the VPN) ...; see
+            # [VPN](../it/vpn.md)", a checklist's item) counts for that page: the answer is there.
+            key = next((k for k in _links(unit.text, _page(unit, passages)) if k in order), _page(unit, passages))
+            best[key] = max(best.get(key, -math.inf), float(scores[unit]))
+        order.sort(key=lambda key: -best.get(key, -math.inf))  # stable: retrieval's order among equals
     pages = {key: sorted((u for u in units if _page(u, passages) == key),
                          key=lambda u: (passages[u.passage].position, u.order)) for key in order}  # fmt: skip
     blocks: list[str] = []
