@@ -66,12 +66,17 @@ def group(documents: Mapping[str, tuple[str | None, str | None]]) -> dict[str, s
     return pages
 
 
+def relative_path(path: str, target: str) -> str:
+    """The path a link `target` written in the document at `path` names: "../hr/sick-leave.md" from
+    "de/krankmeldung.md" is "hr/sick-leave.md"."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+
+
 def _declared_target(path: str, documents: Mapping[str, tuple[str | None, str | None]]) -> str | None:
     declared = documents[path][1]
     if not declared:
         return None
-    for candidate in (posixpath.normpath(posixpath.join(posixpath.dirname(path), declared)),
-                      posixpath.normpath(declared.lstrip("/"))):  # fmt: skip
+    for candidate in (relative_path(path, declared), posixpath.normpath(declared.lstrip("/"))):
         if candidate in documents and candidate != path:
             return candidate
     return None

@@ -12,7 +12,6 @@ row comes with its header row.
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
 from knowledge.documents import Hit
 from knowledge.roles import Embedder
+from knowledge.translations import relative_path
 from knowledge.vectors import PassageVectors
 
 NAME = "extractive (no language model)"
@@ -460,7 +460,7 @@ def _links(text: str, page: tuple[str, str]) -> list[tuple[str, str]]:
     found = []
     for target in _LINK.findall(text):
         if "://" not in target and not target.startswith(("/", "mailto:", "#")):
-            found.append((collection, posixpath.normpath(posixpath.join(posixpath.dirname(path), target))))
+            found.append((collection, relative_path(path, target)))
     return found
 
 
