@@ -217,8 +217,8 @@ def test_the_page_whose_unit_answers_best_comes_first_and_a_pointer_counts_for_t
 
 
 def test_a_pages_sentence_that_asks_is_not_the_answer(e5_embedder) -> None:  # type: ignore[no-untyped-def]
-    """A page's rhetorical question is near any question in its language: the Spanish sick-leave question opened
-    its answer with the Spanish Wi-Fi page's "¿Trabajas desde una cafetería ...?"."""
+    """A page's rhetorical question is near any question in its language: the Spanish sick-leave question's answer
+    quoted the Spanish Wi-Fi page's "¿Trabajas desde una cafetería ...?" (ordered by score, it would open with it)."""
     wifi = hit("¿Trabajas desde una cafetería, un hotel u otra red Wi-Fi pública? Conéctate siempre a la VPN "
                "(Acme Connect) antes de acceder a sistemas internos.", path="es/wifi.md", heading="Wi-Fi")  # fmt: skip
     sick = hit("1. Tell your manager **before 10:00 local time** by phone, Slack or text message.",
