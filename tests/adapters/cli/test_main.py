@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES
+from tests.fixtures.cli import installed_command, supportbot
 
-COMMAND = Path(sys.executable).parent / "supportbot"
-
-
-def supportbot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([str(COMMAND), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+__all__ = ["supportbot"]
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ def config(make_config, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_sync_search_and_status(config: Path) -> None:
-    never = supportbot("search", "--config", str(config), "VPN")
+    never = installed_command("search", "--config", str(config), "VPN")  # the console script itself
     assert never.returncode == 1 and "run `supportbot sync` first" in never.stderr
 
     first = supportbot("sync", "--config", str(config))
@@ -130,11 +123,7 @@ def test_chat_is_a_multi_turn_conversation(config: Path, tiny_lfm2: Path, tmp_pa
     values["generator"] = {"model": str(tiny_lfm2), "max_new_tokens": 5}
     config.write_text(yaml.safe_dump(values))
     assert supportbot("sync", "--config", str(config)).returncode == 0
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [str(COMMAND), "chat", "--config", str(config)], input="How do I connect to the VPN?\nand on Mac?\n\n",
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
+    result = supportbot("chat", "--config", str(config), stdin="How do I connect to the VPN?\nand on Mac?\n\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Sources:") == 2 and "Ask a question" in result.stderr
     from knowledge.database import open_database, sqlite_url
