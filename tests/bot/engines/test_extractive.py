@@ -14,7 +14,17 @@ import pytest
 from bot.checks.evaluation import own_words
 from bot.checks.sentences import split_sentences
 from bot.config import load_settings
-from bot.engines.extractive import NAME, ExtractiveAnswerer, _render, as_quote, asks_when, cut_passage, states_time
+from bot.engines.extractive import (
+    NAME,
+    ExtractiveAnswerer,
+    _render,
+    as_quote,
+    asks_when,
+    asks_who,
+    cut_passage,
+    states_contact,
+    states_time,
+)
 from bot.language import MESSAGES, say
 from bot.messages import IncomingMessage
 from bot.wiring import Bot, Knowledge
@@ -173,6 +183,33 @@ def test_what_asks_when_in_the_nine_languages_and_what_states_a_time() -> None:
     assert [t for t in times if not states_time(t)] == []
     untimed = ["extension 4357", "10.5 days", "EUR 12.50", "25 days a year", "a segunda etapa", "version 9 amazing"]
     assert [t for t in untimed if states_time(t)] == []
+
+
+def test_what_asks_whom_to_tell_in_the_nine_languages_and_what_names_a_contact() -> None:
+    asking = ["I'm ill today and can't come in. Who do I tell?", "Whom should I contact about my badge?",
+              "Ich bin heute krank. Wem sage ich Bescheid?", "Wer kümmert sich um den Drucker?",
+              "Je suis malade aujourd'hui, qui dois-je prévenir ?", "À qui dois-je le dire ?",
+              "¿A quién aviso?", "¿a quien aviso?", "Quem eu aviso?", "誰に連絡すればいいですか？",
+              "누구에게 연락해야 하나요?", "我应该联系谁？", "بمن أتصل إذا كنت مريضا؟",
+              "How do I contact HR?"]  # fmt: skip
+    not_asking = ["How do I connect to the VPN?", "Comment quitter l'application qui plante ?",
+                  "I told my manager who I am.", "When can I call the IT helpdesk?"]  # fmt: skip
+    assert [q for q in asking if not asks_who(q)] == []
+    assert [q for q in not_asking if asks_who(q)] == []
+    contacts = ["contact HR at `hr@acme.example`", "Call the **Security hotline, extension **4911**", "+49 30 1234 567",
+                "Slack channel #ask-hr", "Durchwahl 2200", "内線 4357"]  # fmt: skip
+    assert [t for t in contacts if not states_contact(t)] == []
+    none = ["due 2026-12-31", "25 days a year", "version 4.2.1", "C# and F#", "EUR 1 500 000"]
+    assert [t for t in none if states_contact(t)] == []
+
+
+@pytest.mark.slow
+def test_a_question_asking_whom_to_tell_is_answered_with_whom(e5_bot: Bot) -> None:
+    """The German sick page's certificate rules scored above its first step for "Wem sage ich Bescheid?": the answer
+    told the asker about doctors' notes, and not to tell their manager by 10:00 (or HR at hr@acme.example)."""
+    answer = ask(e5_bot, "Ich bin heute krank und kann nicht kommen. Wem sage ich Bescheid?", thread="sick-de")
+    assert "bis 10:00 Uhr" in answer.text and "hr@acme.example" in answer.text, answer.text  # type: ignore[attr-defined]
+    assert [s.path for s in answer.sources][:1] == ["de/krankmeldung.md"]  # type: ignore[attr-defined]
 
 
 def test_an_excerpt_is_shown_as_a_quote_and_its_code_as_code() -> None:
