@@ -11,7 +11,7 @@ from bot.checks.sentences import CODE_SPAN, FENCE, MARKER
 
 _SCHEME = re.compile(r"https?://|www\.")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>`\"'()\[\]]+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PATH = re.compile(r"(?<![\w/])(?:[A-Za-z]:\\[^\s`\"']+|~?/[\w.-]+(?:/[\w.-]*)*|[\w.-]+(?:/[\w.-]+)+\.\w+)")
 _DOMAIN = re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?![\w-])", re.IGNORECASE)
 _COMMAND = re.compile(r"^[ \t]*\$[ \t]+(.+)$", re.MULTILINE)
@@ -32,7 +32,7 @@ def facts(text: str) -> frozenset[str]:
     marker = MARKER.match(text)
     rest = text[marker.end() :] if marker else text
     claims: list[str] = []
-    for pattern, group in ((CODE_SPAN, 0), (_COMMAND, 1), (_URL, 0), (_EMAIL, 0), (_PATH, 0), (_DOMAIN, 0)):
+    for pattern, group in ((CODE_SPAN, 0), (_COMMAND, 1), (_URL, 0), (EMAIL, 0), (_PATH, 0), (_DOMAIN, 0)):
         claims += [m.group(group).strip("`").rstrip(".,;:!?/") for m in pattern.finditer(rest)]
         rest = pattern.sub(lambda m: " " * len(m.group()), rest)
     rest = _STEP.sub(" ", rest)  # "Step 2" counts the answer's own steps, not the passages'

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.checks.facts import facts, strong
+from bot.checks.facts import EMAIL, facts, strong
 from bot.checks.sentences import FENCE, MARKER, split_sentences
 from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
@@ -85,7 +85,7 @@ _WHO = re.compile(
 )
 _WHO_UNWRITTEN = re.compile(r"誰|どなた|連絡|누구|연락|谁|联系|لمن|بمن|مع\s+من|أتواصل|تواصل|أتصل")
 _CONTACT = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:^|\s)#[a-z][\w-]+|\+\d[\d ()-]{6,}\d|"
+    rf"{EMAIL.pattern}|(?:^|\s)#[a-z][\w-]+|\+\d[\d ()-]{{6,}}\d|"
     r"(?:extension|ext\.|durchwahl|poste|extensión|ramal|内線|내선|分机|تحويلة)[\s*:]*\d{2,}",
     re.IGNORECASE,
 )
