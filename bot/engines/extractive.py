@@ -6,7 +6,7 @@ with its heading as a passage) on a scale-free footing (a unit's cosine relative
 cosines, so all-MiniLM-L6-v2's 0.1-0.6 and multilingual-e5-small's 0.7-0.9 rank alike), plus the question's own
 words, numbers and names found in the unit, plus the retriever's rank of its passage. The best units are kept until
 the answer reaches `max_words`; a numbered list keeps its numbers and the steps between two chosen steps, a table
-row comes with its header row.
+row comes with its header row, and a row of a short table with the table's other rows.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 LEXICAL_WEIGHT = 1.0
 RANK_PRIOR = (0.3, 0.15, 0.05)  # the retriever's first, second and third passage
 KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while words remain
+# A row of a table this short comes with its other rows: its cases are told apart by one another. The Portuguese
+# "Cliquei num link estranho num e-mail. E agora?" was given the security table's "Suspicious email (not clicked)"
+# row alone (the embedding does not read the "not"), and not the row "You clicked ...": call extension 4911.
+WHOLE_TABLE_ROWS = 5
 # A unit holding a hard fact the question lacks (a number, an address, a command) tells the asker something; one
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
@@ -260,7 +264,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(i)
             words += cost
-        return _fill_steps(units, chosen)
+        return _fill_steps(units, _fill_tables(units, chosen, self._max_words))
 
 
 def _words_tell_language(known: Mapping[tuple[str, str], str | None], passages: Sequence[Hit],
@@ -481,6 +485,32 @@ def _lexical(question: str, texts: list[str], stated: list[frozenset[str]], *, f
 def _word_count(text: str) -> int:
     """Words as a reader counts them: a table's pipes and a list's markers are none; two CJK characters are one."""
     return sum(max(1, len(_CJK.findall(word)) // 2) for word in _WORDS.findall(text))
+
+
+def _tables(units: list[Unit]) -> list[list[int]]:
+    """The rows of each table, by index into `units`: consecutive rows of one passage under one header."""
+    tables: list[list[int]] = []
+    for i, unit in enumerate(units):
+        previous = units[i - 1] if i else None
+        if unit.kind != "row":
+            continue
+        if (previous is not None and previous.kind == "row" and (previous.passage, previous.header)
+                == (unit.passage, unit.header) and unit.order == previous.order + 1):  # fmt: skip
+            tables[-1].append(i)
+        else:
+            tables.append([i])
+    return tables
+
+
+def _fill_tables(units: list[Unit], chosen: list[int], max_words: int) -> list[int]:
+    """The chosen units, plus every row of a table of at most WHOLE_TABLE_ROWS rows (and max_words words) one of
+    whose rows was chosen: a row's case reads right only beside the others ("not clicked", "You clicked")."""
+    picked = list(chosen)
+    for rows in _tables(units):
+        short = 1 < len(rows) <= WHOLE_TABLE_ROWS and sum(_word_count(units[i].text) for i in rows) <= max_words
+        if short and any(i in chosen for i in rows):
+            picked += [i for i in rows if i not in picked]
+    return picked
 
 
 def _fill_steps(units: list[Unit], chosen: list[int]) -> list[Unit]:

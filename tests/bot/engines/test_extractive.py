@@ -154,6 +154,31 @@ def test_a_unit_that_tells_a_fact_the_question_lacks_beats_one_that_restates_the
     assert "extension 4911" in excerpt.text
 
 
+@pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
+def test_a_row_of_a_short_table_comes_with_the_other_rows_a_long_tables_alone(fixture: str, request) -> None:  # type: ignore[no-untyped-def]
+    """A row chosen from a table of at most WHOLE_TABLE_ROWS rows brings the others: its case reads right only
+    beside them. From a longer table, only the rows chosen."""
+    answerer = ExtractiveAnswerer(request.getfixturevalue(fixture), max_words=80)
+    cities = ("Amsterdam", "Berlin", "Madrid", "Paris", "Lisbon", "Tokyo", "Osaka")
+    rows = [f"| {city} | Extension {4000 + n} | {city} office reception, ground floor |"
+            for n, city in enumerate(cities)]  # fmt: skip
+    question = "What is the phone extension of the Madrid office reception?"
+    for count, whole in ((4, True), (7, False)):
+        offices = hit("| Office | Phone | Where |\n|---|---|---|\n" + "\n".join(rows[:count]), heading="Receptions")
+        quoted = [row for row in rows[:count] if row in answerer.excerpt(question, [offices]).text.splitlines()]
+        assert rows[2] in quoted and (len(quoted) == count) is whole, quoted
+
+
+@pytest.mark.slow
+def test_a_row_that_tells_one_case_is_not_quoted_without_the_others(e5_bot: Bot) -> None:
+    """The security page's "How to report" table tells its cases apart by one another: asked in Portuguese by
+    someone who clicked, e5 chose the row "Suspicious email (not clicked)" alone (the embedding does not read the
+    "not"), and the asker never read the row that answers: call extension 4911."""
+    answer = ask(e5_bot, "Cliquei num link estranho num e-mail. E agora?", thread="clicked-pt")
+    assert "| You clicked, entered a password or opened an attachment |" in answer.text, answer.text  # type: ignore[attr-defined]
+    assert "extension 4911" in answer.text  # type: ignore[attr-defined]
+
+
 @pytest.mark.slow
 def test_a_question_asking_when_is_answered_with_the_hours_not_the_first_pages_contact(e5_bot: Bot) -> None:
     """Retrieval puts the software page first (its last line names the helpdesk's address and extension); the hours
