@@ -6,7 +6,8 @@ with its heading as a passage) on a scale-free footing (a unit's cosine relative
 cosines, so all-MiniLM-L6-v2's 0.1-0.6 and multilingual-e5-small's 0.7-0.9 rank alike), plus the question's own
 words, numbers and names found in the unit, plus the retriever's rank of its passage. The best units are kept until
 the answer reaches `max_words`; a numbered list keeps its numbers and the steps between two chosen steps, a table
-row comes with its header row, and a row of a short table with the table's other rows.
+row comes with its header row, a row of a short table with the table's other rows, and a sentence ending with a
+colon with what it introduces.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ KEEP_WITHIN = 0.7  # units scoring within this of the best one join it, while wo
 # "Cliquei num link estranho num e-mail. E agora?" was given the security table's "Suspicious email (not clicked)"
 # row alone (the embedding does not read the "not"), and not the row "You clicked ...": call extension 4911.
 WHOLE_TABLE_ROWS = 5
+# A chosen unit that ends with a colon ("To print on both sides of each sheet of paper:") promises what follows it:
+# the units after it in its passage join it, this many at most (all such, max_words words more in all). gnome-help's
+# answer to "How do I print on both sides of the sheet?" was that sentence alone, its steps left out.
+INTRODUCED = 4
 # A unit holding a hard fact the question lacks (a number, an address, a command) tells the asker something; one
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
@@ -264,7 +269,8 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(i)
             words += cost
-        return _fill_steps(units, _fill_tables(units, chosen, self._max_words))
+        chosen = _fill_introduced(units, _fill_tables(units, chosen, self._max_words), self._max_words)
+        return _fill_steps(units, chosen)
 
 
 def _words_tell_language(known: Mapping[tuple[str, str], str | None], passages: Sequence[Hit],
@@ -510,6 +516,33 @@ def _fill_tables(units: list[Unit], chosen: list[int], max_words: int) -> list[i
         short = 1 < len(rows) <= WHOLE_TABLE_ROWS and sum(_word_count(units[i].text) for i in rows) <= max_words
         if short and any(i in chosen for i in rows):
             picked += [i for i in rows if i not in picked]
+    return picked
+
+
+def _fill_introduced(units: list[Unit], chosen: list[int], max_words: int) -> list[int]:
+    """The chosen units (best first), plus what a chosen unit ending with a colon introduces: the units that follow
+    it in its passage, INTRODUCED at most, up to a table (a short one comes whole), max_words words in all. A
+    lead-in whose units no longer all fit is left out (but for the best unit): a colon promising nothing, or steps
+    cut short, would mislead."""
+    picked = list(chosen)
+    added: set[int] = set()
+    budget = max_words
+    for i in chosen:
+        if not units[i].text.rstrip().endswith((":", "：")):
+            continue
+        following = []
+        for j in range(i + 1, min(i + 1 + INTRODUCED, len(units))):
+            if units[j].passage != units[i].passage or units[j].kind == "row":
+                break
+            following.append(j)
+        missing = [j for j in following if j not in picked]
+        cost = sum(_word_count(units[j].text) for j in missing)
+        if cost <= budget:
+            picked += missing
+            added.update(missing)
+            budget -= cost
+        elif i != chosen[0] and i not in added:  # (a step of an earlier lead-in stays)
+            picked.remove(i)
     return picked
 
 

@@ -169,6 +169,32 @@ def test_a_row_of_a_short_table_comes_with_the_other_rows_a_long_tables_alone(fi
         assert rows[2] in quoted and (len(quoted) == count) is whole, quoted
 
 
+TWO_SIDED = """To print on both sides of each sheet of paper:
+
+Open the print dialog by pressing Ctrl+P.
+
+Go to the Page Setup tab of the Print window and choose an option from the Two-sided drop-down list.
+
+Click Print.
+
+Collect the pages from the output tray.
+
+Printers handle two-sided printing in different ways. It is a good idea to experiment with your printer.
+"""
+
+
+@pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
+def test_a_sentence_ending_with_a_colon_comes_with_what_it_introduces(fixture: str, request) -> None:  # type: ignore[no-untyped-def]
+    """gnome-help's steps are paragraphs after "To print on both sides of each sheet of paper:", which was the whole
+    answer to "How do I print on both sides of the sheet?". The units after it join it."""
+    answerer = ExtractiveAnswerer(request.getfixturevalue(fixture), max_words=80)
+    page = hit(TWO_SIDED, path="printing-2sided.page", heading="Print two-sided and multi-page layouts")
+    lines = answerer.excerpt("How do I print on both sides of the sheet?", [page]).text.splitlines()
+    assert "To print on both sides of each sheet of paper:" in lines
+    steps = [line for line in TWO_SIDED.splitlines()[2:9] if line]
+    assert steps == [line for line in lines if line in steps], lines  # all four, in the page's order
+
+
 @pytest.mark.slow
 def test_a_row_that_tells_one_case_is_not_quoted_without_the_others(e5_bot: Bot) -> None:
     """The security page's "How to report" table tells its cases apart by one another: asked in Portuguese by
@@ -377,3 +403,20 @@ def test_a_question_on_one_row_of_a_pdfs_table_quotes_that_row_not_the_table(e5_
     lines = answer.text.splitlines()  # type: ignore[attr-defined]
     assert "> Meals while travelling EUR 60 per day" in lines, answer.text  # type: ignore[attr-defined]
     assert "Private car (mileage)" not in answer.text  # type: ignore[attr-defined]
+
+
+def test_a_lead_in_that_ends_with_a_colon_brings_its_command() -> None:
+    """What a lead-in introduces may be a code block: "Install the client from the terminal:" alone tells nothing."""
+
+    class Flat:  # every unit alike: the lead-in is chosen for its words, nothing else for its vector
+        def embed_query(self, text: str) -> list[float]:
+            return [1.0, 0.0]
+
+        def embed_passages(self, texts: list[str]) -> list[list[float]]:
+            return [[1.0, 0.0] for _ in texts]
+
+    page = ("Acme Connect runs on Ubuntu 22.04 and 24.04.\n\nInstall the Linux client from the terminal:\n\n"
+            "```\nsudo apt install acme-connect\n```\n\nThe tray icon shows the connection.")  # fmt: skip
+    excerpt = ExtractiveAnswerer(Flat(), max_words=12).excerpt("How do I install the Linux client?", [hit(page)])  # type: ignore[arg-type]
+    assert "Install the Linux client from the terminal:" in excerpt.text
+    assert "sudo apt install acme-connect" in excerpt.text, excerpt.text
