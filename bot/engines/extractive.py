@@ -521,7 +521,7 @@ def _fill_tables(units: list[Unit], chosen: list[int], max_words: int) -> list[i
 
 def _fill_introduced(units: list[Unit], chosen: list[int], max_words: int) -> list[int]:
     """The chosen units (best first), plus what a chosen unit ending with a colon introduces: the units that follow
-    it in its passage, INTRODUCED at most, up to a table (a short one comes whole), max_words words in all. A
+    it in its passage, INTRODUCED at most and up to a table's rows, max_words words in all for every lead-in. A
     lead-in whose units no longer all fit is left out (but for the best unit): a colon promising nothing, or steps
     cut short, would mislead."""
     picked = list(chosen)
