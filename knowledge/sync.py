@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 # How files of a format are read, for the formats whose reading changed: a file indexed the old way has another
 # digest, so the next sync reads it again (without it, only `sync --rebuild` would).
-READ_AS = {".pdf": b"pdf: numbered section headings\n"}
+READ_AS = {
+    ".pdf": b"pdf: numbered section headings, no running headers and footers\n",
+    ".page": b"mallard: key and menu sequences joined, links without words titled\n",
+}
 
 
 class SyncProgress(Protocol):

@@ -1,9 +1,11 @@
-"""PDF via pypdf: text page by page; the outline (bookmarks), where there is one, gives the headings, else the text's
-own numbered section headings, else the page numbers."""
+"""PDF via pypdf: text page by page, without the running headers and footers every page repeats; the outline
+(bookmarks), where there is one, gives the headings, else the text's own numbered section headings, else the page
+numbers."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ def load(data: bytes, path: Path) -> Document:
         raise LoadError(f"the PDF is damaged or unreadable ({type(error).__name__}: {error})") from None
     except Exception as error:  # pypdf raises assorted errors on corrupt files; none may end a sync
         raise LoadError(f"the PDF could not be parsed ({type(error).__name__}: {error})") from None
+    pages = without_running_lines(pages)
     first_line = next((line.strip() for text in pages for line in text.splitlines() if line.strip()), "")
     title = metadata_title.strip() or (first_line if len(first_line) <= 80 else "") or title_from_path(path)
     numbered = None if headings else _numbered_sections(pages)  # bookmarks, where there are some, say it best
@@ -49,6 +52,43 @@ def _outline_headings(reader: PdfReader) -> dict[int, str]:
     except Exception:  # a broken outline costs the headings, never the text
         return {}
     return found
+
+
+EDGE_LINES = 2  # lines at the top and at the bottom of a page where a running header or footer stands
+_DIGITS = re.compile(r"\d+")
+
+
+def without_running_lines(pages: list[str]) -> list[str]:
+    """The pages without their running headers and footers: a line among a page's first or last EDGE_LINES that,
+    its numbers aside, stands at the top or the bottom of more than half the pages (two at least). "Expense Policy
+    v3.1 - Page 1 of 2" and "Acme Corp - Finance - Internal" are no part of any section, yet each was a unit an
+    answer could quote: the German question on a company pension was answered with both footers. A document of one
+    page keeps all of its lines (nothing tells a header from a first line there)."""
+    if len(pages) < 2:
+        return pages
+    lines = [text.splitlines() for text in pages]
+    seen: Counter[str] = Counter()
+    for page in lines:
+        seen.update({_running_key(page[i]) for i in _edges(page)})
+    least = max(2, len(pages) // 2 + 1)
+    running = {key for key, count in seen.items() if count >= least and key}
+    if not running:
+        return pages
+    kept = []
+    for text, page in zip(pages, lines, strict=True):
+        cut = {i for i in _edges(page) if _running_key(page[i]) in running}  # the edges only, not their equals
+        kept.append("\n".join(line for i, line in enumerate(page) if i not in cut) + "\n" * text.endswith("\n"))
+    return kept
+
+
+def _edges(page: list[str]) -> list[int]:
+    """The indexes of a page's first and last EDGE_LINES lines that hold text."""
+    filled = [i for i, line in enumerate(page) if line.strip()]
+    return filled[:EDGE_LINES] + filled[EDGE_LINES:][-EDGE_LINES:]
+
+
+def _running_key(line: str) -> str:
+    return _DIGITS.sub("#", " ".join(line.split()).casefold())
 
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})\.?\s+(\S.*?)\s*$")

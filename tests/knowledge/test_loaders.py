@@ -56,6 +56,29 @@ def test_pdf_text_by_page_with_title() -> None:
     assert headings(document)[0] == ("Page 1",)
 
 
+def test_a_pdfs_running_header_and_footer_are_no_part_of_its_text() -> None:
+    """Every page of the expense policy starts with "Acme Corp - Finance - Internal" and ends with "Expense Policy
+    v3.1 - Page N of 2": an answer quoted "> Expense Policy v3.1 - Page 1 of 2" under "3. Approval and payment"."""
+    document = load(EXAMPLES / "hr/expense-policy.pdf")
+    assert "Internal" not in document.text and "Page 1 of 2" not in document.text and "of 2" not in document.text
+    assert "Claims approved later are\npaid the following month." in document.text  # the lines before the footer
+    assert "Contact Finance at finance@acme.example" in document.text
+
+
+def test_only_lines_at_the_edges_of_most_pages_are_running_lines() -> None:
+    from knowledge.loaders.pdf import without_running_lines
+
+    parts = ("Setting up", "Daily use", "Help")
+    pages = [f"Acme Guide\n{part}\nAcme Guide\nText {n}.\nAcme Guide\n- {n} -" for n, part in enumerate(parts)]
+    assert without_running_lines(pages) == [f"{part}\nAcme Guide\nText {n}." for n, part in enumerate(parts)]
+    one = ["Acme Guide\nText.\n- 1 -"]
+    assert without_running_lines(one) == one  # one page: nothing tells a header from a first line
+    # A line at the top of two pages in four is the pages' own; of three in four, a running header.
+    four = ["Overview\nText.", "Details\nMore.", "Overview\nAgain.", "Limits\nLast."]
+    assert without_running_lines(four) == four
+    assert without_running_lines([*four[:3], "Overview\nLast."]) == ["Text.", "Details\nMore.", "Again.", "Last."]
+
+
 def test_pdf_without_bookmarks_is_cut_at_its_numbered_section_headings() -> None:
     document = load(EXAMPLES / "hr/expense-policy.pdf")
     found = headings(document)

@@ -1,4 +1,5 @@
-"""Mallard pages (GNOME help): the title, section headings and body text; editors' comments and metadata left out."""
+"""Mallard pages (GNOME help): the title, section headings and body text, its inline parts as Yelp shows them;
+editors' comments and metadata left out."""
 
 from __future__ import annotations
 
@@ -84,3 +85,43 @@ def test_comments_and_info_are_not_content() -> None:
 def test_bad_pages_get_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(LoadError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         load(data)
+
+
+SHOWN = """<page xmlns="http://projectmallard.org/1.0/" id="printing-2sided">
+  <title>Print two-sided</title>
+  <steps>
+    <item><p>Open the print dialog by pressing <keyseq><key>Ctrl</key><key>P</key></keyseq>.</p></item>
+    <item><p>Go to <guiseq><gui>Page Setup</gui><gui>Two-sided</gui></guiseq>.</p></item>
+  </steps>
+  <p>See <link xref="printing-setup"/> first, <link xref="printing-setup#driver"/> for drivers, <link xref="#faq"/>
+  below, <link xref="gone-page"/>, <link href="https://help.gnome.org/"/> and <link xref="printing-setup">our
+  guide</link>. Press <keyseq type="sequence"><key>Alt</key><key>F</key></keyseq> or
+  <keyseq join="-"><key>Super</key><key>Tab</key></keyseq>.</p>
+  <section id="faq"><title>Questions and answers</title><p>None yet.</p></section>
+</page>
+"""
+SETUP = """<page xmlns="http://projectmallard.org/1.0/" id="printing-setup">
+  <title>Set up a <gui>local</gui> printer</title>
+  <section id="driver"><title>Install a driver</title><p>Drivers.</p></section>
+</page>
+"""
+
+
+def test_keys_menus_and_links_read_as_yelp_shows_them(tmp_path: Path) -> None:
+    """gnome-help's Ctrl+P was "CtrlP", its menu paths ran together ("Page SetupTwo-sided"), and a link with no
+    words of its own (Yelp shows its target's title) left "See  first" in the text (gnome-help's "See  for more
+    info."): an answer quoting one said nothing."""
+    (tmp_path / "printing-setup.page").write_text(SETUP, encoding="utf-8")
+    path = tmp_path / "printing-2sided.page"
+    path.write_text(SHOWN, encoding="utf-8")
+    text = load_document(path.read_bytes(), path).text
+    assert "Open the print dialog by pressing Ctrl+P.\n\nGo to Page Setup ▸ Two-sided.\n\n" in text
+    assert (
+        "See Set up a local printer first, Install a driver for drivers, Questions and answers below, gone-page, "
+        "https://help.gnome.org/ and our guide. Press Alt F or Super-Tab."
+    ) in text
+    # A link's target is a page beside this one, never a path elsewhere: its id is shown instead.
+    (tmp_path / "help").mkdir()
+    outside = SHOWN.replace('xref="gone-page"', 'xref="../printing-setup"')  # tmp_path/printing-setup.page
+    text = load_document(outside.encode(), tmp_path / "help" / "printing-2sided.page").text
+    assert ", ../printing-setup," in text
