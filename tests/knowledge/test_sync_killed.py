@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from bot.config import load_settings
 from bot.wiring import Knowledge
 from knowledge.titles import titles_collection
 from tests.conftest import write_config
+from tests.fixtures.cli import python_script
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,10 +87,11 @@ def write_folder(root: Path, files: dict[str, str | None]) -> None:
 
 
 def child(config: Path, point: str, edits: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    """The child, a process of its own forked from one that has imported torch and the rest already (a fresh
+    interpreter spent about 5 s of each case importing)."""
     script = config.parent / "child.py"
     script.write_text(CHILD)
-    return subprocess.run([sys.executable, str(script), str(config), point, json.dumps(edits)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return python_script(script, str(config), point, json.dumps(edits), cwd=REPO)
 
 
 def sync_here(config: Path, embedder: object) -> None:

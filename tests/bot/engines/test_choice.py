@@ -12,6 +12,7 @@ from bot.engines import GeneratorUnavailable
 from bot.engines.choice import hub_unreachable, open_generator, resolve_backend, stand_in_location
 from bot.engines.extractive import ExtractiveAnswerer
 from bot.engines.llamacpp.generator import LlamaCppGenerator
+from bot.engines.transformers import TransformersGenerator
 from bot.prompt import ChatMessage
 
 QUESTION = [ChatMessage("user", "Where is the VPN server?")]
@@ -39,11 +40,26 @@ def test_unknown_fallback_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_missing_model_falls_back_to_the_stand_in_and_says_so(tmp_path: Path) -> None:
+def test_missing_model_falls_back_to_the_stand_in_and_says_so(  # type: ignore[no-untyped-def]
+    tmp_path: Path, smollm2_transformers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in is loaded by the very call the session's `smollm2_transformers` makes (checked here), and that
+    model is what the call gives: reading a GGUF through transformers takes 20 s, once a session is enough."""
+    folder, gguf_file, display = stand_in_location(STAND_IN)
+    real_load, stand_in_loads = TransformersGenerator.load, []
+
+    def load(model: str, **options: object) -> object:
+        if model != folder:
+            return real_load(model, **options)  # type: ignore[arg-type]
+        stand_in_loads.append(options)
+        return smollm2_transformers
+
+    monkeypatch.setattr(TransformersGenerator, "load", load)
     warnings: list[str] = []
     missing = str(tmp_path / "LFM2-1.2B-RAG")
     config = GeneratorConfig(backend="transformers", model=missing, fallback=STAND_IN)
     generator = open_generator(config, warn=warnings.append)
+    assert stand_in_loads == [{"gguf_file": gguf_file, "name": display, "local_only": True}]  # the fixture's call
     assert generator.name == "SmolLM2-135M-Instruct (offline stand-in)"
     assert len(warnings) == 1 and missing in warnings[0] and "generator.model" in warnings[0]
     assert "".join(generator.stream(QUESTION, max_new_tokens=5)).strip()
