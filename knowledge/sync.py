@@ -12,7 +12,7 @@ from knowledge.chunker import chunk_document
 from knowledge.config import ChunkingConfig, CollectionConfig
 from knowledge.discovery import FileFailure, FoundFile, discover
 from knowledge.documents import Document, StoredChunk
-from knowledge.loaders import LoadError, load_document
+from knowledge.loaders import LoadError, borrowed, load_document
 from knowledge.manifest import FileRecord, Manifest
 from knowledge.roles import ChunkStore, Embedder
 from knowledge.sync_lock import HeldLock, SyncLocks, process_holder
@@ -143,7 +143,7 @@ class Syncer:
         except OSError as error:
             self._fail(name, file.path, f"cannot be read ({error.strerror or error})", report)
             return
-        digest = hashlib.sha256(READ_AS.get(file.absolute.suffix.lower(), b"") + data).hexdigest()
+        digest = self._digest(file, data)
         if record is not None and record.content_hash == digest and record.error is None:
             if recorded is not None and file.path not in recorded:
                 self._record_language(name, file, data)
@@ -168,6 +168,20 @@ class Syncer:
                                       declared=document.translation_of)  # fmt: skip
         changed.append(file.path)
         report.chunks_embedded += len(stored)
+
+    @staticmethod
+    def _digest(file: FoundFile, data: bytes) -> str:
+        """What a file is indexed as: how its format is read, its bytes, and what its text takes from other files
+        (a Mallard page's links show the titles of the pages beside it: one retitled reads the linking page again)."""
+        content = hashlib.sha256(READ_AS.get(file.absolute.suffix.lower(), b"") + data)
+        try:
+            others = borrowed(data, file.absolute)
+        except Exception:  # what a file borrows is only looked for: reading it tells the error, if there is one
+            log.warning("Could not tell what %s takes from other files", file.absolute, exc_info=True)
+            others = b""
+        if others:
+            content.update(b"\0borrowed\0" + others)
+        return content.hexdigest()
 
     def _record_language(self, name: str, file: FoundFile, data: bytes) -> None:
         """The language and declared original of an unchanged document the record lacks, read from its file (its

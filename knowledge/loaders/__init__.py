@@ -24,11 +24,21 @@ LOADERS: dict[str, Loader] = {
     ".page": mallard.load,
 }
 
-__all__ = ["LOADERS", "LoadError", "is_supported", "load_document"]
+# What a format's text takes from other files (a Mallard link without words shows its target's title), by extension.
+BORROWS: dict[str, Callable[[bytes, Path], bytes]] = {".page": mallard.borrowed_titles}
+
+__all__ = ["BORROWS", "LOADERS", "LoadError", "borrowed", "is_supported", "load_document"]
 
 
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
+
+
+def borrowed(data: bytes, path: Path) -> bytes:
+    """What the text of `path` (whose bytes are `data`) takes from other files, as bytes: b"" for most formats. Sync
+    adds it to the file's digest, so a change there reads the file again."""
+    borrows = BORROWS.get(path.suffix.lower())
+    return borrows(data, path) if borrows is not None else b""
 
 
 def load_document(data: bytes, path: Path) -> Document:

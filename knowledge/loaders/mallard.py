@@ -27,6 +27,9 @@ _SKIPPED = {"info", "comment"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _PAGE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # a page beside this one: never a path elsewhere
 GUI_JOIN = " ▸ "  # what Yelp puts between the parts of a <guiseq>
+# A link with no words of its own (self-closed, or with only spaces inside), and what is never shown.
+_WORDLESS_LINK = re.compile(rb'<link\b[^>]*?\sxref="([^"]+)"[^>]*?(?:/>|>\s*</link>)')
+_UNSHOWN = re.compile(rb"<(info|comment)\b[^>]*(?<!/)>.*?</\1>", re.DOTALL)
 
 
 def load(data: bytes, path: Path) -> Document:
@@ -73,6 +76,18 @@ def _titles(root: etree._Element) -> dict[str, str]:
         if section.get("id") and heading is not None:
             found[section.get("id")] = _text(heading, None)
     return found
+
+
+def borrowed_titles(data: bytes, path: Path) -> bytes:
+    """The titles a page's text borrows from the pages beside it (a link with no words shows its target's title), as
+    `xref=title` lines: what the page reads as changes when one of them does, though its own file does not (sync
+    adds them to its digest). Found by a pattern rather than a parse, at every sync of every page: a link in <info>
+    or a <comment>, never shown, is left out; a page that is not well-formed gives what its pattern finds."""
+    shown = _UNSHOWN.sub(b"", data)
+    page = _Page(etree.Element("page"), path)
+    found = sorted({xref.decode("utf-8", "replace") for xref in _WORDLESS_LINK.findall(shown)})
+    lines = [f"{xref}={page.link_text(etree.Element('link', xref=xref))}" for xref in found if not xref.startswith("#")]
+    return "\n".join(lines).encode()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -244,3 +244,36 @@ def test_a_format_read_anew_is_read_again_at_the_next_sync(open_kb, folder: Path
     report = run(kb)
     assert report.updated == ["leave.txt"] and report.unchanged == 2
     assert run(kb).unchanged == 3
+
+
+def mallard(page_id: str, title: str, body: str) -> str:
+    info = '<info><link type="guide" xref="index"/></info>'
+    return f'<page xmlns="http://projectmallard.org/1.0/" id="{page_id}">{info}<title>{title}</title>{body}</page>\n'
+
+
+def test_a_page_showing_another_pages_title_is_read_again_when_it_changes(open_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Mallard link with no words shows its target's title ("See <link xref="printing-setup"/>" reads "See Set up
+    a printer"): retitling the target changes the linking page's text though not its file. Its passages must follow
+    at the next sync, not wait for a rebuild; a page it links to only in <info> (never shown) re-reads nothing."""
+    root = tmp_path / "help"
+    root.mkdir()
+    (root / "index.page").write_text(mallard("index", "Desktop help", "<p>Start here for printing.</p>"))
+    (root / "printing-setup.page").write_text(mallard("printing-setup", "Set up a printer", "<p>Plug it in.</p>"))
+    (root / "printing.page").write_text(
+        mallard("printing", "Print a page", '<p>See <link xref="printing-setup"/> before printing.</p>'))  # fmt: skip
+    kb = open_kb(root)
+    run(kb)
+
+    def printing_text() -> str:
+        found = kb.retriever.search("print a page", collections=["kb"], k=3)
+        return next(hit.text for hit in found if hit.path == "printing.page")
+
+    assert "See Set up a printer before printing." in printing_text()
+    (root / "printing-setup.page").write_text(
+        mallard("printing-setup", "Add a network printer", "<p>Plug it in.</p>"))  # fmt: skip
+    report = run(kb)
+    assert sorted(report.updated) == ["printing-setup.page", "printing.page"] and report.unchanged == 1
+    assert "See Add a network printer before printing." in printing_text()
+    (root / "index.page").write_text(mallard("index", "All help topics", "<p>Start here for printing.</p>"))
+    assert run(kb).updated == ["index.page"]  # linked from every page's <info>, shown by none
+    assert run(kb).unchanged == 3
