@@ -5,9 +5,9 @@ Each candidate unit is scored with what is loaded already: the embedding model (
 with its heading as a passage) on a scale-free footing (a unit's cosine relative to the spread of all candidates'
 cosines, so all-MiniLM-L6-v2's 0.1-0.6 and multilingual-e5-small's 0.7-0.9 rank alike), plus the question's own
 words, numbers and names found in the unit, plus the retriever's rank of its passage. The best units are kept until
-the answer reaches `max_words`; a numbered list keeps its numbers and the steps between two chosen steps, a table
-row comes with its header row, a row of a short table with the table's other rows, and a sentence ending with a
-colon with what it introduces.
+the answer reaches `max_words`; a numbered list keeps its numbers, the steps between two chosen steps and the few
+before them, a table row comes with its header row, a row of a short table with the table's other rows, and a
+sentence ending with a colon with what it introduces.
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ WHOLE_TABLE_ROWS = 5
 # the units after it in its passage join it, this many at most (all such, max_words words more in all). gnome-help's
 # answer to "How do I print on both sides of the sheet?" was that sentence alone, its steps left out.
 INTRODUCED = 4
+# A numbered list's steps are done in order: a chosen step comes with the steps before it in its passage's list,
+# when they are this many at most (more, and the step chosen is a fact deep in a long procedure) and add half of
+# max_words at most, with those of lists holding better units (a list chosen for a lesser unit, often another
+# platform's or page's, does not grow into a procedure the asker did not ask for). Answers gave "2.
+# Enter your Acme email address and click Forgot password." for a locked-out password, without "1. Open
+# https://password.acme.example"; and steps 2 and 3 of the lost-badge list for "Perdi meu crachá do escritório", without
+# "1. Report it immediately to the Security desk on extension 2200".
+PRECEDING_STEPS = 3
 # A unit holding a hard fact the question lacks (a number, an address, a command) tells the asker something; one
 # that only restates the question (a "what to report" bullet for "I clicked a phishing link") does not.
 NEW_FACT = 0.3
@@ -270,7 +278,7 @@ class ExtractiveAnswerer:
             chosen.append(i)
             words += cost
         chosen = _fill_introduced(units, _fill_tables(units, chosen, self._max_words), self._max_words)
-        return _fill_steps(units, chosen)
+        return _fill_steps(units, chosen, self._max_words // 2)
 
 
 def _words_tell_language(known: Mapping[tuple[str, str], str | None], passages: Sequence[Hit],
@@ -546,14 +554,22 @@ def _fill_introduced(units: list[Unit], chosen: list[int], max_words: int) -> li
     return picked
 
 
-def _fill_steps(units: list[Unit], chosen: list[int]) -> list[Unit]:
-    """The chosen units, plus every step between two chosen steps of one numbered list: step 2 of 1-3 is needed."""
+def _fill_steps(units: list[Unit], chosen: list[int], allowance: int) -> list[Unit]:
+    """The chosen units (best first), plus every step between two chosen steps of one numbered list (step 2 of 1-3 is
+    needed), and the steps before a list's first chosen one (step 2 is done after step 1) when they are
+    PRECEDING_STEPS at most and, with those added to the lists before it (the list of the best unit first), come to
+    `allowance` words at most."""
     picked = set(chosen)
-    for list_id in {units[i].list_id for i in chosen if units[i].list_id >= 0}:
+    spent = 0
+    for list_id in dict.fromkeys(units[i].list_id for i in chosen if units[i].list_id >= 0):
         members = [i for i, unit in enumerate(units) if unit.list_id == list_id]
         ends = [i for i in members if i in picked]
-        if len(ends) >= 2:
-            picked.update(i for i in members if min(ends) <= i <= max(ends))
+        picked.update(i for i in members if min(ends) <= i <= max(ends))
+        before = [i for i in members if i < min(ends)]
+        cost = sum(_word_count(units[i].text) for i in before)
+        if len(before) <= PRECEDING_STEPS and spent + cost <= allowance:
+            picked.update(before)
+            spent += cost
     return [units[i] for i in sorted(picked, key=lambda i: (units[i].passage, units[i].order))]
 
 

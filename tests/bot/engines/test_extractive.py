@@ -16,7 +16,10 @@ from bot.checks.sentences import split_sentences
 from bot.config import load_settings
 from bot.engines.extractive import (
     NAME,
+    PRECEDING_STEPS,
     ExtractiveAnswerer,
+    Unit,
+    _fill_steps,
     _render,
     as_quote,
     asks_when,
@@ -132,6 +135,51 @@ def test_a_table_row_comes_with_its_header_and_steps_keep_their_numbers(fixture:
     if len(numbered) >= 2:  # no step skipped between two that were chosen
         numbers = [int(line[0]) for line in numbered]
         assert numbers == list(range(numbers[0], numbers[-1] + 1))
+
+
+RESET = """You can reset your password yourself at any time.
+
+1. Open `https://password.acme.example` from any browser (the page works without the VPN).
+2. Enter your Acme email address and click **Forgot password**.
+3. Approve the verification request in Microsoft Authenticator.
+4. Choose a new password and confirm it.
+"""
+
+
+@pytest.mark.parametrize("fixture", ["e5_embedder", "embedder"])
+def test_a_chosen_step_comes_with_the_steps_before_it(fixture: str, request) -> None:  # type: ignore[no-untyped-def]
+    """ "2. Enter your Acme email address and click Forgot password." was the answer for a locked-out password: where
+    to enter it was step 1, left out. A step is done after the ones before it."""
+    answerer = ExtractiveAnswerer(request.getfixturevalue(fixture), max_words=80)
+    found = answerer.excerpt("Where do I enter my email address to click Forgot password?", [hit(RESET)])
+    numbered = [line for line in found.text.splitlines() if re.match(r"\d\. ", line)]
+    assert "2. Enter your Acme email address and click **Forgot password**." in numbered
+    assert [int(line[0]) for line in numbered] == list(range(1, len(numbered) + 1)), found.text
+
+
+def test_a_step_deep_in_a_long_procedure_comes_without_all_before_it() -> None:
+    """The steps before a chosen one join it when they are few: a fact in step 8 ("the default paper size is A4")
+    does not bring the seven steps of setting up the printer."""
+    units = [Unit(0, 0, 0, "sentence", "Add a printer:")]
+    units += [Unit(0, n, n, "item", f"{n}. Step {n}.", list_id=7) for n in range(1, 9)]
+    picked = [unit.text for unit in _fill_steps(units, [8], 80)]
+    assert picked == ["8. Step 8."]
+    shallow = 1 + PRECEDING_STEPS  # its first step, PRECEDING_STEPS before it: all join, in the page's order
+    assert [unit.text for unit in _fill_steps(units, [shallow + 1, shallow], 80)] == [
+        f"{n}. Step {n}." for n in range(1, shallow + 2)
+    ]
+    assert [unit.text for unit in _fill_steps(units, [0, 7, 5], 80)] == [
+        "Add a printer:",
+        "5. Step 5.",
+        "6. Step 6.",
+        "7. Step 7.",
+    ]
+    # The best unit's list is completed first; another list's steps before join only within the words allowed.
+    other = [Unit(1, n, n, "item", f"{n}. Other {n}.", list_id=9) for n in range(1, 4)]  # units 9, 10, 11
+    picked = [unit.text for unit in _fill_steps(units + other, [3, 11], 6)]  # steps 1-2 take the six words
+    assert picked == ["1. Step 1.", "2. Step 2.", "3. Step 3.", "3. Other 3."]
+    picked = [unit.text for unit in _fill_steps(units + other, [11, 3], 6)]
+    assert picked == ["3. Step 3.", "1. Other 1.", "2. Other 2.", "3. Other 3."]
 
 
 def test_short_answers_stop_near_max_words(e5_embedder) -> None:  # type: ignore[no-untyped-def]
