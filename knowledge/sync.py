@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 READ_AS = {
     ".pdf": b"pdf: numbered section headings, no running headers and footers\n",
     ".page": b"mallard: key and menu sequences joined, links without words titled\n",
+    ".html": b"html: spaced as written, list markers, Markdown tables and code\n",
+    ".htm": b"html: spaced as written, list markers, Markdown tables and code\n",
+    ".rst": b"rst: list markers, Markdown tables and code\n",
+    ".docx": b"docx: list markers, Markdown tables\n",
 }
 
 

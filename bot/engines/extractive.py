@@ -371,6 +371,23 @@ def cut_passage(index: int, hit: Hit) -> list[Unit]:
             and not _shouted(unit)]  # fmt: skip
 
 
+def _nested(units: list[Unit], step: int) -> list[int]:
+    """The items of a list inside a step: the bulleted items right after it, indented further than it."""
+    found = []
+    for i in range(step + 1, len(units)):
+        unit = units[i]
+        if unit.passage != units[step].passage or unit.kind != "item" or unit.list_id >= 0:
+            break
+        if _indent(unit.text) <= _indent(units[step].text):
+            break
+        found.append(i)
+    return found
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
 def _runs(lines: list[str]) -> list[list[str]]:
     """A paragraph's lines cut where a line ends short of the paragraph's width, before a capital: text from a PDF
     or a plain text file has no blank line between a heading, a table's rows or a list, and its prose is wrapped
@@ -570,6 +587,8 @@ def _fill_steps(units: list[Unit], chosen: list[int], allowance: int) -> list[Un
         if len(before) <= PRECEDING_STEPS and spent + cost <= allowance:
             picked.update(before)
             spent += cost
+    for i in [i for i in picked if units[i].list_id >= 0]:  # a step's own list ("2. Install it:" and a command a
+        picked.update(_nested(units, i))  # distribution) comes with it
     return [units[i] for i in sorted(picked, key=lambda i: (units[i].passage, units[i].order))]
 
 

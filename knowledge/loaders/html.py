@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -11,6 +12,9 @@ from knowledge.documents import Document
 from knowledge.loaders.common import SectionBuilder, decode_text, title_from_path
 
 _CHROME = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"]
+_SPACES = re.compile(r"\s+")
+# What a table holding these is laid out with, not data: it is read as the rest of the page is, cell by cell.
+_LAYOUT = ["table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "pre", "blockquote"]
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCKS = {
     "p", "div", "li", "pre", "blockquote", "td", "th", "dd", "dt", "tr", "table", "ul", "ol",
@@ -24,21 +28,100 @@ def load(data: bytes, path: Path) -> Document:
         tag.decompose()
     root = soup.body or soup
     first_h1 = root.find("h1")
-    page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    title = (first_h1.get_text(" ", strip=True) if first_h1 else "") or page_title or title_from_path(path)
+    page_title = _inline(soup.title) if soup.title else ""
+    title = (_inline(first_h1) if first_h1 else "") or page_title or title_from_path(path)
     builder = SectionBuilder()
     last_block: Tag | None = None
+    marked: set[int] = set()  # the list items whose marker is written
+    written: set[int] = set()  # the tables and code blocks written whole
     for node in root.descendants:
-        if isinstance(node, Tag) and node.name in _HEADINGS:
-            builder.heading(_HEADINGS[node.name], node.get_text(" ", strip=True))
+        if written and any(id(parent) in written for parent in node.parents):
+            continue  # written with its table or code block
+        if isinstance(node, Tag) and (node.name == "pre" or (node.name == "table" and _holds_data(node))):
+            builder.add("\n\n" + (_fenced(node) if node.name == "pre" else _markdown_table(node)) + "\n\n")
+            written.add(id(node))
+            last_block = node
+        elif isinstance(node, Tag) and node.name in _HEADINGS:
+            builder.heading(_HEADINGS[node.name], _inline(node))
             last_block = node
         elif _is_text(node) and not _inside_heading(node):
+            # Spaces as the page has them, each run as one: "install <em>Acme Print</em>." reads "install Acme
+            # Print." (each string with a space after it read "install Acme Print .").
+            text = _SPACES.sub(" ", str(node))
+            if node.parent is not None and node.parent.name == "code" and len(node.parent.contents) == 1:
+                text = f"`{text.strip()}`" if text.strip() else text  # as Markdown marks a command or an address
             block = _block_of(node)
             if block is not last_block:
-                builder.add("\n\n" if block is not None and block.name != "td" else " ")
+                text = text.lstrip()
+                if not text:
+                    continue  # the spaces between two blocks
+                item = node.find_parent("li")
+                separator = "\n\n"
+                if item is not None and id(item) not in marked:  # an item's first words: its marker before them
+                    marked.add(id(item))
+                    before = _item_of(last_block)
+                    separator = "\n" if before is not None and before.parent is item.parent else "\n\n"
+                    text = _marker(item) + text
+                elif item is not None and _item_of(block) is item:  # its next paragraph, indented as Markdown does
+                    separator, text = "\n", "   " + text
+                builder.add(separator)
                 last_block = block
-            builder.add(" ".join(str(node).split()) + " " if str(node).strip() else "")
+            builder.add(text)
     return Document(title=title, sections=builder.build())
+
+
+def _inline(tag: Tag) -> str:
+    """A heading's or title's words, spaced as the page spaces them (a line break is a space)."""
+    parts = [" " if isinstance(node, Tag) and node.name == "br" else str(node) for node in tag.descendants
+             if (isinstance(node, Tag) and node.name == "br") or _is_text(node)]  # fmt: skip
+    return " ".join("".join(parts).split())
+
+
+def _fenced(pre: Tag) -> str:
+    """A <pre> block as a Markdown code fence, its lines as they are (a command's spaces are its meaning)."""
+    return "```\n" + pre.get_text().strip("\n") + "\n```"
+
+
+def _item_of(block: Tag | None) -> Tag | None:
+    """The list item a block is (or is in), if any."""
+    if block is None or block.name == "li":
+        return block
+    return block.find_parent("li")
+
+
+def _holds_data(table: Tag) -> bool:
+    """Whether a table holds data (rows of cells), not a page's layout (headings, lists or tables in its cells)."""
+    return table.find(_LAYOUT) is None
+
+
+def _markdown_table(table: Tag) -> str:
+    """A table of data as Markdown writes one: its first row the header, a rule, then a line a row, a cell's words
+    spaced as the page spaces them (a "|" in them escaped), so a row is quoted with its header as a Markdown
+    page's is."""
+    rows = table.find_all("tr")
+    cells = [
+        [_inline(cell).replace("|", "\\|") for cell in row.find_all(["td", "th"], recursive=False)] for row in rows
+    ]
+    cells = [row for row in cells if any(row)]
+    if not cells:
+        return ""
+    width = max(len(row) for row in cells)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in cells]
+    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+
+
+def _marker(item: Tag) -> str:
+    """A list item's marker, as Markdown writes it: its number in an ordered list (from the list's `start`), a dash
+    in any other; so a page's steps keep their numbers in an answer, as a Markdown page's do."""
+    parent = item.parent
+    if not isinstance(parent, Tag) or parent.name != "ol":
+        return "- "
+    try:
+        start = int(str(parent.get("start", "1")))
+    except ValueError:
+        start = 1
+    siblings = [child for child in parent.children if isinstance(child, Tag) and child.name == "li"]
+    return f"{start + next(i for i, child in enumerate(siblings) if child is item)}. "
 
 
 def _is_text(node: object) -> bool:

@@ -39,4 +39,51 @@ def _walk(node: nodes.Element, builder: SectionBuilder, *, level: int) -> None:
         elif isinstance(child, nodes.title | nodes.comment | nodes.system_message | nodes.substitution_definition):
             continue
         elif isinstance(child, nodes.Element):
-            builder.add(child.astext().strip() + "\n\n")
+            builder.add(_markdown(child).strip("\n") + "\n\n")
+
+
+def _markdown(node: nodes.Element) -> str:
+    """A block as Markdown writes it, so it reads as a Markdown page's does: list items with their markers (an
+    enumerated list's numbers, so steps are quoted as steps), a literal block fenced with its spaces, ``code`` in
+    backticks, **strong** kept, a table as a Markdown table (its rows quoted with their header); anything else as
+    its text."""
+    if isinstance(node, nodes.paragraph):
+        return _inline(node)
+    if isinstance(node, nodes.bullet_list | nodes.enumerated_list):
+        start = int(node.get("start", 1)) if isinstance(node, nodes.enumerated_list) else 0
+        items = [child for child in node.children if isinstance(child, nodes.list_item)]
+        return "\n".join(_item(f"{start + n}. " if start else "- ", item) for n, item in enumerate(items))
+    if isinstance(node, nodes.literal_block):
+        return "```\n" + node.astext() + "\n```"
+    if isinstance(node, nodes.table):
+        return _table(node) or node.astext()
+    return node.astext()
+
+
+def _item(marker: str, item: nodes.list_item) -> str:
+    """A list item: its marker, then its blocks, each line after the first indented under the marker."""
+    text = "\n\n".join(_markdown(child) for child in item.children if isinstance(child, nodes.Element))
+    return marker + text.replace("\n", "\n" + " " * len(marker)).replace(" " * len(marker) + "\n", "\n")
+
+
+def _inline(node: nodes.Element) -> str:
+    parts = []
+    for child in node.children:
+        if isinstance(child, nodes.literal):
+            parts.append(f"`{child.astext()}`")
+        elif isinstance(child, nodes.strong):
+            parts.append(f"**{child.astext()}**")
+        else:
+            parts.append(child.astext())
+    return "".join(parts)
+
+
+def _table(table: nodes.table) -> str:
+    rows = [[" ".join(entry.astext().split()).replace("|", "\\|") for entry in row.findall(nodes.entry)]
+            for row in table.findall(nodes.row)]  # fmt: skip
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
+    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])

@@ -49,6 +49,43 @@ def test_html_drops_page_chrome_and_keeps_headings() -> None:
         assert footer_text not in document.text
 
 
+def test_html_reads_as_markdown_writes_it() -> None:
+    """The printer page read "install Acme Print ." (a space after every string of the page), its steps lost their
+    numbers and its printer table was a line of cell words a row, its header four paragraphs: an answer quoted
+    "Select your job and press Print , or press Print All ." and a printer's row without what its cells are."""
+    text = load(EXAMPLES / "it/printers.html").text
+    assert "- Windows: open Software Center and install Acme Print.\n- macOS: open Self Service" in text
+    assert "1. Print as usual and select the `Acme-FollowMe` printer.\n2. Go to any Acme printer" in text
+    assert "3. Select your job and press Print, or press Print All." in text
+    assert (
+        "| Office | Location | Printer name | Colour |\n|---|---|---|---|\n"
+        "| Amsterdam | 2nd floor, next to the kitchen | AMS-2F-01 | Yes |\n"
+    ) in text
+
+
+def test_html_code_blocks_list_items_and_odd_tables(tmp_path: Path) -> None:
+    page = tmp_path / "odd.html"
+    page.write_bytes(
+        b"<html><head><title>Tools</title></head><body><h1>Run <code>apt</code> <br>today</h1>"
+        b"<p>Type <code>sudo apt install foo</code>, then press <kbd>Enter</kbd>.</p>"
+        b"<pre>\n$ foo --bar   baz\n  indented\n</pre>"
+        b'<ol start="3"><li><p>Third</p><p>More of the third.</p></li><li>Fourth<ul><li>sub</li></ul></li></ol>'
+        b"<table><tr><td>a|b</td><td>c</td></tr><tr><td>d</td></tr></table>"
+        b"<table><tr><td><h2>Laid out</h2><p>A page laid out in a table.</p></td><td><p>Its side.</p></td></tr></table>"
+        b"</body></html>"
+    )
+    document = load(page)
+    assert document.title == "Run apt today"
+    text = document.text
+    assert "Type `sudo apt install foo`, then press Enter." in text
+    assert "```\n$ foo --bar   baz\n  indented\n```" in text  # a command's spaces kept
+    assert "3. Third\n   More of the third.\n4. Fourth" in text  # an item's second paragraph stays in the item
+    assert "| a\\|b | c |\n|---|---|\n| d |  |" in text
+    laid_out = document.sections[-1]  # a table with headings or lists in it is the page's layout, read as a page
+    assert laid_out.heading_path[-1] == "Laid out" and "|" not in laid_out.text
+    assert "A page laid out in a table.\n\nIts side." in laid_out.text
+
+
 def test_pdf_text_by_page_with_title() -> None:
     document = load(EXAMPLES / "hr/expense-policy.pdf")
     assert document.title == "Acme Corp Expense Policy"
@@ -124,6 +161,60 @@ def test_rst_sections() -> None:
     document = load(EXAMPLES / "it/software-requests.rst")
     assert document.title == "Requesting Software"
     assert ("Requesting Software", "Requesting new software", "Administrator rights") in headings(document)
+
+
+def test_rst_reads_as_markdown_writes_it(tmp_path: Path) -> None:
+    """The software page's request steps read as paragraphs without their numbers, its bullets without markers and
+    its ``code`` without backticks: an answer quoted "Go to https://help.acme.example and open the Software request
+    form." as a sentence, not as step 1 of 5."""
+    text = load(EXAMPLES / "it/software-requests.rst").text
+    assert "1. Go to `https://help.acme.example` and open the **Software request** form.\n2. Give" in text
+    assert "- **Linux:** use the Acme package repository, which is preconfigured on\n  company Ubuntu laptops" in text
+    page = tmp_path / "steps.rst"
+    page.write_text(
+        "Steps\n=====\n\n3. Three\n4. Four\n\n   More of four.\n\n   - nested\n\n"
+        ".. code-block:: sh\n\n   sudo apt   install x\n\n"
+        "+-----+---+\n| A   | B |\n+=====+===+\n| 1|x | 2 |\n+-----+---+\n",
+        encoding="utf-8",
+    )
+    text = load(page).text
+    assert "3. Three\n4. Four\n\n   More of four.\n\n   - nested" in text  # an item's blocks stay indented in it
+    assert "```\nsudo apt   install x\n```" in text and "| A | B |\n|---|---|\n| 1\\|x | 2 |" in text
+
+
+def test_docx_lists_keep_their_markers_and_tables_their_header(tmp_path: Path) -> None:
+    """Word's numbered and bulleted paragraphs read as plain paragraphs, their numbers lost (an answer could not tell
+    step 2 from a remark), and a table's rows as "a | b" lines with no header to tell its columns."""
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_heading("Leave", level=1)
+    document.add_paragraph("To request leave:")
+    for step in ("Open Acme People.", "Choose Time off.", "Submit the request."):
+        document.add_paragraph(step, style="List Number")
+    document.add_paragraph("Remember:")
+    document.add_paragraph("Plan ahead.", style="List Bullet")
+    bulleted = document.styles["List Bullet"].element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
+    item = document.add_paragraph("Tell your manager.")  # a bullet by its own numbering, as Word marks most items
+    numbering = OxmlElement("w:numPr")
+    for tag, value in (("w:ilvl", "1"), ("w:numId", bulleted.get(qn("w:val")))):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), value)
+        numbering.append(element)
+    item._p.get_or_add_pPr().append(numbering)
+    document.add_paragraph("Then rest.")
+    document.add_paragraph("Come back.", style="List Number")  # Word counts a list on, through the document
+    table = document.add_table(rows=2, cols=2)
+    for (row, column), text in {(0, 0): "Leave", (0, 1): "Days", (1, 0): "Holiday|paid", (1, 1): "25"}.items():
+        table.cell(row, column).text = text
+    path = tmp_path / "leave.docx"
+    document.save(str(path))
+    text = load(path).text
+    assert "To request leave:\n\n1. Open Acme People.\n2. Choose Time off.\n3. Submit the request.\n\n" in text
+    assert "Remember:\n\n- Plan ahead.\n   - Tell your manager.\n\nThen rest.\n\n4. Come back.\n" in text
+    assert "| Leave | Days |\n|---|---|\n| Holiday\\|paid | 25 |" in text
 
 
 def test_plain_text_first_line_is_the_title() -> None:

@@ -98,6 +98,22 @@ def test_units_are_rows_with_their_header_whole_items_and_joined_wrapped_sentenc
     ]  # one line, rejoined
 
 
+def test_a_step_comes_with_the_list_inside_it() -> None:
+    """The Linux VPN steps' "2. Install it:" holds its own list, a command a distribution: an answer quoting the
+    step must quote its commands (it quoted "2. Install it:" alone when only the steps around it were chosen)."""
+    linux = (REPO / "examples/knowledge/it/vpn.md").read_text(encoding="utf-8").split("## Installing on Linux")[1]
+    units = cut_passage(0, hit(linux.split("##")[0]))
+    steps = [i for i, unit in enumerate(units) if unit.list_id >= 0]
+    assert [units[i].text.split()[0] for i in steps] == ["1.", "2.", "3.", "4."]
+    picked = [unit.text for unit in _fill_steps(units, [steps[0], steps[2]], 40)]
+    assert picked[1:4] == [
+        "2. Install it:",
+        "   - Ubuntu: `sudo apt install ./acme-connect_5.2.0_amd64.deb`",
+        "   - Fedora: `sudo dnf install ./acme-connect-5.2.0.x86_64.rpm`",
+    ]
+    assert picked[4].startswith("3. Connect") and len(picked) == 5
+
+
 PDF_PAGE = """Acme Corp - Finance - Internal
 4. Limits
 The following limits apply per person. Amounts above a limit are not reimbursed unless Finance
