@@ -57,6 +57,19 @@ class SectionBuilder:
         return tuple(self.sections)
 
 
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows of cell texts as a Markdown table: the first row its header, then a rule, a line a row (a cell's spaces
+    as one, a "|" in it escaped, short rows filled out), as the extractive answerer quotes a row with its header; ""
+    with no cell holding words."""
+    cells = [[" ".join(cell.split()).replace("|", "\\|") for cell in row] for row in rows]
+    cells = [row for row in cells if any(row)]
+    if not cells:
+        return ""
+    width = max(len(row) for row in cells)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in cells]
+    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+
+
 def language_code(value: object) -> str | None:
     """A front matter `lang:` value as an ISO 639-1 code: "de", "de-DE" and "DE_at" are German; None otherwise."""
     if not isinstance(value, str):

@@ -12,7 +12,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from knowledge.documents import Document
-from knowledge.loaders.common import LoadError, SectionBuilder, title_from_path
+from knowledge.loaders.common import LoadError, SectionBuilder, markdown_table, title_from_path
 
 _HEADING = re.compile(r"^Heading (\d)$")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -131,11 +131,4 @@ def _number(value: str | None) -> int:
 
 
 def _table(table: Table) -> str:
-    """A table as a Markdown table: its first row the header (a "|" in a cell escaped)."""
-    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        return ""
-    width = max(len(row) for row in rows)
-    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
-    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+    return markdown_table([[cell.text for cell in row.cells] for row in table.rows])

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Doctype, PageElement, ProcessingInstruction
 
 from knowledge.documents import Document
-from knowledge.loaders.common import SectionBuilder, decode_text, title_from_path
+from knowledge.loaders.common import SectionBuilder, decode_text, markdown_table, title_from_path
 
 _CHROME = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"]
 _SPACES = re.compile(r"\s+")
@@ -95,19 +95,9 @@ def _holds_data(table: Tag) -> bool:
 
 
 def _markdown_table(table: Tag) -> str:
-    """A table of data as Markdown writes one: its first row the header, a rule, then a line a row, a cell's words
-    spaced as the page spaces them (a "|" in them escaped), so a row is quoted with its header as a Markdown
-    page's is."""
-    rows = table.find_all("tr")
-    cells = [
-        [_inline(cell).replace("|", "\\|") for cell in row.find_all(["td", "th"], recursive=False)] for row in rows
-    ]
-    cells = [row for row in cells if any(row)]
-    if not cells:
-        return ""
-    width = max(len(row) for row in cells)
-    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in cells]
-    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+    """A table of data as a Markdown table, its cells' words spaced as the page spaces them."""
+    return markdown_table([[_inline(cell) for cell in row.find_all(["td", "th"], recursive=False)]
+                           for row in table.find_all("tr")])  # fmt: skip
 
 
 def _marker(item: Tag) -> str:

@@ -9,7 +9,7 @@ from docutils.core import publish_doctree
 from docutils.utils import SystemMessage
 
 from knowledge.documents import Document
-from knowledge.loaders.common import LoadError, SectionBuilder, decode_text, title_from_path
+from knowledge.loaders.common import LoadError, SectionBuilder, decode_text, markdown_table, title_from_path
 
 # Quiet (no warnings on stderr) and never halting: a sloppy page still yields its text.
 _SETTINGS = {"report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False}
@@ -50,9 +50,9 @@ def _markdown(node: nodes.Element) -> str:
     if isinstance(node, nodes.paragraph):
         return _inline(node)
     if isinstance(node, nodes.bullet_list | nodes.enumerated_list):
-        start = int(node.get("start", 1)) if isinstance(node, nodes.enumerated_list) else 0
+        start = int(node.get("start", 1)) if isinstance(node, nodes.enumerated_list) else None
         items = [child for child in node.children if isinstance(child, nodes.list_item)]
-        return "\n".join(_item(f"{start + n}. " if start else "- ", item) for n, item in enumerate(items))
+        return "\n".join(_item("- " if start is None else f"{start + n}. ", item) for n, item in enumerate(items))
     if isinstance(node, nodes.literal_block):
         return "```\n" + node.astext() + "\n```"
     if isinstance(node, nodes.table):
@@ -79,11 +79,4 @@ def _inline(node: nodes.Element) -> str:
 
 
 def _table(table: nodes.table) -> str:
-    rows = [[" ".join(entry.astext().split()).replace("|", "\\|") for entry in row.findall(nodes.entry)]
-            for row in table.findall(nodes.row)]  # fmt: skip
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        return ""
-    width = max(len(row) for row in rows)
-    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
-    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+    return markdown_table([[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)])
