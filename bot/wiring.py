@@ -192,7 +192,7 @@ class Bot:
         return ExtractiveAnswerer(
             self.knowledge.embedder, max_words=config.max_words, pages=self.knowledge.retriever.page,
             vectors=self.knowledge.passage_vectors, languages=self.knowledge.retriever.languages,
-            max_embedded=PREVIEW_EMBEDDED if preview else MAX_EMBEDDED,
+            max_embedded=PREVIEW_EMBEDDED if preview else MAX_EMBEDDED, ordinary=self.knowledge.hubs.words(),
         )  # fmt: skip
 
     @cached_property

@@ -24,6 +24,7 @@ from bot.checks.sentences import FENCE, MARKER, split_sentences
 from bot.engines import GeneratorUnavailable
 from bot.prompt import ChatMessage
 from knowledge.documents import Hit
+from knowledge.lexical import QUESTION_WORDS, tokens
 from knowledge.roles import Embedder
 from knowledge.translations import relative_path
 from knowledge.vectors import PassageVectors
@@ -111,6 +112,9 @@ _CONTACT = re.compile(
 # desde una cafetería, un hotel u otra red Wi-Fi pública?". Such a unit loses more than all the signals together
 # give: it is chosen only when every unit asks.
 ASKS = 10.0
+# A question naming one of a page's variant sections by its heading ("... on my Mac?", "... unter Windows?") is
+# answered from that section, not from its variants (see _variants_left_out): "How do I install the VPN client on my
+# Mac?" was answered with Windows steps 1-4, macOS steps 1-2 and Linux step 3.
 
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
@@ -170,7 +174,8 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, *, max_words: int = 80, pages: Callable[[Hit], list[Hit]] | None = None,
                  max_embedded: int = MAX_EMBEDDED, vectors: PassageVectors | None = None,
                  languages: Callable[[Sequence[Hit]], Mapping[tuple[str, str], str | None]] | None = None,
-                 ) -> None:  # fmt: skip
+                 ordinary: frozenset[str] = frozenset()) -> None:  # fmt: skip
+        self._ordinary = ordinary  # words any question uses (the everyday questions'): they name no section
         self._embedder = embedder
         self._languages = languages  # the language each passage's document is written in, when known
         self._max_words = max_words
@@ -254,6 +259,7 @@ class ExtractiveAnswerer:
         who = asks_who(question)
         reach = np.array([who and states_contact(unit.text) for unit in units], dtype=np.float64)
         asking = np.array([unit.kind == "sentence" and unit.text.rstrip().endswith(("?", "？")) for unit in units])
+        scores[_variants_left_out(question, [passages[unit.passage] for unit in units], self._ordinary)] = -np.inf
         return (
             scores
             + LEXICAL_WEIGHT * lexical
@@ -511,6 +517,40 @@ def _lexical(question: str, texts: list[str], stated: list[frozenset[str]], *, f
     if not total:
         return np.zeros(len(texts))
     return np.array([sum(weight[t] for t in weight if t in h) / total for h in held])
+
+
+def _variants_left_out(question: str, hits: Sequence[Hit], ordinary: frozenset[str] = frozenset()) -> np.ndarray:
+    """Per unit (`hits`: each unit's passage), whether its section is a variant of another section of its page that
+    the question names more: two sections under one parent heading whose headings share a word ("Installing on
+    Windows", "Installing on macOS"), the question naming (by a word of its own, or its start: "Mac" names "macOS")
+    every heading word the one does and more. "How do I install the VPN client on my Mac?" names "install" in
+    all three installing sections and "macOS" in one: the Windows and Linux sections are left out. A question
+    naming no variant more than another ("How do I connect to the VPN?") leaves every unit in. Function words, question
+    words and `ordinary` ones (which any question uses) name nothing: "I clicked a phishing link. What should I do?"
+    named "What to report" more than its variant "How to report", which held the answer."""
+    ordinary = ordinary | frozenset(QUESTION_WORDS.split())
+    asked = _terms(" ".join(word for word in tokens(question) if word not in ordinary))
+    sections: dict[tuple[str, str], dict[str, tuple[set[str], set[str]]]] = {}  # page: heading: (words, named)
+    for hit in hits:
+        page = sections.setdefault((hit.collection, hit.path), {})
+        if hit.heading not in page:
+            parent, _, own = hit.heading.rpartition(" > ")
+            words = _terms(own) - _terms(f"{hit.title} {parent}")  # the title and parent are every sibling's
+            page[hit.heading] = (words, {t for t in asked if any(_names(t, w) for w in words)})
+    out: set[tuple[str, str, str]] = set()
+    for (collection, path), page in sections.items():
+        for heading, (words, named) in page.items():
+            parent = heading.rpartition(" > ")[0]
+            for other, (other_words, other_named) in page.items():
+                if other.rpartition(" > ")[0] == parent and words & other_words and named < other_named:
+                    out.add((collection, path, heading))
+                    break
+    return np.array([(hit.collection, hit.path, hit.heading) in out for hit in hits], dtype=bool)
+
+
+def _names(term: str, word: str) -> bool:
+    """Whether a question's term names a heading's word: the same, or its start (three letters at least)."""
+    return term == word or (len(term) >= 3 and word.startswith(term))
 
 
 def _word_count(text: str) -> int:

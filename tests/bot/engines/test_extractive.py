@@ -21,6 +21,7 @@ from bot.engines.extractive import (
     Unit,
     _fill_steps,
     _render,
+    _variants_left_out,
     as_quote,
     asks_when,
     asks_who,
@@ -425,6 +426,43 @@ def test_the_vpn_question_is_answered_from_the_vpn_page_alone(e5_bot: Bot) -> No
     assert answer.status == "answered" and "Acme Connect" in answer.text  # type: ignore[attr-defined]
     assert [s.path for s in answer.sources] == ["it/vpn.md"]  # type: ignore[attr-defined]
     assert answer.supported == 1.0 and answer.sentences.invented == 0  # type: ignore[attr-defined]
+
+
+def test_a_question_naming_one_variant_section_leaves_the_others_out() -> None:
+    """Sections alike but for one word ("Installing on Windows", "... on macOS", "... on Linux") are variants: a
+    question naming one of them more than the others ("Mac" names "macOS") is answered from it alone; the page's
+    other sections, variants under another parent and a question naming none keep every unit in."""
+    headings = ["", "Connection details", "Installing on Windows", "Installing on macOS", "Installing on Linux",
+                "Troubleshooting > Connection timed out", "Troubleshooting > Authentication failed"]  # fmt: skip
+    hits = [hit("text", heading=heading, position=i) for i, heading in enumerate(headings)]
+
+    def left_out(question: str) -> list[str]:
+        return [h.heading for h, out in zip(hits, _variants_left_out(question, hits), strict=True) if out]
+
+    assert left_out("How do I install the VPN client on my Mac?") == ["Installing on Windows", "Installing on Linux"]
+    assert left_out("VPN on Windows or on Linux?") == ["Installing on macOS"]
+    assert left_out("How do I connect to the VPN?") == []
+    assert left_out("How do I install the VPN?") == []
+    assert left_out("My VPN connection timed out") == []  # no other variant under Troubleshooting shares a word
+    # Question words and words any question uses name nothing ("what" is in "What to report", not "How to report").
+    report = [hit("text", path="it/security.md", heading=h, position=i)
+              for i, h in enumerate(("What to report", "How to report", "What to do right away"))]  # fmt: skip
+    assert not _variants_left_out("I clicked a phishing link. What should I do?", report).any()
+    assert not _variants_left_out("How do I install the VPN client on my Mac?", hits, frozenset({"mac"})).any()
+    german = [hit("text", path="de/vpn.md", heading=f"Installation unter {system}", position=i)
+              for i, system in enumerate(("Windows", "macOS", "Linux"))]  # fmt: skip
+    found = _variants_left_out("Wie installiere ich den VPN-Client unter Windows?", german + hits)
+    systems = ["Installation unter macOS", "Installation unter Linux", "Installing on macOS", "Installing on Linux"]
+    assert [h.heading for h, out in zip(german + hits, found, strict=True) if out] == systems
+
+
+def test_a_question_on_one_systems_install_is_answered_with_that_systems_steps(e5_bot: Bot) -> None:
+    """The VPN page installs on Windows, macOS and Linux in steps alike: asked for the Mac, the answer quoted Windows
+    steps 1-4, macOS steps 1-2 and Linux step 3."""
+    answer = ask(e5_bot, "How do I install the VPN client on my Mac?", thread="vpn-mac")
+    text = answer.text  # type: ignore[attr-defined]
+    assert "Self Service" in text and "Allow" in text, text
+    assert "Software Center" not in text and "acme-connect login" not in text, text
 
 
 @pytest.mark.slow
