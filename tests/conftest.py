@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -184,52 +185,81 @@ class BrokenModel:
         return len(text) // 4
 
 
+# The example knowledge base synced once per embedding model and set of folders, into a folder each test copies:
+# some twenty tests answer from it, and each synced it anew (10-20 s each on a CI machine). A copy is what a sync
+# leaves, whole: its files keep their times and the index its collection-relative paths, so a test that changes a
+# page and syncs again syncs that page alone.
+_SYNCED: dict[tuple[object, ...], Path] = {}
+_INDEX_KEYS = {"data_dir", "collections", "embedding", "chunking", "chroma", "database", "retrieval"}
+
+
+def _copy_of_synced(root: Path, key: tuple[object, ...], write: object, extra_yaml: str) -> Path:
+    """`root` as a copy of the synced folder `key` names (synced first, the first time), with the config `write`
+    gives for `root`, `extra_yaml` appended. Extra settings that change what a sync builds are synced anew."""
+    from bot.config import load_settings
+    from bot.wiring import Knowledge
+
+    shared = not (set(yaml.safe_load(extra_yaml) or {}) & _INDEX_KEYS)
+    template = _SYNCED.get(key) if shared else None
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="supportbot-synced-")) if shared else root
+        config = write(template, extra_yaml if not shared else "")  # type: ignore[operator]
+        knowledge = Knowledge(load_settings(config), prebuilt_embedder=key[0])  # type: ignore[arg-type]
+        for collection in knowledge.settings.collections:
+            knowledge.syncer.sync(collection)
+        if not shared:
+            return config
+        _SYNCED[key] = template
+    shutil.copytree(template, root, dirs_exist_ok=True)
+    return write(root, extra_yaml)  # type: ignore[operator,no-any-return]
+
+
 def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, extra_yaml: str,
                           learned: bool = False) -> Path:  # fmt: skip
     """A config over a copy of the example knowledge base (internal) plus a small public collection,
     synced once: what the chat adapters' end-to-end tests answer from. `extra_yaml` adds sections; `learned` adds
     an empty `learned` collection (root/learned), where approved answers go."""
-    from bot.config import load_settings
-    from bot.wiring import Knowledge
 
-    shutil.copytree(EXAMPLES, root / "handbook")
-    (root / "public").mkdir()
-    (root / "public/forum.md").write_text("# Community forum\n\nThe community forum lives at forum.example.org.\n")
-    (root / "learned").mkdir()
-    path = root / "supportbot.yaml"
-    path.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-        f"  - {{name: community, paths: ['{root / 'public'}'], visibility: public}}\n"
-        + (f"  - {{name: learned, paths: ['{root / 'learned'}']}}\n" if learned else "")
-        + "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
-        + extra_yaml
-    )
-    knowledge = Knowledge(load_settings(path), prebuilt_embedder=embedder)  # type: ignore[arg-type]
-    for collection in knowledge.settings.collections:
-        knowledge.syncer.sync(collection)
-    return path
+    def write(folder: Path, extra: str) -> Path:
+        if not (folder / "handbook").exists():
+            shutil.copytree(EXAMPLES, folder / "handbook")
+            (folder / "public").mkdir()
+            forum = "# Community forum\n\nThe community forum lives at forum.example.org.\n"
+            (folder / "public/forum.md").write_text(forum)
+            (folder / "learned").mkdir()
+        path = folder / "supportbot.yaml"
+        path.write_text(
+            f"data_dir: {folder / 'data'}\nembedding: {{model: '{minilm_path}'}}\n"
+            f"collections:\n  - {{name: handbook, paths: ['{folder / 'handbook'}']}}\n"
+            f"  - {{name: community, paths: ['{folder / 'public'}'], visibility: public}}\n"
+            + (f"  - {{name: learned, paths: ['{folder / 'learned'}']}}\n" if learned else "")
+            + "bot: {relevance_threshold: 0.4}\ngenerator: {max_new_tokens: 40}\n"
+            + extra
+        )
+        return path
+
+    return _copy_of_synced(root, (embedder, "example", str(minilm_path), learned), write, extra_yaml)
 
 
 def synced_handbook(root: Path, embedder: object, *, folders: tuple[str, ...] = ()) -> Path:
     """A config over a copy of the example knowledge base alone (only its `folders`, when given), synced, with the
     product's defaults otherwise: no relevance threshold (the bot calibrates abstention itself)."""
-    from bot.config import load_settings
-    from bot.wiring import Knowledge
 
-    if folders:
-        for folder in folders:
-            shutil.copytree(EXAMPLES / folder, root / "handbook" / folder)
-    else:
-        shutil.copytree(EXAMPLES, root / "handbook")
-    config = root / "supportbot.yaml"
-    config.write_text(
-        f"data_dir: {root / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"  # type: ignore[attr-defined]
-        f"collections:\n  - {{name: handbook, paths: ['{root / 'handbook'}']}}\n"
-    )
-    knowledge = Knowledge(load_settings(config), prebuilt_embedder=embedder)  # type: ignore[arg-type]
-    knowledge.syncer.sync(knowledge.settings.collection("handbook"))
-    return config
+    def write(folder: Path, extra: str) -> Path:
+        if not (folder / "handbook").exists():
+            if folders:
+                for name in folders:
+                    shutil.copytree(EXAMPLES / name, folder / "handbook" / name)
+            else:
+                shutil.copytree(EXAMPLES, folder / "handbook")
+        config = folder / "supportbot.yaml"
+        config.write_text(
+            f"data_dir: {folder / 'data'}\nembedding: {{model: '{embedder.name}'}}\n"  # type: ignore[attr-defined]
+            f"collections:\n  - {{name: handbook, paths: ['{folder / 'handbook'}']}}\n" + extra
+        )
+        return config
+
+    return _copy_of_synced(root, (embedder, "handbook", folders), write, "")
 
 
 def without_front_matter(page: Path) -> str:
