@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -193,7 +194,7 @@ _SYNCED: dict[tuple[object, ...], Path] = {}
 _INDEX_KEYS = {"data_dir", "collections", "embedding", "chunking", "chroma", "database", "retrieval"}
 
 
-def _copy_of_synced(root: Path, key: tuple[object, ...], write: object, extra_yaml: str) -> Path:
+def _copy_of_synced(root: Path, key: tuple[object, ...], write: Callable[[Path, str], Path], extra_yaml: str) -> Path:
     """`root` as a copy of the synced folder `key` names (synced first, the first time), with the config `write`
     gives for `root`, `extra_yaml` appended. Extra settings that change what a sync builds are synced anew."""
     from bot.config import load_settings
@@ -203,7 +204,9 @@ def _copy_of_synced(root: Path, key: tuple[object, ...], write: object, extra_ya
     template = _SYNCED.get(key) if shared else None
     if template is None:
         template = Path(tempfile.mkdtemp(prefix="supportbot-synced-")) if shared else root
-        config = write(template, extra_yaml if not shared else "")  # type: ignore[operator]
+        if shared:
+            atexit.register(shutil.rmtree, template, ignore_errors=True)
+        config = write(template, extra_yaml if not shared else "")
         knowledge = Knowledge(load_settings(config), prebuilt_embedder=key[0])  # type: ignore[arg-type]
         for collection in knowledge.settings.collections:
             knowledge.syncer.sync(collection)
@@ -211,7 +214,7 @@ def _copy_of_synced(root: Path, key: tuple[object, ...], write: object, extra_ya
             return config
         _SYNCED[key] = template
     shutil.copytree(template, root, dirs_exist_ok=True)
-    return write(root, extra_yaml)  # type: ignore[operator,no-any-return]
+    return write(root, extra_yaml)
 
 
 def synced_example_config(root: Path, *, minilm_path: Path, embedder: object, extra_yaml: str,

@@ -112,9 +112,6 @@ _CONTACT = re.compile(
 # desde una cafetería, un hotel u otra red Wi-Fi pública?". Such a unit loses more than all the signals together
 # give: it is chosen only when every unit asks.
 ASKS = 10.0
-# A question naming one of a page's variant sections by its heading ("... on my Mac?", "... unter Windows?") is
-# answered from that section, not from its variants (see _variants_left_out): "How do I install the VPN client on my
-# Mac?" was answered with Windows steps 1-4, macOS steps 1-2 and Linux step 3.
 
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
@@ -259,6 +256,9 @@ class ExtractiveAnswerer:
         who = asks_who(question)
         reach = np.array([who and states_contact(unit.text) for unit in units], dtype=np.float64)
         asking = np.array([unit.kind == "sentence" and unit.text.rstrip().endswith(("?", "？")) for unit in units])
+        # A question naming one of a page's variant sections ("... on my Mac?", "... unter Windows?") is answered
+        # from it, not from its variants: "How do I install the VPN client on my Mac?" was answered with Windows
+        # steps 1-4, macOS steps 1-2 and Linux step 3.
         scores[_variants_left_out(question, [passages[unit.passage] for unit in units], self._ordinary)] = -np.inf
         return (
             scores
