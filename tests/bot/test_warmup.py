@@ -23,17 +23,21 @@ PAGES = {
 
 
 class Counting:
-    """The embedding model, counting the passages it embeds (queries are not counted)."""
+    """The embedding model, counting the passages it embeds (queries are not counted); `in_background`: those a
+    thread other than the main one embeds (the warm-up's, not a sync's the test runs)."""
 
     def __init__(self, embedder) -> None:  # type: ignore[no-untyped-def]
         self.embedder = embedder
         self.embedded: list[str] = []
+        self.in_background: list[str] = []
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self.embedder, name)
 
     def embed_passages(self, texts):  # type: ignore[no-untyped-def]
         self.embedded.extend(texts)
+        if threading.current_thread() is not threading.main_thread():
+            self.in_background.extend(texts)
         return self.embedder.embed_passages(texts)
 
 
@@ -128,13 +132,15 @@ def test_the_host_warms_up_once_the_models_are_loaded_and_again_after_a_sync(emb
         wanted = len({t for h in bot.knowledge.lexical_store.passages("kb") for t in bot.warmup._texts(h)})
         _until(lambda: file.count() == wanted)
         # A sync changes a page: the warm-up embeds its new sentences and forgets those no page holds any longer.
+        # (What the warm-up embeds is told from what the sync itself embeds by the thread: counting what was
+        # embedded since the sync ended missed the new sentence when the warm-up was quicker than the test.)
+        counting.in_background.clear()
         (tmp_path / "kb/lunch.md").write_text("# Lunch\n\nThe canteen opens at half past eleven.\n", encoding="utf-8")
         bot.knowledge.syncer.sync(bot.knowledge.settings.collection("kb"))
-        counting.embedded.clear()
-        _until(lambda: any("half past eleven" in text for text in counting.embedded), within=60)
+        _until(lambda: any("half past eleven" in text for text in counting.in_background), within=60)
         _until(lambda: file.count() == len({t for h in bot.knowledge.lexical_store.passages("kb")
                                              for t in bot.warmup._texts(h)}))  # fmt: skip
-        assert not any("Vegetarian" in text for text in counting.embedded)
+        assert not any("Vegetarian" in text for text in counting.in_background)
     finally:
         stop()
 
