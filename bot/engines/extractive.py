@@ -530,19 +530,19 @@ def _variants_left_out(question: str, hits: Sequence[Hit], ordinary: frozenset[s
     named "What to report" more than its variant "How to report", which held the answer."""
     ordinary = ordinary | frozenset(QUESTION_WORDS.split())
     asked = _terms(" ".join(word for word in tokens(question) if word not in ordinary))
-    sections: dict[tuple[str, str], dict[str, tuple[set[str], set[str]]]] = {}  # page: heading: (words, named)
+    # page: heading: (parent heading, words, named)
+    sections: dict[tuple[str, str], dict[str, tuple[str, set[str], set[str]]]] = {}
     for hit in hits:
         page = sections.setdefault((hit.collection, hit.path), {})
         if hit.heading not in page:
             parent, _, own = hit.heading.rpartition(" > ")
             words = _terms(own) - _terms(f"{hit.title} {parent}")  # the title and parent are every sibling's
-            page[hit.heading] = (words, {t for t in asked if any(_names(t, w) for w in words)})
+            page[hit.heading] = (parent, words, {t for t in asked if any(_names(t, w) for w in words)})
     out: set[tuple[str, str, str]] = set()
     for (collection, path), page in sections.items():
-        for heading, (words, named) in page.items():
-            parent = heading.rpartition(" > ")[0]
-            for other, (other_words, other_named) in page.items():
-                if other.rpartition(" > ")[0] == parent and words & other_words and named < other_named:
+        for heading, (parent, words, named) in page.items():
+            for other_parent, other_words, other_named in page.values():
+                if other_parent == parent and words & other_words and named < other_named:
                     out.add((collection, path, heading))
                     break
     return np.array([(hit.collection, hit.path, hit.heading) in out for hit in hits], dtype=bool)
@@ -627,8 +627,9 @@ def _fill_steps(units: list[Unit], chosen: list[int], allowance: int) -> list[Un
         if len(before) <= PRECEDING_STEPS and spent + cost <= allowance:
             picked.update(before)
             spent += cost
-    for i in [i for i in picked if units[i].list_id >= 0]:  # a step's own list ("2. Install it:" and a command a
-        picked.update(_nested(units, i))  # distribution) comes with it
+    # A step's own list ("2. Install it:" and a command a distribution) comes with it.
+    for i in [i for i in picked if units[i].list_id >= 0]:
+        picked.update(_nested(units, i))
     return [units[i] for i in sorted(picked, key=lambda i: (units[i].passage, units[i].order))]
 
 

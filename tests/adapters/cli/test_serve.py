@@ -7,13 +7,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import re
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +23,7 @@ import yaml
 from bot.language import say
 from tests.adapters.slack.fake_slack import FakeSlack, load_payload, signed_request
 from tests.conftest import REPO, synced_example_config
+from tests.fixtures.cli import started
 from tests.fixtures.held_model import HeldModel
 from tests.fixtures.ports import free_port, listening
 
@@ -46,7 +44,8 @@ def synced(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path, embedder
 
 
 class Running:
-    """One `python -m adapters.cli run slack` process (this checkout's code), its ports and its stderr."""
+    """One `supportbot run slack` process (this checkout's code, forked from the tests' zygote with its imports
+    done), its ports and its stderr."""
 
     def __init__(self, synced: Path, tmp_path: Path, *, slack: FakeSlack, model: HeldModel, drain: float,
                  data: Path | None = None, bot: dict[str, Any] | None = None,
@@ -69,14 +68,12 @@ class Running:
         config = tmp_path / "supportbot.yaml"
         config.write_text(yaml.safe_dump(values))
         self.stderr = tmp_path / "stderr.log"
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+        self.stderr.touch()
+        env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
         if admin_token:
             env["SUPPORTBOT_ADMIN_TOKEN"] = admin_token
-        with self.stderr.open("w") as errors:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "adapters.cli", "run", "slack", "--config", str(config), "--log-format", "json"],
-                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors,
-            )  # fmt: skip
+        self.process = started("run", "slack", "--config", str(config), "--log-format", "json", env=env,
+                               stderr=self.stderr, cwd=REPO)  # fmt: skip
 
     def healthz(self) -> tuple[int, dict[str, Any]]:
         try:
