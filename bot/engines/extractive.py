@@ -204,7 +204,7 @@ class ExtractiveAnswerer:
         facts_only = _words_tell_language(known, passages, language)
         scores = self._scores(question, units, passages, rank, retrieved, facts_only,
                               _owed(known, units, passages, language, lead))  # fmt: skip
-        chosen = self._choose(units, scores)
+        chosen = self._choose(units, scores, [passages[unit.passage] for unit in units])
         return replace(_render(chosen, passages, dict(zip(units, scores, strict=True))), read=tuple(passages))
 
     def _read(self, hits: Sequence[Hit]) -> tuple[list[Hit], list[int]]:
@@ -270,7 +270,9 @@ class ExtractiveAnswerer:
             - ASKS * asking
         )
 
-    def _choose(self, units: list[Unit], scores: np.ndarray) -> list[Unit]:
+    def _choose(self, units: list[Unit], scores: np.ndarray, hits: Sequence[Hit]) -> list[Unit]:
+        """The best units, best first, while max_words remain, with what they need beside them (`hits`: each
+        unit's passage)."""
         ranked = sorted(range(len(units)), key=lambda i: -scores[i])
         best = scores[ranked[0]]
         chosen: list[int] = []
@@ -283,6 +285,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(i)
             words += cost
+        chosen = _fill_variants(units, chosen, scores, hits, self._max_words // 2)
         chosen = _fill_introduced(units, _fill_tables(units, chosen, self._max_words), self._max_words)
         return _fill_steps(units, chosen, self._max_words // 2)
 
@@ -530,22 +533,52 @@ def _variants_left_out(question: str, hits: Sequence[Hit], ordinary: frozenset[s
     named "What to report" more than its variant "How to report", which held the answer."""
     ordinary = ordinary | frozenset(QUESTION_WORDS.split())
     asked = _terms(" ".join(word for word in tokens(question) if word not in ordinary))
-    # page: heading: (parent heading, words, named)
-    sections: dict[tuple[str, str], dict[str, tuple[str, set[str], set[str]]]] = {}
+    out: set[tuple[str, str, str]] = set()
+    for (collection, path), page in _sections(hits).items():
+        named = {
+            heading: {t for t in asked if any(_names(t, w) for w in words)} for heading, (_, words) in page.items()
+        }
+        for heading, (parent, words) in page.items():
+            for other, (other_parent, other_words) in page.items():
+                if other_parent == parent and words & other_words and named[heading] < named[other]:
+                    out.add((collection, path, heading))
+                    break
+    return np.array([(hit.collection, hit.path, hit.heading) in out for hit in hits], dtype=bool)
+
+
+def _sections(hits: Sequence[Hit], words: Callable[[str], set[str]] = _terms
+              ) -> dict[tuple[str, str], dict[str, tuple[str, set[str]]]]:  # fmt: skip
+    """Per page, per heading of its sections among `hits`: its parent heading and its own heading's `words`, less
+    the title's and the parent's terms (every sibling's)."""
+    sections: dict[tuple[str, str], dict[str, tuple[str, set[str]]]] = {}
     for hit in hits:
         page = sections.setdefault((hit.collection, hit.path), {})
         if hit.heading not in page:
             parent, _, own = hit.heading.rpartition(" > ")
-            words = _terms(own) - _terms(f"{hit.title} {parent}")  # the title and parent are every sibling's
-            page[hit.heading] = (parent, words, {t for t in asked if any(_names(t, w) for w in words)})
-    out: set[tuple[str, str, str]] = set()
+            page[hit.heading] = (parent, words(own) - _terms(f"{hit.title} {parent}"))
+    return sections
+
+
+def _variant_groups(hits: Sequence[Hit]) -> list[int]:
+    """Per unit (`hits`: each unit's passage), the number of its group of variant sections, or -1 for a section
+    with no variant: sections of one page under one parent heading whose headings say the same but for one word
+    each ("Installing on Windows", "... on macOS"; "Setting up on iPhone", "... on Android"), function and question
+    words aside ("What to report" and "How to report" are one topic, told two ways)."""
+    skip = frozenset(QUESTION_WORDS.split())
+    sections = _sections(hits, lambda own: _terms(" ".join(w for w in tokens(own) if w not in skip)))
+    group: dict[tuple[str, str, str], int] = {}
     for (collection, path), page in sections.items():
-        for heading, (parent, words, named) in page.items():
-            for other_parent, other_words, other_named in page.values():
-                if other_parent == parent and words & other_words and named < other_named:
-                    out.add((collection, path, heading))
-                    break
-    return np.array([(hit.collection, hit.path, hit.heading) in out for hit in hits], dtype=bool)
+        for heading, (parent, mine) in page.items():
+            if (collection, path, heading) in group:
+                continue
+            alike = [h for h, (p, w) in page.items()
+                     if p == parent and len(w) == len(mine) >= 2 and len(w & mine) == len(mine) - 1]  # fmt: skip
+            if alike:
+                number = len(set(group.values()))
+                group.update(
+                    {(collection, path, h): number for h in [heading, *alike] if (collection, path, h) not in group}
+                )
+    return [group.get((hit.collection, hit.path, hit.heading), -1) for hit in hits]
 
 
 def _names(term: str, word: str) -> bool:
@@ -608,6 +641,32 @@ def _fill_introduced(units: list[Unit], chosen: list[int], max_words: int) -> li
             budget -= cost
         elif i != chosen[0] and i not in added:  # (a step of an earlier lead-in stays)
             picked.remove(i)
+    return picked
+
+
+def _fill_variants(units: list[Unit], chosen: list[int], scores: np.ndarray, hits: Sequence[Hit],
+                   allowance: int) -> list[int]:  # fmt: skip
+    """The chosen units (best first), plus, where they come from two or more variant sections of a page (a question
+    naming none of them more: `_variants_left_out` left none out), the best unit of each of that page's variants
+    not chosen, `allowance` words at most in all: the reader of every variant is told something. "How do I connect
+    to the VPN?" was answered with the Linux steps 1-3 and the Windows step 4, and a Mac user found nothing; now
+    the macOS step that connects comes too."""
+    groups = _variant_groups(hits)
+    section = [(hits[i].collection, hits[i].path, hits[i].heading) for i in range(len(units))]
+    picked, spent = list(chosen), 0
+    for number in sorted({groups[i] for i in chosen} - {-1}):
+        members = [i for i in range(len(units)) if groups[i] == number]
+        if len({section[i] for i in chosen if groups[i] == number}) < 2:
+            continue  # one variant chosen: answered as it is
+        best: dict[tuple[str, str, str], int] = {}
+        for i in sorted(members, key=lambda i: -scores[i]):
+            best.setdefault(section[i], i)
+        had = {section[i] for i in picked}
+        for i in sorted(best.values(), key=lambda i: -scores[i]):
+            cost = _word_count(units[i].text)
+            if section[i] not in had and np.isfinite(scores[i]) and spent + cost <= allowance:
+                picked.append(i)
+                spent += cost
     return picked
 
 

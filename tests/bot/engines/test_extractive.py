@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.checks.evaluation import own_words
@@ -20,7 +21,9 @@ from bot.engines.extractive import (
     ExtractiveAnswerer,
     Unit,
     _fill_steps,
+    _fill_variants,
     _render,
+    _variant_groups,
     _variants_left_out,
     as_quote,
     asks_when,
@@ -426,6 +429,9 @@ def test_the_vpn_question_is_answered_from_the_vpn_page_alone(e5_bot: Bot) -> No
     assert answer.status == "answered" and "Acme Connect" in answer.text  # type: ignore[attr-defined]
     assert [s.path for s in answer.sources] == ["it/vpn.md"]  # type: ignore[attr-defined]
     assert answer.supported == 1.0 and answer.sentences.invented == 0  # type: ignore[attr-defined]
+    # No system named: each system's step that connects (Windows, macOS, Linux), not one system's whole procedure.
+    for connect in ("Click the tray icon", "The Acme Connect icon appears in the menu bar", "acme-connect login"):
+        assert connect in answer.text, answer.text  # type: ignore[attr-defined]
 
 
 def test_a_question_naming_one_variant_section_leaves_the_others_out() -> None:
@@ -454,6 +460,49 @@ def test_a_question_naming_one_variant_section_leaves_the_others_out() -> None:
     found = _variants_left_out("Wie installiere ich den VPN-Client unter Windows?", german + hits)
     systems = ["Installation unter macOS", "Installation unter Linux", "Installing on macOS", "Installing on Linux"]
     assert [h.heading for h, out in zip(german + hits, found, strict=True) if out] == systems
+
+
+def test_variants_chosen_together_each_give_their_best_unit() -> None:
+    """A question naming no variant, whose best units lie in two of them (Linux step 3, Windows step 4): each of
+    the page's other variants gives its best unit too (the macOS step that connects), or a Mac user reads nothing
+    for a Mac."""
+    systems = ("Windows", "macOS", "Linux")
+    steps = "1. Open the store.\n2. Install Acme Connect.\n3. Sign in.\n4. Click **Connect**.\n"
+    hits = [hit("The VPN server is `vpn.acme.example`.", position=0)] + [
+        hit(steps.replace("the store", f"the {system} store"), heading=f"Installing on {system}", position=i + 1)
+        for i, system in enumerate(systems)
+    ]
+    units = [unit for index, h in enumerate(hits) for unit in cut_passage(index, h)]
+    of = [hits[unit.passage] for unit in units]
+    where = {(of[i].heading, unit.text[:2]): i for i, unit in enumerate(units)}
+    scores = np.full(len(units), 0.5)
+    best = {("Installing on Linux", "3."): 2.3, ("Installing on Windows", "4."): 2.2,
+            ("Installing on macOS", "4."): 1.5, ("Installing on macOS", "2."): 1.2}  # fmt: skip
+    for (heading, step), score in best.items():
+        scores[where[heading, step]] = score
+    chosen = [where["Installing on Linux", "3."], where["Installing on Windows", "4."]]
+
+    def picked(chosen: list[int], scores: np.ndarray, allowance: int = 40) -> list[tuple[str, str]]:
+        return [(of[i].heading, units[i].text[:2]) for i in _fill_variants(units, chosen, scores, of, allowance)]
+
+    assert picked(chosen, scores) == [("Installing on Linux", "3."), ("Installing on Windows", "4."),
+                                      ("Installing on macOS", "4.")]  # fmt: skip
+    assert picked(chosen, scores, allowance=2) == [("Installing on Linux", "3."), ("Installing on Windows", "4.")]
+    named = scores.copy()  # the question named Linux or Windows: macOS was left out
+    named[[i for i, h in enumerate(of) if h.heading == "Installing on macOS"]] = -np.inf
+    assert picked(chosen, named) == [("Installing on Linux", "3."), ("Installing on Windows", "4.")]
+    # One variant chosen, with a section that has none: nothing added.
+    assert picked([where["Installing on Linux", "3."], 0], scores) == [("Installing on Linux", "3."),
+                                                                       ("Connection details", "Th")]  # fmt: skip
+    # Headings alike but for a question or function word, or sharing a word only, are no variants.
+    others = [hit("text", path="it/security.md", heading=h, position=i)
+              for i, h in enumerate(("What to report", "How to report", "What to do right away"))]  # fmt: skip
+    others += [hit("text", path="hr/expenses.pdf", heading=h, position=i)
+               for i, h in enumerate(("1. Purpose and scope", "3. Approval and payment", "4. Limits"))]  # fmt: skip
+    others += [hit("text", path="hr/remote.md", heading=h, position=i)
+               for i, h in enumerate(("How much can I work from home?", "Security at home"))]  # fmt: skip
+    assert _variant_groups(others) == [-1] * len(others)
+    assert len(set(_variant_groups(hits))) == 2  # the three systems' sections, and the connection details
 
 
 def test_a_question_on_one_systems_install_is_answered_with_that_systems_steps(e5_bot: Bot) -> None:
