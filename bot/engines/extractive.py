@@ -112,6 +112,10 @@ _CONTACT = re.compile(
 # desde una cafetería, un hotel u otra red Wi-Fi pública?". Such a unit loses more than all the signals together
 # give: it is chosen only when every unit asks.
 ASKS = 10.0
+# A variant section not chosen gives its best unit when that scores within this of the best one (twice KEEP_WITHIN):
+# the macOS step that connects scored 0.75-0.84 below the best unit with both embedders; a sibling section far
+# below it ("Change your password" beside "Change your name") says nothing the question asked.
+VARIANT_WITHIN = 2 * KEEP_WITHIN
 
 PAGES_READ, MAX_PAGE_PASSAGES = 2, 12
 SHORT_LINE = 0.8  # of a paragraph's widest line: a line this short ends a heading, a row or a sentence
@@ -648,12 +652,14 @@ def _fill_variants(units: list[Unit], chosen: list[int], scores: np.ndarray, hit
                    allowance: int) -> list[int]:  # fmt: skip
     """The chosen units (best first), plus, where they come from two or more variant sections of a page (a question
     naming none of them more: `_variants_left_out` left none out), the best unit of each of that page's variants
-    not chosen, `allowance` words at most in all: the reader of every variant is told something. "How do I connect
+    not chosen, scoring within VARIANT_WITHIN of the best unit, `allowance` words at most in all: the reader of
+    every variant is told something. "How do I connect
     to the VPN?" was answered with the Linux steps 1-3 and the Windows step 4, and a Mac user found nothing; now
     the macOS step that connects comes too."""
     groups = _variant_groups(hits)
     section = [(hits[i].collection, hits[i].path, hits[i].heading) for i in range(len(units))]
     picked, spent = list(chosen), 0
+    floor = max(scores[i] for i in chosen) - VARIANT_WITHIN if chosen else np.inf
     for number in sorted({groups[i] for i in chosen} - {-1}):
         members = [i for i in range(len(units)) if groups[i] == number]
         if len({section[i] for i in chosen if groups[i] == number}) < 2:
@@ -664,7 +670,7 @@ def _fill_variants(units: list[Unit], chosen: list[int], scores: np.ndarray, hit
         had = {section[i] for i in picked}
         for i in sorted(best.values(), key=lambda i: -scores[i]):
             cost = _word_count(units[i].text)
-            if section[i] not in had and np.isfinite(scores[i]) and spent + cost <= allowance:
+            if section[i] not in had and scores[i] >= floor and spent + cost <= allowance:
                 picked.append(i)
                 spent += cost
     return picked

@@ -18,6 +18,7 @@ from bot.config import load_settings
 from bot.engines.extractive import (
     NAME,
     PRECEDING_STEPS,
+    VARIANT_WITHIN,
     ExtractiveAnswerer,
     Unit,
     _fill_steps,
@@ -491,6 +492,9 @@ def test_variants_chosen_together_each_give_their_best_unit() -> None:
     named = scores.copy()  # the question named Linux or Windows: macOS was left out
     named[[i for i, h in enumerate(of) if h.heading == "Installing on macOS"]] = -np.inf
     assert picked(chosen, named) == [("Installing on Linux", "3."), ("Installing on Windows", "4.")]
+    far = scores.copy()  # macOS's best unit far below the chosen ones: it says nothing the question asked
+    far[[where["Installing on macOS", "4."], where["Installing on macOS", "2."]]] = 2.3 - VARIANT_WITHIN - 0.1
+    assert picked(chosen, far) == [("Installing on Linux", "3."), ("Installing on Windows", "4.")]
     # One variant chosen, with a section that has none: nothing added.
     assert picked([where["Installing on Linux", "3."], 0], scores) == [("Installing on Linux", "3."),
                                                                        ("Connection details", "Th")]  # fmt: skip
