@@ -33,6 +33,7 @@ def load(data: bytes, path: Path) -> Document:
     builder = SectionBuilder()
     last_block: Tag | None = None
     marked: set[int] = set()  # the list items whose marker is written
+    numbers: dict[int, dict[int, int]] = {}  # per ordered list, each item's place in it (counted once per list)
     written: set[int] = set()  # the tables and code blocks written whole
     for node in root.descendants:
         if written and any(id(parent) in written for parent in node.parents):
@@ -61,7 +62,7 @@ def load(data: bytes, path: Path) -> Document:
                     marked.add(id(item))
                     before = _item_of(last_block)
                     separator = "\n" if before is not None and before.parent is item.parent else "\n\n"
-                    text = _marker(item) + text
+                    text = _marker(item, numbers) + text
                 elif item is not None and _item_of(block) is item:  # its next paragraph, indented as Markdown does
                     separator, text = "\n", "   " + text
                 builder.add(separator)
@@ -100,9 +101,11 @@ def _markdown_table(table: Tag) -> str:
                            for row in table.find_all("tr")])  # fmt: skip
 
 
-def _marker(item: Tag) -> str:
+def _marker(item: Tag, numbers: dict[int, dict[int, int]]) -> str:
     """A list item's marker, as Markdown writes it: its number in an ordered list (from the list's `start`), a dash
-    in any other; so a page's steps keep their numbers in an answer, as a Markdown page's do."""
+    in any other; so a page's steps keep their numbers in an answer, as a Markdown page's do. `numbers` keeps each
+    list's items' places, counted on its first item: counting them for each item made a long list's load quadratic
+    (benchmarks/html_lists.py)."""
     parent = item.parent
     if not isinstance(parent, Tag) or parent.name != "ol":
         return "- "
@@ -110,8 +113,10 @@ def _marker(item: Tag) -> str:
         start = int(str(parent.get("start", "1")))
     except ValueError:
         start = 1
-    siblings = [child for child in parent.children if isinstance(child, Tag) and child.name == "li"]
-    return f"{start + next(i for i, child in enumerate(siblings) if child is item)}. "
+    if id(parent) not in numbers:
+        siblings = [child for child in parent.children if isinstance(child, Tag) and child.name == "li"]
+        numbers[id(parent)] = {id(child): i for i, child in enumerate(siblings)}
+    return f"{start + numbers[id(parent)][id(item)]}. "
 
 
 def _is_text(node: object) -> bool:
