@@ -653,9 +653,8 @@ def _fill_variants(units: list[Unit], chosen: list[int], scores: np.ndarray, hit
     """The chosen units (best first), plus, where they come from two or more variant sections of a page (a question
     naming none of them more: `_variants_left_out` left none out), the best unit of each of that page's variants
     not chosen, scoring within VARIANT_WITHIN of the best unit, `allowance` words at most in all: the reader of
-    every variant is told something. "How do I connect
-    to the VPN?" was answered with the Linux steps 1-3 and the Windows step 4, and a Mac user found nothing; now
-    the macOS step that connects comes too."""
+    every variant is told something. "How do I connect to the VPN?" was answered with the Linux steps 1-3 and the
+    Windows step 4, and a Mac user found nothing; now the macOS step that connects comes too."""
     groups = _variant_groups(hits)
     section = [(hits[i].collection, hits[i].path, hits[i].heading) for i in range(len(units))]
     picked, spent = list(chosen), 0
