@@ -27,8 +27,9 @@ _SKIPPED = {"info", "comment"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _PAGE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # a page beside this one: never a path elsewhere
 GUI_JOIN = " ▸ "  # what Yelp puts between the parts of a <guiseq>
-# A link with no words of its own (self-closed, or with only spaces inside), and what is never shown.
-_WORDLESS_LINK = re.compile(rb'<link\b[^>]*?\sxref="([^"]+)"[^>]*?(?:/>|>\s*</link>)')
+# A link with no words of its own (self-closed, or with only spaces inside; its xref in either quotes, as XML
+# allows), and what is never shown.
+_WORDLESS_LINK = re.compile(rb"""<link\b[^>]*?\sxref\s*=\s*(?:"([^"]+)"|'([^']+)')[^>]*?(?:/>|>\s*</link>)""")
 _UNSHOWN = re.compile(rb"<(info|comment)\b[^>]*(?<!/)>.*?</\1>", re.DOTALL)
 
 
@@ -85,7 +86,7 @@ def borrowed_titles(data: bytes, path: Path) -> bytes:
     or a <comment>, never shown, is left out; a page that is not well-formed gives what its pattern finds."""
     shown = _UNSHOWN.sub(b"", data)
     page = _Page(etree.Element("page"), path)
-    found = sorted({xref.decode("utf-8", "replace") for xref in _WORDLESS_LINK.findall(shown)})
+    found = sorted({(double or single).decode("utf-8", "replace") for double, single in _WORDLESS_LINK.findall(shown)})
     lines = [f"{xref}={page.link_text(etree.Element('link', xref=xref))}" for xref in found if not xref.startswith("#")]
     return "\n".join(lines).encode()
 

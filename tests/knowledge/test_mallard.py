@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.loaders import LoadError, is_supported, load_document
+from knowledge.loaders.mallard import borrowed_titles
 
 PAGE = b"""<?xml version="1.0" encoding="utf-8"?>
 <page xmlns="http://projectmallard.org/1.0/" xmlns:if="http://projectmallard.org/if/1.0/"
@@ -125,3 +126,15 @@ def test_keys_menus_and_links_read_as_yelp_shows_them(tmp_path: Path) -> None:
     outside = SHOWN.replace('xref="gone-page"', 'xref="../printing-setup"')  # tmp_path/printing-setup.page
     text = load_document(outside.encode(), tmp_path / "help" / "printing-2sided.page").text
     assert ", ../printing-setup," in text
+
+
+def test_the_titles_a_page_borrows_are_found_whichever_quotes_its_links_use(tmp_path: Path) -> None:
+    """XML quotes an attribute either way: a wordless link written `xref='printing-setup'` shows its target's title
+    as `xref="..."` does, so a change of that title must reach the page's digest too (it was missed)."""
+    (tmp_path / "printing-setup.page").write_text(SETUP, encoding="utf-8")
+    page = (b'<page xmlns="http://projectmallard.org/1.0/" id="p"><info><link type="guide" xref=\'index\'/></info>'
+            b"<p>See <link xref='printing-setup'/>, <link xref = \"printing-setup#driver\"></link> and "
+            b"<link xref='printing-setup'>words of its own</link>.</p></page>")  # fmt: skip
+    assert borrowed_titles(page, tmp_path / "p.page") == (
+        b"printing-setup=Set up a local printer\nprinting-setup#driver=Install a driver"
+    )
