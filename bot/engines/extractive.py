@@ -208,7 +208,12 @@ class ExtractiveAnswerer:
         facts_only = _words_tell_language(known, passages, language)
         scores = self._scores(question, units, passages, rank, retrieved, facts_only,
                               _owed(known, units, passages, language, lead))  # fmt: skip
-        chosen = self._choose(units, scores, [passages[unit.passage] for unit in units])
+        of = [passages[unit.passage] for unit in units]
+        # A question naming one of a page's variant sections ("... on my Mac?", "... unter Windows?") is answered
+        # from it, not from its variants: "How do I install the VPN client on my Mac?" was answered with Windows
+        # steps 1-4, macOS steps 1-2 and Linux step 3.
+        scores[_variants_left_out(question, of, self._ordinary)] = -np.inf
+        chosen = self._choose(units, scores, of)
         return replace(_render(chosen, passages, dict(zip(units, scores, strict=True))), read=tuple(passages))
 
     def _read(self, hits: Sequence[Hit]) -> tuple[list[Hit], list[int]]:
@@ -260,10 +265,6 @@ class ExtractiveAnswerer:
         who = asks_who(question)
         reach = np.array([who and states_contact(unit.text) for unit in units], dtype=np.float64)
         asking = np.array([unit.kind == "sentence" and unit.text.rstrip().endswith(("?", "？")) for unit in units])
-        # A question naming one of a page's variant sections ("... on my Mac?", "... unter Windows?") is answered
-        # from it, not from its variants: "How do I install the VPN client on my Mac?" was answered with Windows
-        # steps 1-4, macOS steps 1-2 and Linux step 3.
-        scores[_variants_left_out(question, [passages[unit.passage] for unit in units], self._ordinary)] = -np.inf
         return (
             scores
             + LEXICAL_WEIGHT * lexical
