@@ -51,6 +51,7 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 # A question's topic words (LexicalIndex.unfamiliar): words this long or longer; a word's stem is all but its last
 # STEM_CUT letters, so "called", "meeting", "contribute" are found as "call", "meet", "contributions".
 TOPIC_CHARS, STEM_CUT = 4, 3
+SHORT_FORM = 3  # a page word this long or longer that a question's word begins with is a form of it ("jam": "jammed")
 # A question in another language than the pages can still be judged by its names, which no language translates
 # ("Spotify", "BIOS", "Excel" in a Japanese sentence: LexicalIndex.unfamiliar_names). Its other words cannot be, and
 # count as this many words the pages use: a question naming one thing the pages never mention loses a third of its
@@ -199,12 +200,16 @@ class _Index:
         return word in self.vocabulary or (word.endswith("s") and word[:-1] in self.vocabulary)
 
     def uses(self, word: str) -> bool:
-        """Whether a document uses `word` or another form of it (a word that begins with its stem)."""
+        """Whether a document uses `word` or another form of it: a word that begins with its stem, or a word
+        `word` begins with, at most STEM_CUT letters shorter and at least SHORT_FORM long ("jam" for "jammed", whose
+        stem "jamm" no page word begins with)."""
         if word in self.vocabulary:
             return True
         stem = word[: max(TOPIC_CHARS, len(word) - STEM_CUT)]
         at = bisect.bisect_left(self.ordered, stem)
-        return at < len(self.ordered) and self.ordered[at].startswith(stem)
+        if at < len(self.ordered) and self.ordered[at].startswith(stem):
+            return True
+        return any(word[:end] in self.vocabulary for end in range(max(SHORT_FORM, len(word) - STEM_CUT), len(word)))
 
 
 class LexicalIndex:

@@ -156,6 +156,10 @@ def test_a_questions_topic_words_the_pages_never_use_in_any_form_are_its_unfamil
                               ordinary=everyday) == 0.5  # fmt: skip
     assert lexical.unfamiliar("Which port does the VPN server use?", collections=["kb"], ordinary=everyday) == 0.0
     assert lexical.unfamiliar("VPN?", collections=["kb"]) == 0.0  # no topic word
+    # A page's shorter form is the question's word too ("a paper jam": "jammed", whose stem "jamm" begins no page
+    # word), up to three letters shorter: "off" ("switch the printer off") is not "offspring".
+    assert lexical.unfamiliar("Which printer is jammed?", collections=["kb"]) == 0.0
+    assert lexical.unfamiliar("Which printer did my offspring jam?", collections=["kb"]) == 0.5
 
 
 def test_a_question_in_another_language_is_judged_by_the_names_the_pages_never_hold(open_kb) -> None:  # type: ignore[no-untyped-def]
