@@ -239,8 +239,8 @@ def test_questions_in_a_persons_own_words_the_pages_answer_are_answered_with_eit
 @pytest.mark.slow
 def test_a_near_call_says_not_found_beside_the_closest_pages_and_an_off_topic_question_gets_no_pages(scaled) -> None:  # type: ignore[no-untyped-def]
     """A question that stands above every everyday question but short of the level's bar may well be one the pages
-    answer in other words (with e5, "The printer on my floor is jammed again, who fixes it?": 1.07, the bar 1.2):
-    the asker is told it was not found, and shown the closest pages (the printer page first), at most three. A
+    answer in other words (with e5, "I think I clicked a dodgy link in an email. What now?": 1.09, the bar 1.2):
+    the asker is told it was not found, and shown the closest pages (the security page first), at most three. A
     question on a topic no page covers is told "not found" alone: no page is offered as if it were related."""
     config, embedder = scaled
     off_topic, prompts = answered(config, embedder, OFF_TOPIC)
@@ -248,10 +248,10 @@ def test_a_near_call_says_not_found_beside_the_closest_pages_and_an_off_topic_qu
     assert off_topic.text == say("not_found", "en")
     if "e5" not in embedder.name:
         return
-    near, prompts = answered(config, embedder, "The printer on my floor is jammed again, who fixes it?")
+    near, prompts = answered(config, embedder, "I think I clicked a dodgy link in an email. What now?")
     assert (near.status, prompts) == ("abstained", 0)  # the model is not asked
     assert near.text == say("not_found_near", "en")
-    assert near.sources[0].path == "it/printers.html" and len(near.sources) <= 3
+    assert near.sources[0].path == "it/security-incidents.md" and len(near.sources) <= 3
 
 
 @pytest.mark.slow
