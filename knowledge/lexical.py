@@ -209,7 +209,8 @@ class _Index:
         at = bisect.bisect_left(self.ordered, stem)
         if at < len(self.ordered) and self.ordered[at].startswith(stem):
             return True
-        return any(word[:end] in self.vocabulary for end in range(max(SHORT_FORM, len(word) - STEM_CUT), len(word)))
+        # Only forms shorter than the stem are left to look up: a longer one begins with it, and was found above.
+        return any(word[:end] in self.vocabulary for end in range(max(SHORT_FORM, len(word) - STEM_CUT), len(stem)))
 
 
 class LexicalIndex:
